@@ -1,0 +1,24 @@
+"""brainlearn: a biologically inspired plasticity simulator.
+
+One network abstraction carries backpropagation alongside Hebbian and
+LTP-style local learning rules; a Numba-compiled engine runs them.
+
+>>> import brainlearn as bl
+>>> net = bl.mlp([64, 32, 10], rule="backprop", lr=0.05, seed=0)
+>>> net.predict(bl.datasets.load("digits").x_test[:2]).shape
+(2, 10)
+"""
+
+from . import datasets, rules
+from ._version import __version__
+from .engine import DivergenceError, History, evaluate, predict, train
+from .network import Network, Population, Projection, init, mlp
+from .network.io import load, save
+
+__all__ = [
+    "__version__",
+    "Network", "Population", "Projection", "mlp", "init",
+    "train", "evaluate", "predict", "History", "DivergenceError",
+    "save", "load",
+    "datasets", "rules",
+]

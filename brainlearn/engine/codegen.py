@@ -1,0 +1,403 @@
+"""Generate, compile and cache the drivers for a Plan.
+
+For each network structure we write a small Python module with three compiled
+functions, specialised to the plan (population order, activations, loss,
+rule kernels):
+
+* ``online(X, T, order, dt, Ws, bs, Ms, bounds, params, states, dWs, threshold)``
+  runs a whole online epoch (batch size 1) in one compiled call;
+* ``minibatch(...)`` the same with minibatches, matrix products through BLAS;
+* ``forward(X, Ws, bs)`` the activities of every population for a batch.
+
+Rule kernels are called directly from the generated code, so Numba compiles a
+user's rule into the driver exactly as it does a built-in one. When every
+kernel is importable by name, the module is written to the cache directory
+and compiled with ``cache=True`` (a second process loads machine code); a
+kernel defined in ``__main__`` or a notebook still works, compiled in memory.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import importlib.util
+import inspect
+import os
+import sys
+import tempfile
+import threading
+from functools import lru_cache
+
+import numba
+
+from .._version import __version__
+from .plan import Plan
+
+__all__ = ["drivers_for", "cache_dir"]
+
+_LOCK = threading.Lock()
+_DRIVERS: dict = {}
+
+
+def cache_dir() -> str:
+    """Where generated drivers are written: ``$BRAINLEARN_CACHE_DIR`` or the user cache."""
+    root = os.environ.get("BRAINLEARN_CACHE_DIR")
+    if not root:
+        base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+        root = os.path.join(base, "brainlearn")
+    return os.path.join(root, "drivers")
+
+
+def _importable(fn) -> tuple[str, str] | None:
+    """(module, name) if ``fn`` can be imported back by name, else None."""
+    mod, name = getattr(fn, "__module__", None), getattr(fn, "__name__", None)
+    if not mod or not name or mod == "__main__" or "<" in name:
+        return None
+    try:
+        found = getattr(importlib.import_module(mod), name, None)
+    except Exception:  # noqa: BLE001 - any import problem means "not importable"
+        return None
+    return (mod, name) if found is fn else None
+
+
+@lru_cache(maxsize=None)
+def _file_digest(path: str) -> str:
+    with open(path, "rb") as fh:
+        return hashlib.sha1(fh.read()).hexdigest()[:12]
+
+
+def _source_digest(fn) -> str:
+    try:
+        return _file_digest(inspect.getsourcefile(getattr(fn, "py_func", fn)))
+    except (TypeError, OSError):
+        return "nofile"
+
+
+class _Emitter:
+    def __init__(self):
+        self.lines = []
+        self.level = 0
+
+    def __call__(self, line=""):
+        self.lines.append("    " * self.level + line if line else "")
+
+    def indent(self):
+        self.level += 1
+
+    def dedent(self):
+        self.level -= 1
+
+
+def _kernel_names(plan: Plan):
+    """Aliases for every rule kernel, plus the import lines (None when not importable)."""
+    imports, env, ok = [], {}, True
+    for pp in plan.projections:
+        for t in pp.terms:
+            for prefix, fn in (("k", t.kernel), ("kb", t.batch_kernel)):
+                if fn is None:
+                    continue
+                alias = f"{prefix}{t.slot}"
+                env[alias] = fn
+                where = _importable(fn)
+                if where is None:
+                    ok = False
+                else:
+                    imports.append(f"from {where[0]} import {where[1]} as {alias}")
+    return (imports if ok else None), env
+
+
+def generate(plan: Plan) -> str:
+    """The driver module's source for ``plan`` (without the import header)."""
+    e = _Emitter()
+    _emit_online(e, plan)
+    e()
+    _emit_minibatch(e, plan)
+    e()
+    _emit_forward(e, plan)
+    return "\n".join(e.lines) + "\n"
+
+
+def _unpack(e, plan):
+    for pp in plan.projections:
+        e(f"W{pp.index} = Ws[{pp.index}]")
+    for p in plan.order:
+        e(f"b{p} = bs[{p}]")
+    for pp in plan.projections:
+        if pp.has_mask:
+            e(f"M{pp.index} = Ms[{pp.index}]")
+        for t in pp.terms:
+            e(f"P{t.slot} = params[{t.slot}]")
+            e(f"S{t.slot} = states[{t.slot}]")
+        if pp.terms and not pp.fused:
+            e(f"dW{pp.index} = dWs[{pp.index}]")
+
+
+def _emit_online(e, plan):
+    e("@jit")
+    e("def online(X, T, order, dt, Ws, bs, Ms, bounds, params, states, dWs, threshold):")
+    e.indent()
+    e("dtype = X.dtype")
+    _unpack(e, plan)
+    e("nob = np.zeros(0, dtype)")
+    for p in plan.order:
+        e(f"z{p} = np.zeros({plan.sizes[p]}, dtype)")
+        e(f"a{p} = np.zeros({plan.sizes[p]}, dtype)")
+        if p in plan.delta_pops:
+            e(f"d{p} = np.zeros({plan.sizes[p]}, dtype)")
+            e(f"e{p} = np.zeros({plan.sizes[p]}, dtype)")
+    for p in _zero_mod_pops(plan):
+        e(f"mz{p} = np.zeros({plan.sizes[p]}, dtype)")
+    if plan.loss >= 0 and plan.output not in plan.delta_pops:
+        e(f"dl{plan.output} = np.zeros({plan.sizes[plan.output]}, dtype)")
+    e("loss_sum = 0.0")
+    e("correct = 0")
+    e("bad = -1")
+    e("done = 0")
+    e("for s in range(order.shape[0]):")
+    e.indent()
+    e("k = order[s]")
+    e("x = X[k]")
+    for p, off, n in plan.inputs:
+        e(f"a{p} = x[{off}:{off + n}]")
+    for p in plan.order:
+        inc = plan.incoming(p)
+        e(f"affine(W{inc[0].index}, a{inc[0].pre}, b{p}, z{p})")
+        for q in inc[1:]:
+            e(f"matvec_add(W{q.index}, a{q.pre}, z{p})")
+        e(f"act_forward({plan.activations[p]}, z{p}, a{p})")
+    out = plan.output
+    if plan.loss >= 0:
+        dout = f"d{out}" if out in plan.delta_pops else f"dl{out}"
+        e(f"l = loss_and_delta({plan.loss}, {plan.activations[out]}, z{out}, a{out}, T[k], {dout})")
+        e("if not math.isfinite(l):")
+        e("    bad = s")
+        e("    break")
+        e("loss_sum += l")
+        e(f"correct += is_correct(a{out}, T[k], threshold)")
+    else:
+        e("chk = 0.0")
+        e(f"for i in range(a{out}.shape[0]):")
+        e(f"    chk += a{out}[i]")
+        e("if not math.isfinite(chk):")
+        e("    bad = s")
+        e("    break")
+    _emit_backward(e, plan, batch=False)
+    _emit_updates(e, plan, batch=False)
+    e("done += 1")
+    e.dedent()
+    e("return loss_sum, correct, done, bad")
+    e.dedent()
+
+
+def _zero_mod_pops(plan):
+    return sorted({pp.post for pp in plan.projections for t in pp.terms if not t.needs_error})
+
+
+def _emit_backward(e, plan, batch):
+    for p in reversed(plan.order):
+        if p not in plan.delta_pops or p == plan.output:
+            continue
+        outs = [q for q in plan.outgoing(p) if q.post in plan.delta_pops]
+        if batch:
+            e(f"e{p} = np.dot(d{outs[0].post}, W{outs[0].index})")
+            for q in outs[1:]:
+                e(f"e{p} += np.dot(d{q.post}, W{q.index})")
+            e(f"d{p} = np.empty_like(e{p})")
+            e(f"act_backward_rows({plan.activations[p]}, a{p}, e{p}, d{p})")
+        else:
+            e(f"zero(e{p})")
+            for q in outs:
+                e(f"matvec_t_add(W{q.index}, d{q.post}, e{p})")
+            e(f"act_backward({plan.activations[p]}, a{p}, e{p}, d{p})")
+
+
+def _emit_updates(e, plan, batch):
+    # every kernel first reads the pre-update W; fused terms touch only their own W
+    for pp in plan.projections:
+        if not pp.terms:
+            continue
+        q = pp.index
+        target = f"W{q}" if pp.fused else f"dW{q}"
+        if not pp.fused:
+            e(f"zero(dW{q})")
+        bias = f"b{pp.post}" if pp.owns_bias else "nob"
+        for t in pp.terms:
+            mod = f"d{pp.post}" if t.needs_error else (f"mzb{pp.post}" if batch else f"mz{pp.post}")
+            args = f"P{t.slot}, S{t.slot}, dt"
+            if not batch:
+                e(f"k{t.slot}(W{q}, a{pp.pre}, a{pp.post}, {mod}, {args}, {target}, {bias})")
+            elif t.batch_kernel is not None:
+                e(f"kb{t.slot}(W{q}, a{pp.pre}, a{pp.post}, {mod}, {args}, {target}, {bias})")
+            else:
+                # mean of per-sample deltas, each read at the same pre-update W
+                tmp, tmpb = f"tw{t.slot}", f"tb{t.slot}"
+                e(f"{tmp} = np.zeros_like(W{q})")
+                e(f"{tmpb} = np.zeros({plan.sizes[pp.post]} if {int(pp.owns_bias)} else 0, dtype)")
+                e("for r in range(m):")
+                e(f"    k{t.slot}(W{q}, a{pp.pre}[r], a{pp.post}[r], {mod}[r], {args}, {tmp}, {tmpb})")
+                e(f"add_scaled({target}, {tmp}, 1.0 / m)")
+                if pp.owns_bias:
+                    e(f"add_scaled_vec({bias}, {tmpb}, 1.0 / m)")
+    for pp in plan.projections:
+        if pp.terms and not pp.fused:
+            e(f"add_into(W{pp.index}, dW{pp.index})")
+        if pp.terms and pp.has_mask:
+            e(f"apply_mask(W{pp.index}, M{pp.index})")
+        if pp.terms and pp.has_bounds:
+            e(f"clip(W{pp.index}, bounds[{pp.index}, 0], bounds[{pp.index}, 1])")
+
+
+def _emit_batch_forward(e, plan, x="xb"):
+    multi = len(plan.inputs) > 1
+    for p, off, n in plan.inputs:
+        e(f"a{p} = np.ascontiguousarray({x}[:, {off}:{off + n}])" if multi else f"a{p} = {x}")
+    for p in plan.order:
+        inc = plan.incoming(p)
+        e(f"z{p} = np.dot(a{inc[0].pre}, W{inc[0].index}.T)")
+        for q in inc[1:]:
+            e(f"z{p} += np.dot(a{q.pre}, W{q.index}.T)")
+        e(f"add_bias_rows(z{p}, b{p})")
+        e(f"a{p} = np.empty_like(z{p})")
+        e(f"act_forward_rows({plan.activations[p]}, z{p}, a{p})")
+
+
+def _emit_minibatch(e, plan):
+    e("@jit")
+    e("def minibatch(X, T, order, dt, batch_size, Ws, bs, Ms, bounds, params, states, dWs, threshold):")
+    e.indent()
+    e("dtype = X.dtype")
+    _unpack(e, plan)
+    e("nob = np.zeros(0, dtype)")
+    e("n = order.shape[0]")
+    e("xbuf = np.empty((batch_size, X.shape[1]), dtype)")
+    e("tbuf = np.empty((batch_size, T.shape[1]), dtype)")
+    e("loss_sum = 0.0")
+    e("correct = 0")
+    e("bad = -1")
+    e("done = 0")
+    e("for start in range(0, n, batch_size):")
+    e.indent()
+    e("m = min(batch_size, n - start)")
+    e("idx = order[start:start + m]")
+    e("gather_rows(X, idx, xbuf)")
+    e("gather_rows(T, idx, tbuf)")
+    e("xb = xbuf[:m]")
+    e("tb = tbuf[:m]")
+    _emit_batch_forward(e, plan)
+    out = plan.output
+    if plan.loss >= 0:
+        dout = f"d{out}" if out in plan.delta_pops else f"dl{out}"
+        e(f"{dout} = np.empty_like(a{out})")
+        e(f"l = loss_and_delta_rows({plan.loss}, {plan.activations[out]}, z{out}, a{out}, tb, {dout})")
+        e("if not math.isfinite(l):")
+        e("    bad = start")
+        e("    break")
+        e("loss_sum += l")
+        e(f"correct += count_correct_rows(a{out}, tb, threshold)")
+    else:
+        e(f"if not all_finite(a{out}):")
+        e("    bad = start")
+        e("    break")
+    for p in _zero_mod_pops(plan):
+        e(f"mzb{p} = np.zeros((m, {plan.sizes[p]}), dtype)")
+    _emit_backward(e, plan, batch=True)
+    _emit_updates(e, plan, batch=True)
+    e("done += m")
+    e.dedent()
+    e("return loss_sum, correct, done, bad")
+    e.dedent()
+
+
+def _emit_forward(e, plan):
+    e("@jit")
+    e("def forward(X, Ws, bs):")
+    e.indent()
+    for pp in plan.projections:
+        e(f"W{pp.index} = Ws[{pp.index}]")
+    for p in plan.order:
+        e(f"b{p} = bs[{p}]")
+    e("xb = np.ascontiguousarray(X)")
+    _emit_batch_forward(e, plan)
+    acts = ", ".join(f"a{p}" for p in plan.order)
+    e(f"return ({acts},), z{plan.output}")
+    e.dedent()
+
+
+_HEADER = """\
+# Generated by brainlearn {version}: compiled drivers for one network structure. Do not edit.
+import math
+
+import numpy as np
+
+from brainlearn._jit import jit as _jit
+from brainlearn.engine.kernels import (add_bias_rows, add_into, add_scaled, add_scaled_vec, affine,
+                                       all_finite, apply_mask, clip, gather_rows, matvec_add,
+                                       matvec_t_add, zero)
+from brainlearn.network.activations import (act_backward, act_backward_rows, act_forward,
+                                            act_forward_rows)
+from brainlearn.network.losses import (count_correct_rows, is_correct, loss_and_delta,
+                                       loss_and_delta_rows)
+"""
+
+
+def drivers_for(plan: Plan):
+    """The module holding ``online``, ``minibatch`` and ``forward`` for ``plan``."""
+    body = generate(plan)
+    imports, env = _kernel_names(plan)
+    if imports is None:
+        # a kernel that cannot be imported by name: compile in memory, keyed by identity
+        key = (body, tuple(sorted((k, id(v)) for k, v in env.items())))
+    else:
+        key = (body, tuple(imports))
+    with _LOCK:
+        mod = _DRIVERS.get(key)
+        if mod is None:
+            mod = _build(body, imports, env)
+            _DRIVERS[key] = mod
+    return mod
+
+
+def _build(body, imports, env):
+    header = _HEADER.format(version=__version__)
+    if imports is not None:
+        text = header + "\n".join(imports) + "\n\njit = lambda f: _jit(f, cache=True)\n\n\n" + body
+        digests = sorted({_source_digest(fn) for fn in env.values()})
+        for kmod in ("kernels", "activations", "losses"):
+            digests.append(_file_digest(_module_file(kmod)))
+        tag = hashlib.sha1((text + numba.__version__ + "".join(digests)).encode()).hexdigest()[:20]
+        mod = _load_file(f"_bl_driver_{tag}", text)
+        if mod is not None:
+            return mod
+    # in memory: no disk cache
+    text = header + "\njit = lambda f: _jit(f, cache=False)\n\n\n" + body
+    name = f"_bl_driver_mem_{len(_DRIVERS)}"
+    mod = type(sys)(name)
+    mod.__dict__.update(env)
+    exec(compile(text, f"<brainlearn driver {name}>", "exec"), mod.__dict__)  # noqa: S102
+    return mod
+
+
+def _module_file(short):
+    from ..network import activations, losses
+    from . import kernels
+    return {"kernels": kernels, "activations": activations, "losses": losses}[short].__file__
+
+
+def _load_file(name, text):
+    """Write ``text`` as module ``name`` in the cache directory (once) and import it."""
+    folder = cache_dir()
+    path = os.path.join(folder, name + ".py")
+    try:
+        os.makedirs(folder, exist_ok=True)
+        if not os.path.exists(path):
+            fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
+            with os.fdopen(fd, "w") as fh:
+                fh.write(text)
+            os.replace(tmp, path)  # atomic: concurrent writers produce the same text
+    except OSError:
+        return None
+    spec = importlib.util.spec_from_file_location(name, path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    sys.modules[name] = mod
+    return mod

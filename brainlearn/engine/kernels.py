@@ -1,0 +1,127 @@
+"""Small compiled building blocks the generated drivers call.
+
+All take 1-D activity vectors and C-contiguous (n_post, n_pre) weights; none
+allocates. Their NumPy twins live in ``tests/naive.py``.
+"""
+
+from __future__ import annotations
+
+import math
+
+from .._jit import jit
+
+__all__ = ["affine", "matvec_add", "matvec_t_add", "zero", "add_into", "add_scaled", "add_scaled_vec",
+           "add_bias_rows", "apply_mask", "clip",
+           "all_finite", "gather_rows"]
+
+
+@jit
+def affine(W, x, b, z):
+    """z = W @ x + b."""
+    n_post, n_pre = W.shape
+    for i in range(n_post):
+        s = 0.0
+        for j in range(n_pre):
+            s += W[i, j] * x[j]
+        z[i] = s + b[i]
+
+
+@jit
+def matvec_add(W, x, z):
+    """z += W @ x."""
+    n_post, n_pre = W.shape
+    for i in range(n_post):
+        s = 0.0
+        for j in range(n_pre):
+            s += W[i, j] * x[j]
+        z[i] += s
+
+
+@jit
+def matvec_t_add(W, d, e):
+    """e += W.T @ d (row-wise, so ``W`` is read contiguously)."""
+    n_post, n_pre = W.shape
+    for i in range(n_post):
+        di = d[i]
+        if di != 0.0:
+            for j in range(n_pre):
+                e[j] += W[i, j] * di
+
+
+@jit
+def zero(a):
+    a[...] = 0.0
+
+
+@jit
+def add_into(W, dW):
+    """W += dW for 2-D arrays."""
+    n, m = W.shape
+    for i in range(n):
+        for j in range(m):
+            W[i, j] += dW[i, j]
+
+
+@jit
+def apply_mask(W, M):
+    n, m = W.shape
+    for i in range(n):
+        for j in range(m):
+            W[i, j] *= M[i, j]
+
+
+@jit
+def clip(W, lo, hi):
+    n, m = W.shape
+    for i in range(n):
+        for j in range(m):
+            w = W[i, j]
+            if w < lo:
+                W[i, j] = lo
+            elif w > hi:
+                W[i, j] = hi
+
+
+@jit
+def all_finite(a):
+    """True when every element of the 1-D or 2-D array ``a`` is finite."""
+    flat = a.reshape(-1) if a.flags.c_contiguous else a.copy().reshape(-1)
+    for k in range(flat.shape[0]):
+        if not math.isfinite(flat[k]):
+            return False
+    return True
+
+
+@jit
+def gather_rows(X, idx, out):
+    """out[r] = X[idx[r]] for r < len(idx)."""
+    n = X.shape[1]
+    for r in range(idx.shape[0]):
+        k = idx[r]
+        for j in range(n):
+            out[r, j] = X[k, j]
+
+
+@jit
+def add_scaled(W, dW, s):
+    """W += s * dW for 2-D arrays."""
+    n, m = W.shape
+    for i in range(n):
+        for j in range(m):
+            W[i, j] += s * dW[i, j]
+
+
+@jit
+def add_scaled_vec(b, db, s):
+    """b += s * db for 1-D arrays."""
+    for i in range(b.shape[0]):
+        b[i] += s * db[i]
+
+
+@jit
+def add_bias_rows(Z, b):
+    """Z[r] += b for every row r."""
+    m, n = Z.shape
+    for r in range(m):
+        for i in range(n):
+            Z[r, i] += b[i]

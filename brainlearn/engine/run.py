@@ -1,0 +1,423 @@
+"""Training, evaluation and prediction: the Python side of the engine.
+
+``train`` validates the data, builds the plan, fetches the compiled driver and
+calls it once per epoch (or per evaluation chunk), so no Python runs per
+sample. Divergence (a non-finite loss, activity or weight) raises
+:class:`DivergenceError` carrying the epoch and the step, which studies record
+as a diverged run.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+
+import numpy as np
+
+from ..network.losses import canonical_loss, count_correct_rows, loss_and_delta_rows, loss_code
+from .codegen import drivers_for
+from .plan import make_plan, rule_terms
+
+__all__ = ["train", "evaluate", "predict", "activities", "History", "DivergenceError",
+           "default_loss"]
+
+
+class DivergenceError(FloatingPointError):
+    """Training produced NaN or inf.
+
+    Attributes
+    ----------
+    epoch : int
+        Epoch (0-based) in which the divergence was detected.
+    step : int
+        Number of samples presented (over all epochs) when it was detected.
+    """
+
+    def __init__(self, message, epoch, step):
+        super().__init__(message)
+        self.epoch = epoch
+        self.step = step
+
+
+class History:
+    """Metrics recorded during :func:`train`: ``history["loss"]`` etc., one entry per record.
+
+    Records are taken at every epoch end (and every ``eval_every`` samples when given).
+    Keys: ``epoch``, ``samples`` (seen so far), ``loss``, ``accuracy`` (training, running
+    over the samples since the previous record), ``test_loss``, ``test_accuracy`` (when
+    a test split is available), ``wall_time`` (seconds since training started).
+    """
+
+    def __init__(self):
+        self.records: dict[str, list] = {}
+
+    def append(self, **values):
+        n = len(next(iter(self.records.values()), []))
+        for k in values:
+            if k not in self.records:
+                self.records[k] = [math.nan] * n
+        for k in self.records:
+            self.records[k].append(values.get(k, math.nan))
+
+    def __getitem__(self, key):
+        return np.asarray(self.records[key])
+
+    def __contains__(self, key):
+        return key in self.records
+
+    def keys(self):
+        return self.records.keys()
+
+    def __len__(self):
+        return len(next(iter(self.records.values()), []))
+
+    def last(self) -> dict:
+        return {k: v[-1] for k, v in self.records.items()} if len(self) else {}
+
+    def __repr__(self):
+        return f"History({len(self)} records; last: {self.last()})"
+
+
+# -- input checking ------------------------------------------------------------------------------
+def _as_inputs(net, x, argname="x"):
+    if not isinstance(x, np.ndarray):
+        try:
+            x = np.asarray(x)
+        except Exception as exc:  # noqa: BLE001
+            raise TypeError(f"{argname} must be an array, got {type(x).__name__}") from exc
+    if x.dtype.kind not in "biuf":
+        raise TypeError(f"{argname} has dtype {x.dtype}; allowed: a real numeric dtype")
+    n_in = net.n_inputs
+    if x.ndim == 1 and x.shape[0] == n_in:
+        x = x[None, :]
+    if x.ndim != 2 or x.shape[1] != n_in:
+        raise ValueError(f"{argname} has shape {x.shape}; allowed: (n_samples, {n_in}) for this "
+                         f"network's {n_in} input neurons")
+    x = np.ascontiguousarray(x, dtype=net.dtype)
+    if not np.all(np.isfinite(x)):
+        bad = np.argwhere(~np.isfinite(x))[0]
+        raise ValueError(f"{argname} contains NaN or inf (first at row {bad[0]}, column {bad[1]})")
+    return x
+
+
+def _as_targets(net, y, n, argname="y"):
+    """Targets as a float (n, n_out) array, plus whether they are class labels."""
+    n_out = net.output.size
+    y = np.asarray(y)
+    if y.shape[0:1] != (n,):
+        raise ValueError(f"{argname} has shape {y.shape}; allowed: ({n},) labels or ({n}, {n_out}) "
+                         "targets, one per sample of x")
+    if y.dtype.kind in "biu":
+        if y.ndim != 1:
+            raise ValueError(f"{argname} has integer dtype and shape {y.shape}; allowed: ({n},) labels")
+        lo, hi = (int(y.min()), int(y.max())) if n else (0, 0)
+        n_cls = max(n_out, 2)
+        if lo < 0 or hi >= n_cls:
+            raise ValueError(f"{argname} has labels in [{lo}, {hi}]; allowed: 0..{n_cls - 1} for "
+                             f"an output of {n_out} neuron(s)")
+        if n_out == 1:
+            return np.ascontiguousarray(y.reshape(n, 1), dtype=net.dtype), True
+        t = np.zeros((n, n_out), dtype=net.dtype)
+        t[np.arange(n), y] = 1
+        return t, True
+    if y.dtype.kind != "f":
+        raise TypeError(f"{argname} has dtype {y.dtype}; allowed: integer labels or float targets")
+    if y.ndim == 1 and n_out == 1:
+        y = y.reshape(n, 1)
+    if y.shape != (n, n_out):
+        raise ValueError(f"{argname} has shape {y.shape}; allowed: ({n}, {n_out}) targets or ({n},) "
+                         "integer labels")
+    if not np.all(np.isfinite(y)):
+        raise ValueError(f"{argname} contains NaN or inf")
+    return np.ascontiguousarray(y, dtype=net.dtype), False
+
+
+def _split(net, data):
+    """(x, y, x_test, y_test) from a Dataset, an (x, y) / (x,) tuple or an array."""
+    if hasattr(data, "x_train"):
+        return data.x_train, data.y_train, getattr(data, "x_test", None), getattr(data, "y_test", None)
+    if isinstance(data, tuple):
+        if len(data) == 2:
+            return data[0], data[1], None, None
+        if len(data) == 1:
+            return data[0], None, None, None
+        raise ValueError(f"data is a tuple of {len(data)} items; allowed: (x,) or (x, y)")
+    if isinstance(data, (np.ndarray, list)):
+        return data, None, None, None
+    raise TypeError(f"data of type {type(data).__name__} is not supported; allowed: a Dataset, "
+                    "an (x, y) tuple or an array x")
+
+
+def default_loss(net) -> str:
+    """cross_entropy for softmax outputs, binary_cross_entropy for sigmoid, else mse."""
+    return {"softmax": "cross_entropy", "sigmoid": "binary_cross_entropy"}.get(
+        net.output.activation, "mse")
+
+
+def _check_int(value, argname, minimum):
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise ValueError(f"{argname}={value!r} must be an integer >= {minimum}")
+    return int(value)
+
+
+# -- the arguments the drivers take ----------------------------------------------------------------
+def _live_arrays(net):
+    """Check the live parameters (users may have replaced them) and collect them."""
+    dt = net.dtype
+    for q in net.projections:
+        shape = (q.post.size, q.pre.size)
+        if getattr(q.W, "shape", None) != shape:
+            raise ValueError(f"projection {q.name!r}: W has shape {getattr(q.W, 'shape', None)}; "
+                             f"allowed: {shape}")
+        if q.W.dtype != dt or not q.W.flags.c_contiguous or not q.W.flags.writeable:
+            q.W = np.array(q.W, dtype=dt, order="C")
+    for p in net.populations:
+        if not p.is_input:
+            if getattr(p.bias, "shape", None) != (p.size,):
+                raise ValueError(f"population {p.name!r}: bias has shape "
+                                 f"{getattr(p.bias, 'shape', None)}; allowed: ({p.size},)")
+            if p.bias.dtype != dt or not p.bias.flags.c_contiguous or not p.bias.flags.writeable:
+                p.bias = np.array(p.bias, dtype=dt, order="C")
+    Ws = tuple(q.W for q in net.projections)
+    bs = tuple(p.bias for p in net.populations)
+    return Ws, bs
+
+
+def _driver_args(net, plan):
+    dt = net.dtype
+    Ws, bs = _live_arrays(net)
+    empty2 = np.zeros((0, 0), dt)
+    Ms = tuple(q.mask if q.mask is not None else empty2 for q in net.projections)
+    bounds = np.array([q.bounds if q.bounds is not None else (-np.inf, np.inf)
+                       for q in net.projections], dtype=dt).reshape(-1, 2)
+    params, states = [], []
+    for q in net.projections:
+        rules = rule_terms(q.rule)
+        if q.state is None and rules:
+            q.reset_state()
+        st = q.state if len(rules) != 1 else (q.state,)
+        for r, s in zip(rules, st):
+            params.append(r.params(dt))
+            states.append(s)
+    dWs = tuple(np.zeros_like(q.W) if pp.terms and not pp.fused else empty2
+                for q, pp in zip(net.projections, plan.projections))
+    return Ws, bs, Ms, bounds, tuple(params), tuple(states), dWs
+
+
+# -- public API -------------------------------------------------------------------------------------
+def train(net, data, *, epochs=1, batch_size=1, loss=None, shuffle=True, seed=None, dt=1.0,
+          eval_every=None, quiet=None, driver="auto") -> History:
+    """Train ``net`` on ``data`` with the learning rules attached to its projections.
+
+    Parameters
+    ----------
+    net : Network
+    data : Dataset, (x, y), (x,) or x
+        ``x`` of shape (n, n_inputs); ``y`` integer labels (n,) or float targets
+        (n, n_out). ``y`` may be omitted when no rule needs an error signal.
+        A Dataset's test split is evaluated at every record.
+    epochs : int
+        Passes over the data.
+    batch_size : int
+        1 runs the online driver (one compiled call per epoch); larger values the
+        minibatch driver (BLAS products, mean update per batch).
+    loss : str, optional
+        ``mse``, ``binary_cross_entropy`` or ``cross_entropy``; default from the output
+        activation (softmax: cross_entropy, sigmoid: binary_cross_entropy, else mse).
+    shuffle : bool
+        Present samples in a new random order each epoch (drawn from ``seed``).
+    seed : int, optional
+        Seed of the presentation order; defaults to the network's seed.
+    dt : float
+        Simulated time per presentation in seconds, passed to the rule kernels.
+    eval_every : int, optional
+        Also record metrics every this many samples (learning curves).
+    quiet : bool, optional
+        Hide the progress bar; by default it shows only when stderr is a terminal.
+    driver : {"auto", "online", "minibatch"}
+        Force a driver ("minibatch" with ``batch_size=1`` is the reference for
+        the online driver).
+
+    Returns
+    -------
+    History
+
+    Raises
+    ------
+    DivergenceError
+        When the loss, the output activity or a weight becomes NaN or inf.
+    """
+    epochs = _check_int(epochs, "epochs", 1)
+    batch_size = _check_int(batch_size, "batch_size", 1)
+    if eval_every is not None:
+        eval_every = _check_int(eval_every, "eval_every", 1)
+    if driver not in ("auto", "online", "minibatch"):
+        raise ValueError(f"driver={driver!r}; allowed: auto, online, minibatch")
+    if driver == "online" and batch_size != 1:
+        raise ValueError(f"driver='online' needs batch_size=1, got {batch_size}")
+    if not (isinstance(dt, (int, float, np.floating)) and math.isfinite(dt) and dt > 0):
+        raise ValueError(f"dt={dt!r} must be a finite number > 0 (seconds)")
+    if seed is not None:
+        _check_int(seed, "seed", 0)
+    x, y, x_test, y_test = _split(net, data)
+    x = _as_inputs(net, x)
+    n = x.shape[0]
+    if n == 0:
+        raise ValueError("x has no samples")
+    needs_error = any("error" in r.needs for q in net.projections for r in rule_terms(q.rule))
+    if loss is None:
+        loss = default_loss(net)
+    loss = canonical_loss(loss)
+    if y is None:
+        if needs_error:
+            names = [q.name for q in net.projections
+                     if any("error" in r.needs for r in rule_terms(q.rule))]
+            raise ValueError(f"y is required: projection {names[0]!r} has a rule that needs an "
+                             "error signal")
+        T, labels = np.zeros((n, 0), net.dtype), False
+        plan = make_plan(net, None)
+    else:
+        T, labels = _as_targets(net, y, n)
+        plan = make_plan(net, loss)
+    test = None
+    if x_test is not None and y_test is not None and len(x_test):
+        test = (_as_inputs(net, x_test, "x_test"), y_test)
+    mod = drivers_for(plan)
+    Ws, bs, Ms, bounds, params, states, dWs = _driver_args(net, plan)
+    dtv = net.dtype.type(dt)
+    rng = np.random.default_rng(net.seed if seed is None else seed)
+    use_online = driver == "online" or (driver == "auto" and batch_size == 1)
+    record_acc = labels or loss != "mse"
+
+    history = History()
+    chunk = eval_every or n
+    bar = _progress(epochs * n, quiet)
+    t0 = time.perf_counter()
+    seen = 0
+    try:
+        for epoch in range(epochs):
+            order = rng.permutation(n) if shuffle else np.arange(n)
+            order = order.astype(np.int64)
+            start = 0
+            while start < n:
+                # records fall on multiples of eval_every across epochs, and at epoch ends
+                stop = min(n, start + (chunk - seen % chunk if eval_every else n))
+                part = order[start:stop]
+                if use_online:
+                    res = mod.online(x, T, part, dtv, Ws, bs, Ms, bounds, params, states, dWs,
+                                     plan.threshold)
+                else:
+                    res = mod.minibatch(x, T, part, dtv, batch_size, Ws, bs, Ms, bounds, params,
+                                        states, dWs, plan.threshold)
+                loss_sum, correct, done, bad = res
+                if bad >= 0:
+                    raise DivergenceError(
+                        f"training diverged in epoch {epoch} at step {seen + bad}: non-finite "
+                        f"{'loss' if plan.loss >= 0 else 'output activity'}",
+                        epoch, seen + bad)
+                seen += done
+                start = stop
+                if not all(np.isfinite(W).all() for W in Ws) or \
+                        not all(np.isfinite(b).all() for b in bs):
+                    raise DivergenceError(
+                        f"training diverged in epoch {epoch}: non-finite weights by step {seen}",
+                        epoch, seen)
+                if bar is not None:
+                    bar.update(done)
+                if stop == n or (eval_every and seen % eval_every == 0):
+                    rec = {"epoch": epoch + stop / n, "samples": seen,
+                           "wall_time": time.perf_counter() - t0}
+                    if plan.loss >= 0:
+                        rec["loss"] = loss_sum / done
+                        if record_acc:
+                            rec["accuracy"] = correct / done
+                    if test is not None:
+                        m = _evaluate_arrays(net, test[0], test[1], loss)
+                        rec["test_loss"] = m["loss"]
+                        if "accuracy" in m:
+                            rec["test_accuracy"] = m["accuracy"]
+                    history.append(**rec)
+    finally:
+        if bar is not None:
+            bar.close()
+    return history
+
+
+def _progress(total, quiet):
+    if quiet is None:
+        quiet = not (hasattr(sys.stderr, "isatty") and sys.stderr.isatty())
+    if quiet or total < 50_000:
+        return None
+    from tqdm.auto import tqdm
+    return tqdm(total=total, unit="sample", unit_scale=True, leave=False, desc="train")
+
+
+def _forward_all(net, x, batch_size=1024):
+    plan = make_plan(net, None, learn=False)
+    mod = drivers_for(plan)
+    Ws, bs = _live_arrays(net)
+    outs, zs = [], []
+    for s in range(0, x.shape[0], batch_size):
+        acts, z = mod.forward(x[s:s + batch_size], Ws, bs)
+        outs.append(acts)
+        zs.append(z)
+    return plan, outs, zs
+
+
+def predict(net, x, batch_size=1024) -> np.ndarray:
+    """Output activities, shape (n, n_out), for inputs ``x`` (n, n_inputs)."""
+    batch_size = _check_int(batch_size, "batch_size", 1)
+    x = _as_inputs(net, x)
+    plan, outs, _ = _forward_all(net, x, batch_size)
+    k = plan.order.index(plan.output)
+    if not outs:
+        return np.zeros((0, net.output.size), net.dtype)
+    return np.concatenate([o[k] for o in outs])
+
+
+def activities(net, x, batch_size=1024) -> dict:
+    """Activities of every population, ``{name: (n, size) array}`` (inputs included)."""
+    x = _as_inputs(net, x)
+    plan, outs, _ = _forward_all(net, x, batch_size)
+    res = {}
+    for p, off, size in plan.inputs:
+        res[net.populations[p].name] = x[:, off:off + size].copy()
+    for k, p in enumerate(plan.order):
+        res[net.populations[p].name] = np.concatenate([o[k] for o in outs]) if outs else \
+            np.zeros((0, plan.sizes[p]), net.dtype)
+    return res
+
+
+def _evaluate_arrays(net, x, y, loss, batch_size=1024):
+    plan, outs, zs = _forward_all(net, x, batch_size)
+    k = plan.order.index(plan.output)
+    a = np.concatenate([o[k] for o in outs])
+    z = np.concatenate(zs)
+    T, labels = _as_targets(net, y, x.shape[0])
+    delta = np.empty_like(a)
+    total = loss_and_delta_rows(loss_code(loss), plan.activations[plan.output], z, a, T, delta)
+    out = {"loss": float(total) / max(1, x.shape[0])}
+    if labels or loss != "mse":
+        out["accuracy"] = count_correct_rows(a, T, plan.threshold) / max(1, x.shape[0])
+    return out
+
+
+def evaluate(net, data, *, loss=None, batch_size=1024) -> dict:
+    """Loss and accuracy of ``net``: on the test split of a Dataset, or on ``(x, y)``.
+
+    Returns ``{"loss": float, "accuracy": float}`` (accuracy for class labels or
+    classification losses only).
+    """
+    batch_size = _check_int(batch_size, "batch_size", 1)
+    if hasattr(data, "x_test"):
+        x, y = data.x_test, data.y_test
+    else:
+        x, y, _, _ = _split(net, data)
+        if y is None:
+            raise ValueError("evaluate needs targets: pass (x, y) or a Dataset")
+    loss = canonical_loss(loss if loss is not None else default_loss(net))
+    from ..network.losses import check_loss_activation
+    check_loss_activation(loss, net.output.activation)
+    x = _as_inputs(net, x)
+    return _evaluate_arrays(net, x, y, loss, batch_size)

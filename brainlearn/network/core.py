@@ -1,0 +1,378 @@
+"""Populations, projections and the Network that holds them."""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from .. import rules as _rules
+from . import init as _init
+from .activations import activation_code
+
+__all__ = ["Population", "Projection", "Network", "check_size", "check_dtype"]
+
+_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def check_size(value, argname: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value <= 0:
+        raise ValueError(f"{argname}={value!r} must be a positive integer")
+    return int(value)
+
+
+def check_dtype(dtype) -> np.dtype:
+    try:
+        dt = np.dtype(dtype)
+    except TypeError:
+        dt = None
+    if dt not in _DTYPES:
+        raise TypeError(f"dtype={dtype!r} is not supported; allowed: float32, float64")
+    return dt
+
+
+class Population:
+    """A group of neurons.
+
+    Attributes
+    ----------
+    size : int
+        Number of neurons.
+    activation : str
+        ``"input"`` for an input population, else one of linear, tanh, sigmoid, relu, softmax.
+    bias : ndarray, shape (size,)
+        The live bias (threshold) of each neuron; empty for inputs.
+    name : str
+    index : int
+        Position in ``Network.populations``.
+    """
+
+    def __init__(self, size, activation, bias, name, index):
+        self.size = size
+        self.activation = activation
+        self.bias = bias
+        self.name = name
+        self.index = index
+
+    @property
+    def is_input(self) -> bool:
+        return self.activation == "input"
+
+    def __repr__(self):
+        return f"Population({self.name!r}, size={self.size}, activation={self.activation!r})"
+
+
+class Projection:
+    """Synapses from population ``pre`` to population ``post``.
+
+    Attributes
+    ----------
+    W : ndarray, shape (post.size, pre.size)
+        The live weights.
+    rule : LearningRule or None
+        The learning rule (None: fixed weights).
+    state : NamedTuple
+        The rule's state (updated in place during training).
+    mask : ndarray of W.dtype or None
+        1 where a synapse exists, 0 where it does not; absent synapses stay 0.
+    bounds : (float, float) or None
+        Hard bounds applied after every update.
+    """
+
+    def __init__(self, pre, post, W, rule, mask, bounds, name, index):
+        self.pre = pre
+        self.post = post
+        self.W = W
+        self.rule = rule
+        self.mask = mask
+        self.bounds = bounds
+        self.name = name
+        self.index = index
+        self.reset_state()
+
+    def reset_state(self):
+        """Re-initialise the rule state (e.g. momentum) from the current weights."""
+        self.state = self.rule.init_state(self.W, self.post.bias) if self.rule is not None else None
+
+    def __repr__(self):
+        rule = self.rule.name if self.rule is not None else None
+        return (f"Projection({self.name!r}, {self.pre.name!r} -> {self.post.name!r}, "
+                f"W{self.W.shape}, rule={rule!r})")
+
+
+class Network:
+    """Populations and the projections between them.
+
+    Parameters
+    ----------
+    seed : int or None
+        Seeds the generator that initialises weights (the same seed gives the
+        same network).
+    dtype : {"float64", "float32"}
+        Floating-point type of every weight, bias, activity and rule state.
+
+    Examples
+    --------
+    >>> import brainlearn as bl
+    >>> net = bl.Network(seed=0)
+    >>> x = net.add_input(64, name="input")
+    >>> h = net.add_population(100, activation="tanh", name="hidden")
+    >>> p = net.connect(x, h, rule="backprop", lr=0.05)
+    >>> p.W.shape
+    (100, 64)
+    """
+
+    def __init__(self, seed=None, dtype="float64"):
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral)
+                                 or seed < 0):
+            raise ValueError(f"seed={seed!r} must be a non-negative integer or None")
+        self.seed = None if seed is None else int(seed)
+        self.dtype = check_dtype(dtype)
+        self.rng = np.random.default_rng(self.seed)
+        self.populations: list[Population] = []
+        self.projections: list[Projection] = []
+        self._version = 0  # bumped on every structural change (invalidates compiled plans)
+
+    # -- building ------------------------------------------------------------------------------
+    def _new_name(self, name, prefix, taken):
+        if name is None:
+            name = f"{prefix}{len(taken)}"
+        if not isinstance(name, str) or not name:
+            raise ValueError(f"name={name!r} must be a non-empty string")
+        if any(o.name == name for o in taken):
+            raise ValueError(f"name={name!r} is already used in this network")
+        return name
+
+    def add_input(self, size, name=None) -> Population:
+        """Add an input population of ``size`` neurons whose activity is set by the data."""
+        size = check_size(size, "size")
+        name = self._new_name(name, "input", self.populations)
+        pop = Population(size, "input", np.zeros(0, self.dtype), name, len(self.populations))
+        self.populations.append(pop)
+        self._version += 1
+        return pop
+
+    def add_population(self, size, activation="tanh", bias=0.0, name=None) -> Population:
+        """Add a rate population: activity ``f(sum_p W_p a_p + bias)``.
+
+        ``bias`` is a scalar or an array of shape (size,).
+        """
+        size = check_size(size, "size")
+        activation_code(activation)
+        name = self._new_name(name, "pop", self.populations)
+        b = np.array(bias, dtype=self.dtype)
+        if b.ndim == 0:
+            b = np.full(size, b, dtype=self.dtype)
+        if b.shape != (size,):
+            raise ValueError(f"bias has shape {b.shape}; allowed: a scalar or shape ({size},)")
+        if not np.all(np.isfinite(b)):
+            raise ValueError("bias contains NaN or inf")
+        pop = Population(size, activation, np.ascontiguousarray(b), name, len(self.populations))
+        self.populations.append(pop)
+        self._version += 1
+        return pop
+
+    def _resolve(self, pop, argname) -> Population:
+        if isinstance(pop, str):
+            for p in self.populations:
+                if p.name == pop:
+                    return p
+            names = ", ".join(p.name for p in self.populations)
+            raise ValueError(f"{argname}={pop!r} is not a population of this network; have: {names}")
+        if not isinstance(pop, Population) or pop.index >= len(self.populations) \
+                or self.populations[pop.index] is not pop:
+            raise ValueError(f"{argname}={pop!r} is not a population of this network")
+        return pop
+
+    def connect(self, pre, post, rule=None, *, init="glorot", mask=None, bounds=None, name=None,
+                **rule_params) -> Projection:
+        """Connect ``pre`` to ``post`` and return the new :class:`Projection`.
+
+        Parameters
+        ----------
+        pre, post : Population or str
+            Source and target (by object or name). ``post`` must not be an input.
+        rule : str, LearningRule, rule class or None
+            The learning rule; a name takes its hyperparameters from ``**rule_params``.
+        init : str, Initializer or array
+            Weight initialiser (default Glorot uniform) or an explicit (n_post, n_pre) array.
+        mask : array of shape (n_post, n_pre), optional
+            Connectivity: synapses where ``mask`` is 0 do not exist and stay 0.
+        bounds : (low, high), optional
+            Hard weight bounds enforced after every update.
+        """
+        pre = self._resolve(pre, "pre")
+        post = self._resolve(post, "post")
+        if post.is_input:
+            raise ValueError(f"post={post.name!r} is an input population; inputs receive no projections")
+        if pre is post:
+            raise NotImplementedError(
+                f"a projection from {pre.name!r} to itself is recurrent; the feed-forward engine "
+                "does not run recurrent projections yet")
+        name = self._new_name(name, "proj", self.projections)
+        shape = (post.size, pre.size)
+        if isinstance(init, (np.ndarray, list, tuple)):
+            W = np.array(init, dtype=self.dtype)
+            if W.shape != shape:
+                raise ValueError(f"init array has shape {W.shape}; allowed: {shape} (n_post, n_pre)")
+        else:
+            W = np.asarray(_init.get(init)(shape, self.rng, self.dtype), dtype=self.dtype)
+        if not np.all(np.isfinite(W)):
+            raise ValueError("init gives weights with NaN or inf")
+        W = np.ascontiguousarray(W)
+        m = None
+        if mask is not None:
+            m = np.asarray(mask)
+            if m.shape != shape:
+                raise ValueError(f"mask has shape {m.shape}; allowed: {shape} (n_post, n_pre)")
+            if not np.all((m == 0) | (m == 1)):
+                raise ValueError("mask must contain only 0/1 (or False/True)")
+            m = np.ascontiguousarray(m, dtype=self.dtype)
+            W *= m
+        if bounds is not None:
+            try:
+                lo, hi = (float(v) for v in bounds)
+            except (TypeError, ValueError):
+                raise ValueError(f"bounds={bounds!r} must be a pair (low, high)") from None
+            if not lo < hi or np.isnan(lo) or np.isnan(hi):
+                raise ValueError(f"bounds={bounds!r} must satisfy low < high")
+            bounds = (lo, hi)
+            np.clip(W, lo, hi, out=W)
+        rule = _rules.make(rule, **rule_params)
+        if rule is not None and not isinstance(rule, _rules.LearningRule):
+            raise TypeError(f"rule={rule!r} is not a LearningRule")
+        if cycle := self._would_cycle(pre, post):
+            raise NotImplementedError(
+                f"connecting {pre.name!r} -> {post.name!r} closes the cycle {cycle}; the "
+                "feed-forward engine does not run recurrent projections yet")
+        proj = Projection(pre, post, W, rule, m, bounds, name, len(self.projections))
+        self.projections.append(proj)
+        self._version += 1
+        return proj
+
+    def _would_cycle(self, pre, post):
+        """The population path post -> ... -> pre, if the new edge pre -> post closes a cycle."""
+        succ = {p.index: [] for p in self.populations}
+        for q in self.projections:
+            succ[q.pre.index].append(q.post.index)
+        stack, parent = [post.index], {post.index: None}
+        while stack:
+            u = stack.pop()
+            if u == pre.index:
+                path, k = [], u
+                while k is not None:
+                    path.append(self.populations[k].name)
+                    k = parent[k]
+                return " -> ".join([pre.name] + path[::-1])
+            for v in succ[u]:
+                if v not in parent:
+                    parent[v] = u
+                    stack.append(v)
+        return None
+
+    # -- structure -----------------------------------------------------------------------------
+    @property
+    def inputs(self) -> list[Population]:
+        return [p for p in self.populations if p.is_input]
+
+    @property
+    def output(self) -> Population:
+        """The output population: the last-created population without outgoing projections."""
+        sources = {q.pre.index for q in self.projections}
+        sinks = [p for p in self.populations if not p.is_input and p.index not in sources]
+        if not sinks:
+            raise ValueError("the network has no output population (add a non-input population)")
+        return sinks[-1]
+
+    @property
+    def n_inputs(self) -> int:
+        return sum(p.size for p in self.inputs)
+
+    def topological_order(self) -> list[Population]:
+        """Populations in evaluation order (creation order among independent ones)."""
+        indeg = {p.index: 0 for p in self.populations}
+        succ = {p.index: [] for p in self.populations}
+        for q in self.projections:
+            indeg[q.post.index] += 1
+            succ[q.pre.index].append(q.post.index)
+        ready = sorted(i for i, d in indeg.items() if d == 0)
+        order = []
+        while ready:
+            i = ready.pop(0)
+            order.append(self.populations[i])
+            for j in succ[i]:
+                indeg[j] -= 1
+                if indeg[j] == 0:
+                    ready.append(j)
+            ready.sort()
+        return order
+
+    def incoming(self, pop) -> list[Projection]:
+        return [q for q in self.projections if q.post is pop]
+
+    def outgoing(self, pop) -> list[Projection]:
+        return [q for q in self.projections if q.pre is pop]
+
+    # -- running -------------------------------------------------------------------------------
+    def predict(self, x, batch_size=1024) -> np.ndarray:
+        """Output activities for inputs ``x`` of shape (n, n_inputs) (or (n_inputs,))."""
+        from ..engine.run import predict
+        return predict(self, x, batch_size=batch_size)
+
+    def activities(self, x, batch_size=1024) -> dict:
+        """Activities of every population for inputs ``x``: ``{name: array (n, size)}``."""
+        from ..engine.run import activities
+        return activities(self, x, batch_size=batch_size)
+
+    def reset_state(self):
+        """Reset the state of every rule (momentum, running averages, traces)."""
+        for q in self.projections:
+            q.reset_state()
+
+    def save(self, path):
+        """Save topology, parameters and rule state to ``path`` (a .npz file; no pickle)."""
+        from .io import save
+        save(self, path)
+
+    def summary(self) -> str:
+        """A short text table of populations and projections."""
+        lines = [f"Network(seed={self.seed}, dtype={self.dtype.name})"]
+        for p in self.populations:
+            lines.append(f"  population {p.name:<12} size {p.size:<6} {p.activation}")
+        for q in self.projections:
+            rule = q.rule.name if q.rule is not None else "fixed"
+            lines.append(f"  projection {q.name:<12} {q.pre.name} -> {q.post.name}  "
+                         f"W{q.W.shape}  {rule}")
+        return "\n".join(lines)
+
+    def __repr__(self):
+        return (f"Network({len(self.populations)} populations, {len(self.projections)} projections, "
+                f"dtype={self.dtype.name})")
+
+
+def mlp(sizes, rule="backprop", hidden="tanh", output="softmax", seed=None, dtype="float64",
+        init="glorot", **rule_params) -> Network:
+    """A feed-forward network ``sizes[0] -> ... -> sizes[-1]`` with one rule on every projection.
+
+    >>> import brainlearn as bl
+    >>> net = bl.mlp([64, 100, 10], rule="backprop", hidden="tanh", output="softmax", seed=0)
+    >>> [p.W.shape for p in net.projections]
+    [(100, 64), (10, 100)]
+    """
+    sizes = list(sizes) if not isinstance(sizes, (str, bytes)) else None
+    if not sizes or len(sizes) < 2:
+        raise ValueError(f"sizes={sizes!r} must list at least an input and an output size")
+    for k, s in enumerate(sizes):
+        check_size(s, f"sizes[{k}]")
+    activation_code(hidden, "hidden")
+    activation_code(output, "output")
+    net = Network(seed=seed, dtype=dtype)
+    prev = net.add_input(sizes[0], name="input")
+    for k, s in enumerate(sizes[1:-1]):
+        h = net.add_population(s, activation=hidden, name=f"hidden{k}" if len(sizes) > 3 else "hidden")
+        net.connect(prev, h, rule=rule, init=init, **rule_params)
+        prev = h
+    out = net.add_population(sizes[-1], activation=output, name="output")
+    net.connect(prev, out, rule=rule, init=init, **rule_params)
+    return net
+

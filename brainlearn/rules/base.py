@@ -1,0 +1,228 @@
+"""The learning-rule protocol and the rule registry.
+
+A learning rule is three things kept apart (as in optax and Nengo):
+
+* **hyperparameters**: the fields of a frozen dataclass, validated against the
+  ranges declared with :func:`hyperparameter`;
+* **state**: a NamedTuple of arrays made by :meth:`LearningRule.init_state`,
+  owned by the projection and updated in place by the kernel;
+* **a compiled kernel** that *adds* the weight change of one sample to ``dW``::
+
+      kernel(W, pre, post, mod, params, state, dt, dW, db)
+
+  ``W`` (n_post, n_pre) is read-only; ``pre`` (n_pre,) and ``post`` (n_post,)
+  are activities, ``mod`` (n_post,) the third factor (the error dL/dz for
+  rules that need ``"error"``, zeros otherwise); ``params`` is the NamedTuple
+  of numeric hyperparameters cast to ``W``'s dtype; ``db`` (n_post,) receives
+  the bias change (length 0 when this projection does not own the bias).
+  An optional ``batch_kernel`` has the same signature with ``pre``, ``post``
+  and ``mod`` of shape (batch, n) and adds the *mean* change over the batch;
+  without one, the engine calls ``kernel`` once per row.
+
+Every kernel reads the pre-update ``W``; the engine sums the deltas of all rules
+and applies them afterwards. A rule whose change of ``W[i, j]`` depends on no
+other weight declares ``elementwise = True``, and the engine may then let it
+accumulate straight into ``W`` (equivalent, one memory pass saved).
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import math
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+import numpy as np
+
+__all__ = ["LearningRule", "LocalRule", "GradientRule", "hyperparameter", "register", "get",
+           "available", "make", "EmptyState", "SIGNALS", "FAMILIES"]
+
+SIGNALS = ("pre", "post", "error", "reward")
+FAMILIES = ("gradient", "hebbian", "ltp", "homeostatic", "three-factor", "memory", "custom")
+
+EmptyState = collections.namedtuple("EmptyState", [])
+
+
+def hyperparameter(default, *, low=None, high=None, low_open=False, high_open=False, doc=""):
+    """Declare a hyperparameter field with its valid range.
+
+    ``low``/``high`` bound the value (inclusive unless ``low_open``/``high_open``);
+    the range is checked when the rule is constructed and drives the docs.
+    """
+    meta = {"low": low, "high": high, "low_open": low_open, "high_open": high_open, "doc": doc}
+    return field(default=default, metadata=meta)
+
+
+def _range_text(name, meta) -> str:
+    parts = []
+    if meta.get("low") is not None:
+        parts.append(f"{name} {'>' if meta['low_open'] else '>='} {meta['low']:g}")
+    if meta.get("high") is not None:
+        parts.append(f"{name} {'<' if meta['high_open'] else '<='} {meta['high']:g}")
+    return " and ".join(parts) if parts else f"{name} finite"
+
+
+@dataclass(frozen=True)
+class LearningRule:
+    """Base class of every learning rule (see the module docstring for the protocol).
+
+    Subclasses are frozen dataclasses whose fields are the hyperparameters, and set
+    the class attributes below.
+    """
+
+    name: ClassVar[str] = ""
+    family: ClassVar[str] = "custom"
+    locality: ClassVar[str] = "local"
+    needs: ClassVar[frozenset] = frozenset({"pre", "post"})
+    summary: ClassVar[str] = ""
+    equation: ClassVar[str] = ""
+    reference: ClassVar[str] = ""
+    elementwise: ClassVar[bool] = False
+    updates_bias: ClassVar[bool] = False
+    kernel: ClassVar = None
+    batch_kernel: ClassVar = None
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        # Compiled dispatchers bind like methods when read through an instance; keep them plain.
+        for attr in ("kernel", "batch_kernel"):
+            val = cls.__dict__.get(attr)
+            if val is not None and not isinstance(val, staticmethod):
+                setattr(cls, attr, staticmethod(val))
+        unknown = set(cls.needs) - set(SIGNALS)
+        if unknown:
+            raise TypeError(f"{cls.__name__}.needs has unknown signals {sorted(unknown)}; "
+                            f"allowed: {', '.join(SIGNALS)}")
+
+    def __post_init__(self):
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            meta = f.metadata
+            if not meta:
+                continue
+            label = f"{type(self).__name__}: {f.name}={value!r}"
+            if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+                if isinstance(f.default, bool) and isinstance(value, bool):
+                    continue
+                raise TypeError(f"{label} must be a real number")
+            if not math.isfinite(value):
+                raise ValueError(f"{label} is not finite; allowed: {_range_text(f.name, meta)}")
+            lo, hi = meta.get("low"), meta.get("high")
+            if (lo is not None and (value < lo or (meta["low_open"] and value == lo))) or \
+               (hi is not None and (value > hi or (meta["high_open"] and value == hi))):
+                raise ValueError(f"{label} is out of range; allowed: {_range_text(f.name, meta)}")
+
+    # -- what the engine calls -------------------------------------------------------------
+    @classmethod
+    def params_type(cls):
+        """The NamedTuple class holding the numeric hyperparameters the kernel reads."""
+        nt = cls.__dict__.get("_Params")
+        if nt is None:
+            names = [f.name for f in dataclasses.fields(cls) if _is_numeric_field(f)]
+            nt = collections.namedtuple(f"{cls.__name__}Params", names)
+            nt.__module__ = cls.__module__
+            nt.__qualname__ = f"{cls.__qualname__}._Params"
+            cls._Params = nt
+        return nt
+
+    def params(self, dtype) -> tuple:
+        """Numeric hyperparameters as a NamedTuple, floats cast to ``dtype``."""
+        dtype = np.dtype(dtype)
+        nt = self.params_type()
+        vals = []
+        for name in nt._fields:
+            v = getattr(self, name)
+            if isinstance(v, (bool, np.bool_)):
+                vals.append(bool(v))
+            elif isinstance(v, (int, np.integer)) and isinstance(self.__dataclass_fields__[name].default, int):
+                vals.append(int(v))
+            else:
+                vals.append(dtype.type(v))
+        return nt(*vals)
+
+    def init_state(self, W: np.ndarray, b: np.ndarray) -> tuple:
+        """Fresh state for a projection with weights ``W`` and post bias ``b``."""
+        return EmptyState()
+
+    def get_params(self) -> dict:
+        """Hyperparameters as a dict (exactly the constructor's keyword arguments)."""
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+
+    def __repr__(self):
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
+        return f"{type(self).__name__}({args})"
+
+
+def _is_numeric_field(f) -> bool:
+    return isinstance(f.default, (bool, int, float)) and not isinstance(f.default, str)
+
+
+class LocalRule(LearningRule):
+    """A rule that reads only signals available at the synapse (pre, post, a broadcast factor)."""
+
+    family: ClassVar[str] = "hebbian"
+    locality: ClassVar[str] = "local"
+
+
+class GradientRule(LearningRule):
+    """A rule that follows (an estimate of) the loss gradient through the error signal."""
+
+    family: ClassVar[str] = "gradient"
+    locality: ClassVar[str] = "nonlocal"
+    needs: ClassVar[frozenset] = frozenset({"pre", "post", "error"})
+
+
+# -- registry ----------------------------------------------------------------------------------
+_REGISTRY: dict[str, type] = {}
+
+
+def register(name: str):
+    """Class decorator: register a rule under ``name`` (lower-case identifier)."""
+    if not isinstance(name, str) or not name.isidentifier() or name != name.lower():
+        raise ValueError(f"rule name {name!r} must be a lower-case identifier")
+
+    def deco(cls):
+        if not (isinstance(cls, type) and issubclass(cls, LearningRule)):
+            raise TypeError(f"register({name!r}) needs a LearningRule subclass, got {cls!r}")
+        if not dataclasses.is_dataclass(cls):
+            raise TypeError(f"rule {cls.__name__} must be a @dataclass(frozen=True)")
+        if cls.kernel is None:
+            raise TypeError(f"rule {cls.__name__} has no kernel")
+        cls.name = name
+        _REGISTRY[name] = cls
+        return cls
+
+    return deco
+
+
+def available() -> list[str]:
+    """Registered rule names, sorted."""
+    return sorted(_REGISTRY)
+
+
+def get(name: str) -> type:
+    """The rule class registered as ``name``."""
+    if isinstance(name, str) and name in _REGISTRY:
+        return _REGISTRY[name]
+    raise ValueError(f"rule={name!r} is not a registered rule; available: {', '.join(available())}")
+
+
+def make(rule, **params) -> LearningRule | None:
+    """A rule instance from a name, a class or an instance (``None`` stays ``None``)."""
+    if rule is None:
+        if params:
+            raise ValueError(f"rule parameters {sorted(params)} given without a rule")
+        return None
+    if isinstance(rule, LearningRule):
+        if params:
+            raise ValueError(f"rule parameters {sorted(params)} given with a rule instance "
+                             f"{rule!r}; set them on the instance")
+        return rule
+    cls = rule if isinstance(rule, type) and issubclass(rule, LearningRule) else get(rule)
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = set(params) - names
+    if unknown:
+        raise ValueError(f"unknown parameter(s) {', '.join(sorted(unknown))} for rule "
+                         f"{cls.name or cls.__name__!r}; allowed: {', '.join(sorted(names)) or 'none'}")
+    return cls(**params)
