@@ -4,12 +4,13 @@ For each network structure we write a small Python module with three compiled
 functions, specialised to the plan (population order, activations, loss,
 rule kernels):
 
-* ``online(X, T, order, dt, Ws, bs, Ms, bounds, params, states, dWs, threshold)``
+* ``online(X, T, order, dt, Ws, bs, Ms, bounds, params, states, dWs, acts, loss, threshold)``
   runs a whole online epoch (batch size 1) in one compiled call;
 * ``minibatch(...)`` the same with minibatches, matrix products through BLAS;
-* ``forward(X, Ws, bs)`` the activities of every population for a batch.
+* ``forward(X, Ws, bs, acts)`` the activities of every population for a batch.
 
-Rule kernels are called directly from the generated code, so Numba compiles a
+Sizes, activations and the loss are run-time arguments, so networks that differ
+only in those share one compiled driver. Rule kernels are called directly from the generated code, so Numba compiles a
 user's rule into the driver exactly as it does a built-in one. When every
 kernel is importable by name, the module is written to the cache directory
 and compiled with ``cache=True`` (a second process loads machine code); a
@@ -134,21 +135,21 @@ def _unpack(e, plan):
 
 def _emit_online(e, plan):
     e("@jit")
-    e("def online(X, T, order, dt, Ws, bs, Ms, bounds, params, states, dWs, threshold):")
+    e("def online(X, T, order, dt, Ws, bs, Ms, bounds, params, states, dWs, acts, loss, threshold):")
     e.indent()
     e("dtype = X.dtype")
     _unpack(e, plan)
     e("nob = np.zeros(0, dtype)")
     for p in plan.order:
-        e(f"z{p} = np.zeros({plan.sizes[p]}, dtype)")
-        e(f"a{p} = np.zeros({plan.sizes[p]}, dtype)")
+        e(f"z{p} = np.zeros(b{p}.shape[0], dtype)")
+        e(f"a{p} = np.zeros(b{p}.shape[0], dtype)")
         if p in plan.delta_pops:
-            e(f"d{p} = np.zeros({plan.sizes[p]}, dtype)")
-            e(f"e{p} = np.zeros({plan.sizes[p]}, dtype)")
+            e(f"d{p} = np.zeros(b{p}.shape[0], dtype)")
+            e(f"e{p} = np.zeros(b{p}.shape[0], dtype)")
     for p in _zero_mod_pops(plan):
-        e(f"mz{p} = np.zeros({plan.sizes[p]}, dtype)")
+        e(f"mz{p} = np.zeros(b{p}.shape[0], dtype)")
     if plan.loss >= 0 and plan.output not in plan.delta_pops:
-        e(f"dl{plan.output} = np.zeros({plan.sizes[plan.output]}, dtype)")
+        e(f"dl{plan.output} = np.zeros(b{plan.output}.shape[0], dtype)")
     e("loss_sum = 0.0")
     e("correct = 0")
     e("bad = -1")
@@ -164,11 +165,11 @@ def _emit_online(e, plan):
         e(f"affine(W{inc[0].index}, a{inc[0].pre}, b{p}, z{p})")
         for q in inc[1:]:
             e(f"matvec_add(W{q.index}, a{q.pre}, z{p})")
-        e(f"act_forward({plan.activations[p]}, z{p}, a{p})")
+        e(f"act_forward(acts[{p}], z{p}, a{p})")
     out = plan.output
     if plan.loss >= 0:
         dout = f"d{out}" if out in plan.delta_pops else f"dl{out}"
-        e(f"l = loss_and_delta({plan.loss}, {plan.activations[out]}, z{out}, a{out}, T[k], {dout})")
+        e(f"l = loss_and_delta(loss, acts[{out}], z{out}, a{out}, T[k], {dout})")
         e("if not math.isfinite(l):")
         e("    bad = s")
         e("    break")
@@ -203,12 +204,12 @@ def _emit_backward(e, plan, batch):
             for q in outs[1:]:
                 e(f"e{p} += np.dot(d{q.post}, W{q.index})")
             e(f"d{p} = np.empty_like(e{p})")
-            e(f"act_backward_rows({plan.activations[p]}, a{p}, e{p}, d{p})")
+            e(f"act_backward_rows(acts[{p}], a{p}, e{p}, d{p})")
         else:
             e(f"zero(e{p})")
             for q in outs:
                 e(f"matvec_t_add(W{q.index}, d{q.post}, e{p})")
-            e(f"act_backward({plan.activations[p]}, a{p}, e{p}, d{p})")
+            e(f"act_backward(acts[{p}], a{p}, e{p}, d{p})")
 
 
 def _emit_updates(e, plan, batch):
@@ -232,7 +233,7 @@ def _emit_updates(e, plan, batch):
                 # mean of per-sample deltas, each read at the same pre-update W
                 tmp, tmpb = f"tw{t.slot}", f"tb{t.slot}"
                 e(f"{tmp} = np.zeros_like(W{q})")
-                e(f"{tmpb} = np.zeros({plan.sizes[pp.post]} if {int(pp.owns_bias)} else 0, dtype)")
+                e(f"{tmpb} = np.zeros(b{pp.post}.shape[0] if {int(pp.owns_bias)} else 0, dtype)")
                 e("for r in range(m):")
                 e(f"    k{t.slot}(W{q}, a{pp.pre}[r], a{pp.post}[r], {mod}[r], {args}, {tmp}, {tmpb})")
                 e(f"add_scaled({target}, {tmp}, 1.0 / m)")
@@ -258,12 +259,13 @@ def _emit_batch_forward(e, plan, x="xb"):
             e(f"z{p} += np.dot(a{q.pre}, W{q.index}.T)")
         e(f"add_bias_rows(z{p}, b{p})")
         e(f"a{p} = np.empty_like(z{p})")
-        e(f"act_forward_rows({plan.activations[p]}, z{p}, a{p})")
+        e(f"act_forward_rows(acts[{p}], z{p}, a{p})")
 
 
 def _emit_minibatch(e, plan):
     e("@jit")
-    e("def minibatch(X, T, order, dt, batch_size, Ws, bs, Ms, bounds, params, states, dWs, threshold):")
+    e("def minibatch(X, T, order, dt, batch_size, Ws, bs, Ms, bounds, params, states, dWs, acts, "
+      "loss, threshold):")
     e.indent()
     e("dtype = X.dtype")
     _unpack(e, plan)
@@ -288,7 +290,7 @@ def _emit_minibatch(e, plan):
     if plan.loss >= 0:
         dout = f"d{out}" if out in plan.delta_pops else f"dl{out}"
         e(f"{dout} = np.empty_like(a{out})")
-        e(f"l = loss_and_delta_rows({plan.loss}, {plan.activations[out]}, z{out}, a{out}, tb, {dout})")
+        e(f"l = loss_and_delta_rows(loss, acts[{out}], z{out}, a{out}, tb, {dout})")
         e("if not math.isfinite(l):")
         e("    bad = start")
         e("    break")
@@ -299,7 +301,7 @@ def _emit_minibatch(e, plan):
         e("    bad = start")
         e("    break")
     for p in _zero_mod_pops(plan):
-        e(f"mzb{p} = np.zeros((m, {plan.sizes[p]}), dtype)")
+        e(f"mzb{p} = np.zeros((m, b{p}.shape[0]), dtype)")
     _emit_backward(e, plan, batch=True)
     _emit_updates(e, plan, batch=True)
     e("done += m")
@@ -310,7 +312,7 @@ def _emit_minibatch(e, plan):
 
 def _emit_forward(e, plan):
     e("@jit")
-    e("def forward(X, Ws, bs):")
+    e("def forward(X, Ws, bs, acts):")
     e.indent()
     for pp in plan.projections:
         e(f"W{pp.index} = Ws[{pp.index}]")

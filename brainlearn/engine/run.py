@@ -286,6 +286,7 @@ def train(net, data, *, epochs=1, batch_size=1, loss=None, shuffle=True, seed=No
     mod = drivers_for(plan)
     Ws, bs, Ms, bounds, params, states, dWs = _driver_args(net, plan)
     dtv = net.dtype.type(dt)
+    acts = np.array(plan.activations, dtype=np.int64)
     rng = np.random.default_rng(net.seed if seed is None else seed)
     use_online = driver == "online" or (driver == "auto" and batch_size == 1)
     record_acc = labels or loss != "mse"
@@ -306,10 +307,10 @@ def train(net, data, *, epochs=1, batch_size=1, loss=None, shuffle=True, seed=No
                 part = order[start:stop]
                 if use_online:
                     res = mod.online(x, T, part, dtv, Ws, bs, Ms, bounds, params, states, dWs,
-                                     plan.threshold)
+                                     acts, plan.loss, plan.threshold)
                 else:
                     res = mod.minibatch(x, T, part, dtv, batch_size, Ws, bs, Ms, bounds, params,
-                                        states, dWs, plan.threshold)
+                                        states, dWs, acts, plan.loss, plan.threshold)
                 loss_sum, correct, done, bad = res
                 if bad >= 0:
                     raise DivergenceError(
@@ -357,9 +358,10 @@ def _forward_all(net, x, batch_size=1024):
     plan = make_plan(net, None, learn=False)
     mod = drivers_for(plan)
     Ws, bs = _live_arrays(net)
+    codes = np.array(plan.activations, dtype=np.int64)
     outs, zs = [], []
     for s in range(0, x.shape[0], batch_size):
-        acts, z = mod.forward(x[s:s + batch_size], Ws, bs)
+        acts, z = mod.forward(x[s:s + batch_size], Ws, bs, codes)
         outs.append(acts)
         zs.append(z)
     return plan, outs, zs
