@@ -3,10 +3,20 @@
 Every compiled function in brainlearn is created through :func:`jit` or
 :func:`jit_parallel`, so compiler flags live here and nowhere else.
 
-``fastmath`` is enabled *without* the ``nnan``/``ninf`` flags: the compiler may
-reassociate and contract floating-point operations (so reductions vectorise),
-but NaN and infinity keep their IEEE meaning and a diverging run stays
-detectable by ``np.isfinite``.
+``fastmath`` is enabled *without* the ``nnan``/``ninf`` flags, so NaN and
+infinity keep their IEEE meaning and a diverging run stays detectable.
+
+Reassociation (``reassoc``) is what lets LLVM vectorise a sum, but in a loop
+that also *stores* it makes results depend on memory addresses: the
+vectoriser guards such loops with run-time overlap checks, and the vector body
+and the scalar fallback reassociate differently, so the same seed could give
+different last bits from run to run. Hence two flag sets: the default
+:data:`FASTMATH` (no ``reassoc``; element-wise update loops still vectorise)
+and :data:`REDUCTION_FASTMATH`, used only by pure reductions such as dot
+products, whose inner loops load and never store.
+
+Numba's on-disk cache is keyed on each kernel's own source file, not on this
+one: after changing the flags here, delete the ``*.nbi``/``*.nbc`` files.
 """
 
 from __future__ import annotations
@@ -15,9 +25,10 @@ import os
 
 import numba
 
-__all__ = ["FASTMATH", "jit", "jit_parallel", "prange", "JIT_DISABLED", "set_num_threads"]
+__all__ = ["FASTMATH", "REDUCTION_FASTMATH", "jit", "jit_parallel", "prange", "JIT_DISABLED", "set_num_threads"]
 
-FASTMATH = frozenset({"nsz", "arcp", "contract", "afn", "reassoc"})
+FASTMATH = frozenset({"nsz", "arcp", "contract", "afn"})
+REDUCTION_FASTMATH = FASTMATH | {"reassoc"}
 
 #: True when ``NUMBA_DISABLE_JIT=1``: every kernel then runs as plain Python.
 JIT_DISABLED = bool(int(os.environ.get("NUMBA_DISABLE_JIT", "0") or 0))
@@ -25,20 +36,22 @@ JIT_DISABLED = bool(int(os.environ.get("NUMBA_DISABLE_JIT", "0") or 0))
 prange = numba.prange
 
 
-def jit(fn=None, *, cache: bool = True, inline: str = "never"):
+def jit(fn=None, *, cache: bool = True, reduction: bool = False):
     """Compile ``fn`` in nopython mode with the project's flags.
 
     Leaf kernels are cached on disk (``cache=True``) so that a second process
-    loads machine code instead of recompiling.
+    loads machine code instead of recompiling. ``reduction=True`` adds
+    ``reassoc``: only for kernels whose vectorised loops are pure reductions.
     """
+    flags = REDUCTION_FASTMATH if reduction else FASTMATH
 
     def wrap(f):
-        return numba.njit(fastmath=set(FASTMATH), cache=cache, nogil=True, inline=inline)(f)
+        return numba.njit(fastmath=set(flags), cache=cache, nogil=True)(f)
 
     return wrap(fn) if fn is not None else wrap
 
 
-def jit_parallel(fn=None, *, cache: bool = True):
+def jit_parallel(fn=None, *, cache: bool = True, reduction: bool = False):
     """Compile ``fn`` with ``parallel=True`` (``prange`` loops run on threads).
 
     Use only for loops over independent rows; callers choose between the
@@ -46,8 +59,10 @@ def jit_parallel(fn=None, *, cache: bool = True):
     region costs microseconds.
     """
 
+    flags = REDUCTION_FASTMATH if reduction else FASTMATH
+
     def wrap(f):
-        return numba.njit(fastmath=set(FASTMATH), cache=cache, nogil=True, parallel=True)(f)
+        return numba.njit(fastmath=set(flags), cache=cache, nogil=True, parallel=True)(f)
 
     return wrap(fn) if fn is not None else wrap
 

@@ -15,7 +15,7 @@ __all__ = ["affine", "matvec_add", "matvec_t_add", "zero", "add_into", "add_scal
            "all_finite", "gather_rows"]
 
 
-@jit
+@jit(reduction=True)
 def affine(W, x, b, z):
     """z = W @ x + b."""
     n_post, n_pre = W.shape
@@ -26,7 +26,7 @@ def affine(W, x, b, z):
         z[i] = s + b[i]
 
 
-@jit
+@jit(reduction=True)
 def matvec_add(W, x, z):
     """z += W @ x."""
     n_post, n_pre = W.shape
