@@ -194,7 +194,9 @@ def _driver_args(net, plan):
     params, states = [], []
     for q in net.projections:
         rules = rule_terms(q.rule)
-        if q.state is None and rules:
+        if not rules:
+            continue
+        if q.state is None:
             q.reset_state()
         st = q.state if len(rules) != 1 else (q.state,)
         for r, s in zip(rules, st):

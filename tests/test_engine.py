@@ -1,0 +1,239 @@
+"""The engine runs any rule given as a compiled kernel inside its compiled drivers.
+
+A rule defined here (as a researcher would define a plug-in) is checked against
+a NumPy loop, in both drivers, fused and unfused, and next to backprop.
+"""
+
+import collections
+from dataclasses import dataclass
+
+import numba
+import numpy as np
+import pytest
+
+import brainlearn as bl
+from brainlearn.rules import LocalRule, hyperparameter
+
+DecayState = collections.namedtuple("DecayState", ["trace"])
+
+
+@numba.njit(cache=True)
+def _decaying_hebb_delta(W, pre, post, mod, params, state, dt, dW, db):
+    # dW = lr * (post pre^T - decay * W); the trace counts presentations per neuron
+    n_post, n_pre = W.shape
+    for i in range(n_post):
+        state.trace[i] += dt
+        for j in range(n_pre):
+            dW[i, j] += params.lr * (post[i] * pre[j] - params.decay * W[i, j])
+
+
+@dataclass(frozen=True, repr=False)
+class DecayingHebb(LocalRule):
+    """Hebb with a passive decay: dW = lr (y x^T - decay W)."""
+
+    lr: float = hyperparameter(0.01, low=0.0)
+    decay: float = hyperparameter(0.1, low=0.0)
+    elementwise = True
+    kernel = _decaying_hebb_delta
+
+    def init_state(self, W, b):
+        return DecayState(np.zeros(W.shape[0], W.dtype))
+
+
+@dataclass(frozen=True, repr=False)
+class DecayingHebbUnfused(DecayingHebb):
+    elementwise = False
+
+
+def naive_decaying_hebb(W, X, lr, decay, acts="linear"):
+    W = W.copy()
+    for x in X:
+        y = W @ x
+        W += lr * (np.outer(y, x) - decay * W)
+    return W
+
+
+@pytest.fixture
+def patterns(rng):
+    return rng.normal(0, 1, (200, 8)) / 3
+
+
+@pytest.mark.twin
+@pytest.mark.parametrize("rule_cls", [DecayingHebb, DecayingHebbUnfused])
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_user_rule_runs_in_the_online_driver(patterns, rule_cls, dtype):
+    net = bl.Network(seed=0, dtype=dtype)
+    x = net.add_input(8)
+    y = net.add_population(4, activation="linear")
+    p = net.connect(x, y, rule=rule_cls(lr=0.01, decay=0.1))
+    W0 = p.W.astype(np.float64)
+    bl.train(net, patterns, epochs=1, shuffle=False)
+    expect = naive_decaying_hebb(W0, patterns, 0.01, 0.1)
+    tol = 1e-12 if dtype == "float64" else 2e-5
+    np.testing.assert_allclose(p.W, expect, rtol=tol, atol=tol)
+    assert p.W.dtype == np.dtype(dtype) and p.state.trace.dtype == np.dtype(dtype)
+    np.testing.assert_array_equal(p.state.trace, np.full(4, 200.0))  # state updated in place
+
+
+@pytest.mark.twin
+def test_user_rule_without_batch_kernel_averages_per_sample_deltas(patterns):
+    net = bl.Network(seed=0)
+    x, y = net.add_input(8), net.add_population(4, activation="linear")
+    p = net.connect(x, y, rule=DecayingHebb(lr=0.01, decay=0.1))
+    W = p.W.copy()
+    bl.train(net, patterns[:20], epochs=1, batch_size=5, shuffle=False)
+    for s in range(0, 20, 5):
+        X = patterns[s:s + 5]
+        Y = X @ W.T
+        W = W + 0.01 * (Y.T @ X / 5 - 0.1 * W)
+    np.testing.assert_allclose(p.W, W, rtol=1e-12)
+
+
+def test_rule_defined_in_a_function_compiles_in_memory(patterns):
+    """A kernel that cannot be imported by name (a closure) still runs in the driver."""
+    scale = 0.5
+
+    @numba.njit
+    def kernel(W, pre, post, mod, params, state, dt, dW, db):
+        for i in range(W.shape[0]):
+            for j in range(W.shape[1]):
+                dW[i, j] += scale * params.lr * post[i] * pre[j]
+
+    @dataclass(frozen=True)
+    class HalfHebb(LocalRule):
+        lr: float = hyperparameter(0.01, low=0.0)
+
+    HalfHebb.kernel = staticmethod(kernel)
+    net = bl.Network(seed=0)
+    x, y = net.add_input(8), net.add_population(3, activation="linear")
+    p = net.connect(x, y, rule=HalfHebb(lr=0.02))
+    W = p.W.copy()
+    bl.train(net, patterns[:30], shuffle=False)
+    for v in patterns[:30]:
+        W += 0.5 * 0.02 * np.outer(W @ v, v)
+    np.testing.assert_allclose(p.W, W, rtol=1e-12)
+
+
+def test_local_rule_and_backprop_in_one_network(digits64):
+    """Hidden layer learns by a local rule, readout by backprop; y is needed for the readout only."""
+    net = bl.Network(seed=1)
+    x = net.add_input(64)
+    h = net.add_population(40, activation="tanh")
+    out = net.add_population(10, activation="softmax")
+    hebb = net.connect(x, h, rule=DecayingHebb(lr=1e-5, decay=0.01), init=bl.init.Normal(std=0.3))
+    readout = net.connect(h, out, rule="backprop", lr=0.05)
+    W_hidden = hebb.W.copy()
+    hist = bl.train(net, digits64, epochs=5, seed=0)
+    assert hist["test_accuracy"][-1] > 0.8
+    assert not np.array_equal(hebb.W, W_hidden)
+    assert readout.rule.name == "backprop"
+
+
+def test_unlabelled_training_for_local_rules(patterns):
+    net = bl.Network(seed=0)
+    x, y = net.add_input(8), net.add_population(4, activation="linear")
+    net.connect(x, y, rule=DecayingHebb())
+    hist = bl.train(net, patterns, epochs=2)
+    assert len(hist) == 2 and "loss" not in hist
+
+
+def test_backprop_without_targets_is_a_clear_error(patterns):
+    net = bl.mlp([8, 4, 3], rule="backprop", seed=0)
+    with pytest.raises(ValueError, match="y is required.*needs an error signal"):
+        bl.train(net, patterns)
+
+
+def test_divergence_is_detected_with_epoch_and_step(rng):
+    """Plain Hebb with a large rate grows without bound (REFERENCES.md): a DivergenceError."""
+    net = bl.Network(seed=0)
+    x, y = net.add_input(8), net.add_population(8, activation="linear")
+    net.connect(x, y, rule=DecayingHebb(lr=0.5, decay=0.0), init=bl.init.Normal(std=1.0))
+    data = rng.normal(0, 1, (5000, 8))
+    with pytest.raises(bl.DivergenceError) as info:
+        bl.train(net, data, epochs=3)
+    assert info.value.epoch == 0
+    assert 0 < info.value.step < 5000
+    assert "diverged" in str(info.value)
+
+
+def test_divergence_of_backprop_is_detected(digits64):
+    net = bl.mlp([64, 32, 10], rule="backprop", hidden="relu", output="linear", lr=50.0, seed=0)
+    with pytest.raises(bl.DivergenceError):
+        bl.train(net, (digits64.x_train, np.eye(10)[digits64.y_train] * 100), loss="mse", epochs=3)
+
+
+def test_history_records_epochs_and_learning_curve_points(digits):
+    net = bl.mlp([64, 16, 10], rule="backprop", seed=0)
+    n = digits.n_train
+    hist = bl.train(net, digits, epochs=2, eval_every=500)
+    # records at 500, 1000, epoch end, 1500 (= 500 into epoch 2 ... on multiples), 2000, 2500, end
+    samples = list(hist["samples"])
+    assert samples == sorted(samples) and samples[-1] == 2 * n
+    assert {500, 1000, 1500, 2000, 2500, n, 2 * n} <= set(samples)
+    assert set(hist.keys()) >= {"epoch", "samples", "loss", "accuracy", "test_loss",
+                                "test_accuracy", "wall_time"}
+    assert np.all(np.diff(hist["wall_time"]) >= 0)
+
+
+def test_two_input_populations_split_the_columns(rng):
+    net = bl.Network(seed=0)
+    a, b = net.add_input(3, name="a"), net.add_input(2, name="b")
+    out = net.add_population(2, activation="linear")
+    pa = net.connect(a, out, rule="backprop", lr=0.1)
+    pb = net.connect(b, out, rule="backprop", lr=0.1)
+    x = rng.normal(size=(4, 5))
+    expect = x[:, :3] @ pa.W.T + x[:, 3:] @ pb.W.T + out.bias
+    np.testing.assert_allclose(net.predict(x), expect, rtol=1e-12)
+    for batch_size in (1, 2):
+        bl.train(net, (x, rng.normal(size=(4, 2))), loss="mse", batch_size=batch_size)
+
+
+def test_fixed_projection_does_not_learn(digits64):
+    net = bl.Network(seed=0)
+    x, h, out = net.add_input(64), net.add_population(16), net.add_population(10, "softmax")
+    fixed = net.connect(x, h)
+    net.connect(h, out, rule="backprop")
+    W = fixed.W.copy()
+    bl.train(net, digits64, epochs=1)
+    np.testing.assert_array_equal(fixed.W, W)
+
+
+# -- bad input to train / evaluate / predict ----------------------------------------------------
+@pytest.mark.parametrize("kwargs,match", [
+    (dict(epochs=0), r"epochs=0 must be an integer >= 1"),
+    (dict(batch_size=-2), r"batch_size=-2"),
+    (dict(loss="hinge"), r"loss='hinge'.*allowed: mse"),
+    (dict(driver="gpu"), r"driver='gpu'"),
+    (dict(dt=-1.0), r"dt=-1.0 must be"),
+    (dict(seed=-3), r"seed=-3"),
+])
+def test_bad_train_arguments(digits, kwargs, match):
+    net = bl.mlp([64, 8, 10], seed=0)
+    with pytest.raises(ValueError, match=match):
+        bl.train(net, digits, **kwargs)
+
+
+def test_bad_data_is_rejected_before_training(digits):
+    net = bl.mlp([64, 8, 10], seed=0)
+    W = net.projections[0].W.copy()
+    x = digits.x_train[:10].copy()
+    y = digits.y_train[:10]
+    with pytest.raises(ValueError, match=r"x has shape \(10, 63\); allowed: \(n_samples, 64\)"):
+        bl.train(net, (x[:, :63], y))
+    bad = x.copy()
+    bad[3, 5] = np.nan
+    with pytest.raises(ValueError, match=r"x contains NaN or inf \(first at row 3, column 5\)"):
+        bl.train(net, (bad, y))
+    with pytest.raises(ValueError, match=r"y has labels in \[\d+, 10\]; allowed: 0..9"):
+        bl.train(net, (x, np.where(y == y[0], 10, y)))
+    with pytest.raises(ValueError, match=r"y has shape \(9,\)"):
+        bl.train(net, (x, y[:9]))
+    with pytest.raises(TypeError, match="x has dtype <U1"):
+        bl.train(net, (np.full((10, 64), "a"), y))
+    with pytest.raises(ValueError, match="binary_cross_entropy.*softmax|needs an output"):
+        bl.train(bl.mlp([64, 3], output="tanh"), (x, np.zeros((10, 3))), loss="binary_cross_entropy")
+    np.testing.assert_array_equal(net.projections[0].W, W)  # nothing was touched
+    with pytest.raises(ValueError, match=r"x has shape \(2, 3\)"):
+        net.predict(np.zeros((2, 3)))
+    with pytest.raises(ValueError, match="evaluate needs targets"):
+        bl.evaluate(net, x)
