@@ -278,14 +278,13 @@ def train(net, data, *, epochs=1, batch_size=1, loss=None, shuffle=True, seed=No
             raise ValueError(f"y is required: projection {names[0]!r} has a rule that needs an "
                              "error signal")
         T, labels = np.zeros((n, 0), net.dtype), False
-        plan = make_plan(net, None)
+        plan, mod = _plan_and_driver(net, None)
     else:
         T, labels = _as_targets(net, y, n)
-        plan = make_plan(net, loss)
+        plan, mod = _plan_and_driver(net, loss)
     test = None
     if x_test is not None and y_test is not None and len(x_test):
         test = (_as_inputs(net, x_test, "x_test"), y_test)
-    mod = drivers_for(plan)
     Ws, bs, Ms, bounds, params, states, dWs = _driver_args(net, plan)
     dtv = net.dtype.type(dt)
     acts = np.array(plan.activations, dtype=np.int64)
@@ -356,9 +355,27 @@ def _progress(total, quiet):
     return tqdm(total=total, unit="sample", unit_scale=True, leave=False, desc="train")
 
 
+def _plan_and_driver(net, loss, learn=True):
+    """The plan and compiled driver module for ``net``, cached on the network.
+
+    The key covers the structure (``net._version``) and the identity of every rule
+    (rules are frozen; the cached value holds them, so their ids are not reused).
+    """
+    rules = tuple(q.rule for q in net.projections) if learn else ()
+    key = (net._version, loss, learn, tuple(map(id, rules)))
+    cache = net.__dict__.setdefault("_plan_cache", {})
+    hit = cache.get(key)
+    if hit is None:
+        plan = make_plan(net, loss, learn=learn)
+        hit = (plan, drivers_for(plan), rules)
+        if len(cache) > 16:
+            cache.clear()
+        cache[key] = hit
+    return hit[0], hit[1]
+
+
 def _forward_all(net, x, batch_size=1024):
-    plan = make_plan(net, None, learn=False)
-    mod = drivers_for(plan)
+    plan, mod = _plan_and_driver(net, None, learn=False)
     Ws, bs = _live_arrays(net)
     codes = np.array(plan.activations, dtype=np.int64)
     outs, zs = [], []
