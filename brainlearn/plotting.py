@@ -34,6 +34,7 @@ def style() -> dict:
         "axes.labelsize": 10, "legend.fontsize": 9, "legend.frameon": False,
         "axes.spines.top": False, "axes.spines.right": False, "axes.grid": True,
         "grid.alpha": 0.3, "lines.linewidth": 1.8, "svg.fonttype": "none",
+        "svg.hashsalt": "brainlearn",  # stable element ids: the same figure gives the same file
     }
 
 
@@ -66,7 +67,8 @@ def save_figure(fig, path_without_ext, formats=("png", "svg")):
     for fmt in formats:
         final = f"{path_without_ext}.{fmt}"
         tmp = f"{final}.tmp-{os.getpid()}"
-        fig.savefig(tmp, format=fmt, bbox_inches="tight")
+        meta = {"Date": None} if fmt == "svg" else {}
+        fig.savefig(tmp, format=fmt, bbox_inches="tight", metadata=meta)
         os.replace(tmp, final)
         paths.append(final)
     return paths
