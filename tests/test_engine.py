@@ -237,3 +237,35 @@ def test_bad_data_is_rejected_before_training(digits):
         net.predict(np.zeros((2, 3)))
     with pytest.raises(ValueError, match="evaluate needs targets"):
         bl.evaluate(net, x)
+
+
+def test_backward_pass_runs_only_where_a_rule_needs_error():
+    from brainlearn.engine.plan import make_plan
+
+    net = bl.Network(seed=0)
+    x = net.add_input(6)
+    h1 = net.add_population(5)
+    h2 = net.add_population(4)
+    out = net.add_population(3, activation="softmax")
+    net.connect(x, h1, rule=DecayingHebb())
+    net.connect(h1, h2, rule="backprop")
+    net.connect(h2, out, rule="backprop")
+    plan = make_plan(net, "cross_entropy")
+    assert set(plan.delta_pops) == {h2.index, out.index}  # nothing flows back into h1
+    net.projections[0].rule = None
+    net.projections[1].rule = DecayingHebb()
+    plan = make_plan(net, "cross_entropy")
+    assert set(plan.delta_pops) == {out.index}
+
+
+def test_progress_bar_only_when_asked_or_on_a_terminal(capsys, rng):
+    net = bl.Network(seed=0)
+    x, y = net.add_input(2), net.add_population(2, activation="linear")
+    net.connect(x, y, rule=DecayingHebb(lr=1e-4))
+    data = rng.normal(size=(60_000, 2))
+    bl.train(net, data)  # stderr is not a terminal under pytest
+    assert capsys.readouterr().err == ""
+    bl.train(net, data, quiet=False)
+    assert "sample" in capsys.readouterr().err
+    bl.train(net, data, quiet=True)
+    assert capsys.readouterr().err == ""
