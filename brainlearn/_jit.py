@@ -15,6 +15,10 @@ different last bits from run to run. Hence two flag sets: the default
 and :data:`REDUCTION_FASTMATH`, used only by pure reductions such as dot
 products, whose inner loops load and never store.
 
+``error_model="numpy"``: a float division by zero gives inf or NaN (which the
+divergence checks catch) instead of raising; Python's error model puts a test
+before every division, which keeps loops from vectorising.
+
 Numba's on-disk cache is keyed on each kernel's own source file, not on this
 one: after changing the flags here, delete the ``*.nbi``/``*.nbc`` files.
 """
@@ -46,7 +50,7 @@ def jit(fn=None, *, cache: bool = True, reduction: bool = False):
     flags = REDUCTION_FASTMATH if reduction else FASTMATH
 
     def wrap(f):
-        return numba.njit(fastmath=set(flags), cache=cache, nogil=True)(f)
+        return numba.njit(fastmath=set(flags), cache=cache, nogil=True, error_model="numpy")(f)
 
     return wrap(fn) if fn is not None else wrap
 
@@ -62,7 +66,8 @@ def jit_parallel(fn=None, *, cache: bool = True, reduction: bool = False):
     flags = REDUCTION_FASTMATH if reduction else FASTMATH
 
     def wrap(f):
-        return numba.njit(fastmath=set(flags), cache=cache, nogil=True, parallel=True)(f)
+        return numba.njit(fastmath=set(flags), cache=cache, nogil=True, parallel=True,
+                          error_model="numpy")(f)
 
     return wrap(fn) if fn is not None else wrap
 
