@@ -281,10 +281,14 @@ def _emit_minibatch(e, plan):
     e.indent()
     e("m = min(batch_size, n - start)")
     e("idx = order[start:start + m]")
-    e("gather_rows(X, idx, xbuf)")
-    e("gather_rows(T, idx, tbuf)")
-    e("xb = xbuf[:m]")
-    e("tb = tbuf[:m]")
+    e("if is_run(idx):  # presented in stored order: views, no copies")
+    e("    xb = X[idx[0]:idx[0] + m]")
+    e("    tb = T[idx[0]:idx[0] + m]")
+    e("else:")
+    e("    gather_rows(X, idx, xbuf)")
+    e("    gather_rows(T, idx, tbuf)")
+    e("    xb = xbuf[:m]")
+    e("    tb = tbuf[:m]")
     _emit_batch_forward(e, plan)
     out = plan.output
     if plan.loss >= 0:
@@ -333,8 +337,8 @@ import numpy as np
 
 from brainlearn._jit import jit as _jit
 from brainlearn.engine.kernels import (add_bias_rows, add_into, add_scaled, add_scaled_vec, affine,
-                                       all_finite, apply_mask, clip, gather_rows, matvec_add,
-                                       matvec_t_add, zero)
+                                       all_finite, apply_mask, clip, gather_rows, is_run,
+                                       matvec_add, matvec_t_add, zero)
 from brainlearn.network.activations import (act_backward, act_backward_rows, act_forward,
                                             act_forward_rows)
 from brainlearn.network.losses import (count_correct_rows, is_correct, loss_and_delta,

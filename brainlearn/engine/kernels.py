@@ -12,7 +12,7 @@ from .._jit import jit
 
 __all__ = ["affine", "matvec_add", "matvec_t_add", "zero", "add_into", "add_scaled", "add_scaled_vec",
            "add_bias_rows", "apply_mask", "clip",
-           "all_finite", "gather_rows"]
+           "all_finite", "gather_rows", "is_run"]
 
 
 @jit(reduction=True)
@@ -125,3 +125,12 @@ def add_bias_rows(Z, b):
     for r in range(m):
         for i in range(n):
             Z[r, i] += b[i]
+
+
+@jit
+def is_run(idx):
+    """True when idx is k, k+1, ..., k+len-1."""
+    for r in range(1, idx.shape[0]):
+        if idx[r] != idx[0] + r:
+            return False
+    return True

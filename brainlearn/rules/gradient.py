@@ -70,11 +70,10 @@ def _backprop_delta_batch(W, pre, post, mod, params, state, dt, dW, db):
             else:
                 for j in range(n_pre):
                     dW[i, j] += G[i, j] - lr * wd * W[i, j]
-            if has_bias:
-                s = 0.0
-                for r in range(m):
-                    s += scaled[r, i]
-                db[i] += s
+        if has_bias:
+            for r in range(m):  # row by row: contiguous reads
+                for i in range(n_post):
+                    db[i] += scaled[r, i]
     else:
         vW = state.velocity_W
         vb = state.velocity_b
@@ -85,11 +84,13 @@ def _backprop_delta_batch(W, pre, post, mod, params, state, dt, dW, db):
                 v = mu * vW[i, j] + G[i, j] * inv + wd * W[i, j]
                 vW[i, j] = v
                 dW[i, j] -= lr * v
-            if has_bias:
-                s = 0.0
-                for r in range(m):
-                    s += mod[r, i]
-                vb[i] = mu * vb[i] + s * inv
+        if has_bias:
+            gb = np.zeros(n_post, vb.dtype)
+            for r in range(m):
+                for i in range(n_post):
+                    gb[i] += mod[r, i]
+            for i in range(n_post):
+                vb[i] = mu * vb[i] + gb[i] * inv
                 db[i] -= lr * vb[i]
 
 
