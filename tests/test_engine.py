@@ -36,8 +36,8 @@ class DecayingHebb(LocalRule):
     elementwise = True
     kernel = _decaying_hebb_delta
 
-    def init_state(self, W, b):
-        return DecayState(np.zeros(W.shape[0], W.dtype))
+    def init_state(self, projection, rng):
+        return DecayState(np.zeros(projection.W.shape[0], projection.W.dtype))
 
 
 @dataclass(frozen=True, repr=False)

@@ -146,7 +146,7 @@ def test_save_load_keeps_masks_and_fixed_projections(tmp_path, rng):
     (lambda n: n.connect("input", "h", init=np.zeros((2, 2))), r"init array has shape \(2, 2\)"),
     (lambda n: n.connect("input", "h", mask=np.ones((3, 3))), r"mask has shape"),
     (lambda n: n.connect("input", "h", bounds=(1, 0)), r"bounds=\(1, 0\) must satisfy"),
-    (lambda n: n.connect("h", "h"), r"recurrent"),
+    (lambda n: n.add_population(3, settle_steps=-1), r"settle_steps=-1"),
 ])
 def test_bad_construction_raises_clear_errors(call, match):
     net = bl.Network(seed=0)

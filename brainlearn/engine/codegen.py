@@ -4,10 +4,11 @@ For each network structure we write a small Python module with three compiled
 functions, specialised to the plan (population order, activations, loss,
 rule kernels):
 
-* ``online(X, T, order, dt, Ws, bs, Ms, bounds, params, states, dWs, acts, loss, threshold)``
+* ``online(X, T, order, dt, Ws, bs, Ms, bounds, params, states, dWs, acts, steps, loss,
+  threshold)``
   runs a whole online epoch (batch size 1) in one compiled call;
 * ``minibatch(...)`` the same with minibatches, matrix products through BLAS;
-* ``forward(X, Ws, bs, acts)`` the activities of every population for a batch.
+* ``forward(X, Ws, bs, acts, steps)`` the activities of every population for a batch.
 
 Sizes, activations and the loss are run-time arguments, so networks that differ
 only in those share one compiled driver. Rule kernels are called directly from the generated code, so Numba compiles a
@@ -118,38 +119,77 @@ def generate(plan: Plan) -> str:
     return "\n".join(e.lines) + "\n"
 
 
-def _unpack(e, plan):
+def _unpack(e, plan, learn=True):
     for pp in plan.projections:
         e(f"W{pp.index} = Ws[{pp.index}]")
     for p in plan.order:
         e(f"b{p} = bs[{p}]")
+    if not learn:
+        return
     for pp in plan.projections:
         if pp.has_mask:
             e(f"M{pp.index} = Ms[{pp.index}]")
         for t in pp.terms:
             e(f"P{t.slot} = params[{t.slot}]")
             e(f"S{t.slot} = states[{t.slot}]")
-        if pp.terms and not pp.fused:
+        if pp.needs_buffer:
             e(f"dW{pp.index} = dWs[{pp.index}]")
+
+
+def _mod_name(plan, pp, t, batch):
+    suffix = "b" if batch else ""
+    if t.signal == "error":
+        return f"d{pp.post}"
+    if t.signal == "reward":
+        return f"mr{suffix}{pp.post}"
+    return f"mz{suffix}{pp.post}"
+
+
+def _zero_mod_pops(plan):
+    return sorted({pp.post for pp in plan.projections for t in pp.terms if t.signal == "none"})
+
+
+def _emit_settle(e, plan, p, batch):
+    """Lateral projections: iterate z = z_ff + sum W_lat a, a = f(z) for steps[p] rounds."""
+    lat = plan.incoming(p, lateral=True)
+    if not lat:
+        return
+    if batch:
+        e(f"zf{p} = z{p}.copy()")
+        e(f"for it in range(steps[{p}]):")
+        e(f"    z{p} = zf{p} + np.dot(a{p}, W{lat[0].index}.T)")
+        for q in lat[1:]:
+            e(f"    z{p} += np.dot(a{p}, W{q.index}.T)")
+        e(f"    act_forward_rows(acts[{p}], z{p}, a{p})")
+    else:
+        e(f"zf{p}[:] = z{p}")
+        e(f"for it in range(steps[{p}]):")
+        e(f"    z{p}[:] = zf{p}")
+        for q in lat:
+            e(f"    matvec_add(W{q.index}, a{p}, z{p})")
+        e(f"    act_forward(acts[{p}], z{p}, a{p})")
 
 
 def _emit_online(e, plan):
     e("@jit")
-    e("def online(X, T, order, dt, Ws, bs, Ms, bounds, params, states, dWs, acts, loss, threshold):")
+    e("def online(X, T, order, dt, Ws, bs, Ms, bounds, params, states, dWs, acts, steps, loss, "
+      "threshold):")
     e.indent()
     e("dtype = X.dtype")
     _unpack(e, plan)
     e("nob = np.zeros(0, dtype)")
     for p in plan.order:
-        e(f"z{p} = np.zeros(b{p}.shape[0], dtype)")
-        e(f"a{p} = np.zeros(b{p}.shape[0], dtype)")
-        if p in plan.delta_pops:
-            e(f"d{p} = np.zeros(b{p}.shape[0], dtype)")
-            e(f"e{p} = np.zeros(b{p}.shape[0], dtype)")
+        for buf in ("z", "a") + (("d", "e") if p in plan.delta_pops else ()) + \
+                (("zf",) if plan.incoming(p, lateral=True) else ()):
+            e(f"{buf}{p} = np.zeros(b{p}.shape[0], dtype)")
     for p in _zero_mod_pops(plan):
         e(f"mz{p} = np.zeros(b{p}.shape[0], dtype)")
-    if plan.loss >= 0 and plan.output not in plan.delta_pops:
-        e(f"dl{plan.output} = np.zeros(b{plan.output}.shape[0], dtype)")
+    for p in plan.reward_pops:
+        e(f"mr{p} = np.zeros(b{p}.shape[0], dtype)")
+    out = plan.output
+    dout = f"d{out}" if out in plan.delta_pops else f"dl{out}"
+    if plan.loss >= 0 and out not in plan.delta_pops:
+        e(f"dl{out} = np.zeros(b{out}.shape[0], dtype)")
     e("loss_sum = 0.0")
     e("correct = 0")
     e("bad = -1")
@@ -166,20 +206,19 @@ def _emit_online(e, plan):
         for q in inc[1:]:
             e(f"matvec_add(W{q.index}, a{q.pre}, z{p})")
         e(f"act_forward(acts[{p}], z{p}, a{p})")
-    out = plan.output
+        _emit_settle(e, plan, p, batch=False)
     if plan.loss >= 0:
-        dout = f"d{out}" if out in plan.delta_pops else f"dl{out}"
         e(f"l = loss_and_delta(loss, acts[{out}], z{out}, a{out}, T[k], {dout})")
         e("if not math.isfinite(l):")
         e("    bad = s")
         e("    break")
         e("loss_sum += l")
-        e(f"correct += is_correct(a{out}, T[k], threshold)")
+        e(f"hit = is_correct(a{out}, T[k], threshold)")
+        e("correct += hit")
+        for p in plan.reward_pops:
+            e(f"mr{p}[:] = hit")
     else:
-        e("chk = 0.0")
-        e(f"for i in range(a{out}.shape[0]):")
-        e(f"    chk += a{out}[i]")
-        e("if not math.isfinite(chk):")
+        e(f"if not all_finite(a{out}):")
         e("    bad = s")
         e("    break")
     _emit_backward(e, plan, batch=False)
@@ -190,40 +229,50 @@ def _emit_online(e, plan):
     e.dedent()
 
 
-def _zero_mod_pops(plan):
-    return sorted({pp.post for pp in plan.projections for t in pp.terms if not t.needs_error})
+def _transport(plan, q):
+    """The matrix that carries dL/dz back across projection q (W or a fixed random B)."""
+    for t in q.terms:
+        if t.signal == "error" and t.feedback == "random":
+            return f"S{t.slot}.B"
+    return f"W{q.index}"
 
 
 def _emit_backward(e, plan, batch):
+    out = plan.output
     for p in reversed(plan.order):
-        if p not in plan.delta_pops or p == plan.output:
+        if p not in plan.delta_pops or p == out:
             continue
-        outs = [q for q in plan.outgoing(p) if q.post in plan.delta_pops]
+        slot = plan.direct_slot(p)
+        if slot is not None:
+            sources = [(f"S{slot}.B", out)]
+        else:
+            sources = [(_transport(plan, q), q.post) for q in plan.outgoing(p)
+                       if q.post in plan.delta_pops]
         if batch:
-            e(f"e{p} = np.dot(d{outs[0].post}, W{outs[0].index})")
-            for q in outs[1:]:
-                e(f"e{p} += np.dot(d{q.post}, W{q.index})")
+            e(f"e{p} = np.dot(d{sources[0][1]}, {sources[0][0]})")
+            for mat, post in sources[1:]:
+                e(f"e{p} += np.dot(d{post}, {mat})")
             e(f"d{p} = np.empty_like(e{p})")
             e(f"act_backward_rows(acts[{p}], a{p}, e{p}, d{p})")
         else:
             e(f"zero(e{p})")
-            for q in outs:
-                e(f"matvec_t_add(W{q.index}, d{q.post}, e{p})")
+            for mat, post in sources:
+                e(f"matvec_t_add({mat}, d{post}, e{p})")
             e(f"act_backward(acts[{p}], a{p}, e{p}, d{p})")
 
 
 def _emit_updates(e, plan, batch):
     # every kernel first reads the pre-update W; fused terms touch only their own W
     for pp in plan.projections:
-        if not pp.terms:
+        if not pp.deltas:
             continue
         q = pp.index
         target = f"W{q}" if pp.fused else f"dW{q}"
         if not pp.fused:
             e(f"zero(dW{q})")
         bias = f"b{pp.post}" if pp.owns_bias else "nob"
-        for t in pp.terms:
-            mod = f"d{pp.post}" if t.needs_error else (f"mzb{pp.post}" if batch else f"mz{pp.post}")
+        for t in pp.deltas:
+            mod = _mod_name(plan, pp, t, batch)
             args = f"P{t.slot}, S{t.slot}, dt"
             if not batch:
                 e(f"k{t.slot}(W{q}, a{pp.pre}, a{pp.post}, {mod}, {args}, {target}, {bias})")
@@ -240,12 +289,22 @@ def _emit_updates(e, plan, batch):
                 if pp.owns_bias:
                     e(f"add_scaled_vec({bias}, {tmpb}, 1.0 / m)")
     for pp in plan.projections:
-        if pp.terms and not pp.fused:
-            e(f"add_into(W{pp.index}, dW{pp.index})")
+        q = pp.index
+        if pp.needs_buffer:
+            e(f"add_into(W{q}, dW{q})")
+        for t in pp.constraints:
+            mod = _mod_name(plan, pp, t, batch)
+            if batch and t.batch_kernel is not None:
+                e(f"kb{t.slot}(W{q}, a{pp.pre}, a{pp.post}, {mod}, P{t.slot}, S{t.slot}, dt, W{q}, nob)")
+            elif batch:
+                e(f"k{t.slot}(W{q}, a{pp.pre}[m - 1], a{pp.post}[m - 1], {mod}[m - 1], P{t.slot}, "
+                  f"S{t.slot}, dt, W{q}, nob)")
+            else:
+                e(f"k{t.slot}(W{q}, a{pp.pre}, a{pp.post}, {mod}, P{t.slot}, S{t.slot}, dt, W{q}, nob)")
         if pp.terms and pp.has_mask:
-            e(f"apply_mask(W{pp.index}, M{pp.index})")
+            e(f"apply_mask(W{q}, M{q})")
         if pp.terms and pp.has_bounds:
-            e(f"clip(W{pp.index}, bounds[{pp.index}, 0], bounds[{pp.index}, 1])")
+            e(f"clip(W{q}, bounds[{q}, 0], bounds[{q}, 1])")
 
 
 def _emit_batch_forward(e, plan, x="xb"):
@@ -260,12 +319,13 @@ def _emit_batch_forward(e, plan, x="xb"):
         e(f"add_bias_rows(z{p}, b{p})")
         e(f"a{p} = np.empty_like(z{p})")
         e(f"act_forward_rows(acts[{p}], z{p}, a{p})")
+        _emit_settle(e, plan, p, batch=True)
 
 
 def _emit_minibatch(e, plan):
     e("@jit")
     e("def minibatch(X, T, order, dt, batch_size, Ws, bs, Ms, bounds, params, states, dWs, acts, "
-      "loss, threshold):")
+      "steps, loss, threshold):")
     e.indent()
     e("dtype = X.dtype")
     _unpack(e, plan)
@@ -273,6 +333,7 @@ def _emit_minibatch(e, plan):
     e("n = order.shape[0]")
     e("xbuf = np.empty((batch_size, X.shape[1]), dtype)")
     e("tbuf = np.empty((batch_size, T.shape[1]), dtype)")
+    e("hits = np.zeros(batch_size, dtype)")
     e("loss_sum = 0.0")
     e("correct = 0")
     e("bad = -1")
@@ -299,7 +360,11 @@ def _emit_minibatch(e, plan):
         e("    bad = start")
         e("    break")
         e("loss_sum += l")
-        e(f"correct += count_correct_rows(a{out}, tb, threshold)")
+        e(f"correct += correct_rows(a{out}, tb, threshold, hits)")
+        for p in plan.reward_pops:
+            e(f"mrb{p} = np.empty((m, b{p}.shape[0]), dtype)")
+            e("for r in range(m):")
+            e(f"    mrb{p}[r, :] = hits[r]")
     else:
         e(f"if not all_finite(a{out}):")
         e("    bad = start")
@@ -316,12 +381,9 @@ def _emit_minibatch(e, plan):
 
 def _emit_forward(e, plan):
     e("@jit")
-    e("def forward(X, Ws, bs, acts):")
+    e("def forward(X, Ws, bs, acts, steps):")
     e.indent()
-    for pp in plan.projections:
-        e(f"W{pp.index} = Ws[{pp.index}]")
-    for p in plan.order:
-        e(f"b{p} = bs[{p}]")
+    _unpack(e, plan, learn=False)
     e("xb = np.ascontiguousarray(X)")
     _emit_batch_forward(e, plan)
     acts = ", ".join(f"a{p}" for p in plan.order)
@@ -341,8 +403,8 @@ from brainlearn.engine.kernels import (add_bias_rows, add_into, add_scaled, add_
                                        matvec_add, matvec_t_add, zero)
 from brainlearn.network.activations import (act_backward, act_backward_rows, act_forward,
                                             act_forward_rows)
-from brainlearn.network.losses import (count_correct_rows, is_correct, loss_and_delta,
-                                       loss_and_delta_rows)
+from brainlearn.network.losses import (correct_rows, count_correct_rows, is_correct,
+                                       loss_and_delta, loss_and_delta_rows)
 """
 
 

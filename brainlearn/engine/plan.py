@@ -1,11 +1,13 @@
 """From a Network to a Plan: what the compiled drivers must compute, and in which order.
 
-The plan fixes the evaluation order of populations, which populations need an
-error signal (a backward pass runs only where some rule reads ``error``), which
-projections own their post population's bias, and which updates may be
-accumulated straight into ``W``. It is pure data: :mod:`.codegen` turns it
-into source text, so two networks with the same structure share one compiled
-driver.
+The plan fixes the evaluation order of populations, which populations carry an
+error signal (a backward pass runs only where some rule reads ``error``), how
+the error crosses each projection (through ``W^T``, a fixed random matrix
+``B^T``, or directly from the output), which projections own their post
+population's bias, which populations settle through lateral projections, and
+which updates may be accumulated straight into ``W``. It is pure data:
+:mod:`.codegen` turns it into source text, so two networks with the same
+structure share one compiled driver.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from dataclasses import dataclass
 from ..network.activations import ACTIVATIONS, TANH
 from ..network.losses import LOSSES, canonical_loss, check_loss_activation
 
-__all__ = ["Plan", "Term", "ProjectionPlan", "make_plan"]
+__all__ = ["Plan", "Term", "ProjectionPlan", "make_plan", "rule_terms"]
 
 
 @dataclass(frozen=True)
@@ -24,7 +26,9 @@ class Term:
 
     kernel: object
     batch_kernel: object  # None: the driver calls ``kernel`` once per row
-    needs_error: bool
+    signal: str  # the third factor it reads: "error", "reward" or "none"
+    constraint: bool  # edits W after the deltas are applied
+    feedback: str  # how error crosses this projection: transpose, random, direct
     slot: int  # index into the params/state tuples
 
 
@@ -34,10 +38,23 @@ class ProjectionPlan:
     pre: int
     post: int
     terms: tuple  # of Term; empty for a fixed projection
-    fused: bool  # accumulate straight into W (single elementwise rule)
+    fused: bool  # accumulate straight into W (a single elementwise delta rule)
     owns_bias: bool
     has_mask: bool
     has_bounds: bool
+    lateral: bool
+
+    @property
+    def deltas(self):
+        return [t for t in self.terms if not t.constraint]
+
+    @property
+    def constraints(self):
+        return [t for t in self.terms if t.constraint]
+
+    @property
+    def needs_buffer(self):
+        return bool(self.deltas) and not self.fused
 
 
 @dataclass(frozen=True)
@@ -49,25 +66,37 @@ class Plan:
     output: int
     loss: int  # loss code, -1 for none
     delta_pops: tuple  # populations whose dL/dz is computed
+    direct: tuple  # (population, slot) pairs: dL/dz comes from the output through S[slot].B
+    reward_pops: tuple  # populations whose rules read the reward
     projections: tuple  # ProjectionPlan per projection
     threshold: float  # decision threshold for a single output unit
 
-    @property
-    def needs_error(self) -> bool:
-        return any(t.needs_error for p in self.projections for t in p.terms)
-
-    def incoming(self, pop):
-        return [p for p in self.projections if p.post == pop]
+    def incoming(self, pop, lateral=False):
+        return [p for p in self.projections if p.post == pop and p.lateral == lateral]
 
     def outgoing(self, pop):
-        return [p for p in self.projections if p.pre == pop]
+        return [p for p in self.projections if p.pre == pop and not p.lateral]
+
+    def direct_slot(self, pop):
+        for p, slot in self.direct:
+            if p == pop:
+                return slot
+        return None
 
 
 def rule_terms(rule):
-    """The (rule, ...) list a projection's rule expands to (a chain gives several)."""
+    """The rules a projection's rule expands to (a chain gives several)."""
     if rule is None:
         return ()
     return tuple(getattr(rule, "rules", None) or (rule,))
+
+
+def _signal(rule, proj_name):
+    needs = rule.needs
+    if "error" in needs and "reward" in needs:
+        raise ValueError(f"rule {type(rule).__name__} on projection {proj_name!r} needs both error "
+                         "and reward; a rule reads one third factor")
+    return "error" if "error" in needs else "reward" if "reward" in needs else "none"
 
 
 def make_plan(net, loss=None, learn=True) -> Plan:
@@ -82,9 +111,9 @@ def make_plan(net, loss=None, learn=True) -> Plan:
     out = net.output
     order = tuple(p.index for p in net.topological_order() if not p.is_input)
     for i in order:
-        if not net.incoming(pops[i]):
-            raise ValueError(f"population {pops[i].name!r} receives no projection; connect "
-                             "something to it or remove it")
+        if not [q for q in net.incoming(pops[i]) if not q.is_lateral]:
+            raise ValueError(f"population {pops[i].name!r} receives no feed-forward projection; "
+                             "connect something to it or remove it")
     offsets, off = [], 0
     for p in net.inputs:
         offsets.append((p.index, off, p.size))
@@ -95,60 +124,77 @@ def make_plan(net, loss=None, learn=True) -> Plan:
         check_loss_activation(loss, out.activation)
         loss_code = LOSSES[loss]
 
-    # which rules read an error, and which populations must then carry dL/dz
     slot = 0
     proj_terms = []
-    need = set()
+    need, reward, direct = set(), set(), {}
     for q in net.projections:
         terms = []
         for r in (rule_terms(q.rule) if learn else ()):
-            ne = "error" in r.needs
             if r.kernel is None:
                 raise TypeError(f"rule {type(r).__name__} on projection {q.name!r} has no kernel")
-            terms.append(Term(r.kernel, r.batch_kernel, ne, slot))
+            sig = _signal(r, q.name)
+            t = Term(r.kernel, r.batch_kernel, sig, bool(r.constraint), r.feedback, slot)
+            terms.append(t)
             slot += 1
-            if ne:
+            if sig == "error":
                 need.add(q.post.index)
+                if r.feedback == "direct" and q.post.index != out.index:
+                    direct.setdefault(q.post.index, t.slot)
+            elif sig == "reward":
+                reward.add(q.post.index)
         proj_terms.append(tuple(terms))
     reaches_out = _reaches(net, out.index)
     for p in sorted(need):
         if p not in reaches_out:
-            names = [q.name for q in net.incoming(pops[p]) if any(t.needs_error for t in
-                                                                    proj_terms[q.index])]
+            names = [q.name for q in net.incoming(pops[p]) if any(
+                t.signal == "error" for t in proj_terms[q.index])]
             raise ValueError(
                 f"projection {names[0]!r} uses a rule that needs an error signal, but its "
                 f"population {pops[p].name!r} has no path to the output {out.name!r}")
-    if need and loss_code < 0:
-        raise ValueError("a rule needs an error signal but no loss was given")
+    if (need or reward) and loss_code < 0:
+        raise ValueError("a rule needs an error or reward signal but no loss/targets were given")
+    # dL/dz is needed where a rule reads it, and downstream of there up to the output
+    # (populations fed directly from the output need only the output's error)
     delta = set()
-    succ = {p.index: [q.post.index for q in net.outgoing(p)] for p in pops}
+    succ = {p.index: [q.post.index for q in net.outgoing(p) if not q.is_lateral] for p in pops}
     stack = list(need)
     while stack:
         u = stack.pop()
         if u in delta or u not in reaches_out:
             continue
         delta.add(u)
-        stack.extend(succ[u])
+        if u not in direct:
+            stack.extend(succ[u])
+    if need:
+        delta.add(out.index)
+    for p in delta:
+        if any(q.is_lateral for q in net.incoming(pops[p])):
+            raise NotImplementedError(
+                f"population {pops[p].name!r} has a lateral projection and needs an error signal; "
+                "error transport through settling lateral dynamics is not supported")
 
     owner = {}
     plans = []
     for q, terms in zip(net.projections, proj_terms):
         rules = rule_terms(q.rule) if learn else ()
-        bias = any(r.updates_bias for r in rules) and q.post.index not in owner
+        bias = any(r.updates_bias for r in rules) and q.post.index not in owner and not q.is_lateral
         if bias:
             owner[q.post.index] = q.index
-        fused = len(rules) == 1 and rules[0].elementwise
+        deltas = [r for r in rules if not r.constraint]
+        fused = len(deltas) == 1 and deltas[0].elementwise
         plans.append(ProjectionPlan(q.index, q.pre.index, q.post.index, terms, fused, bias,
-                                    q.mask is not None, q.bounds is not None))
+                                    q.mask is not None, q.bounds is not None, q.is_lateral))
     acts = tuple(-1 if p.is_input else ACTIVATIONS[p.activation] for p in pops)
     threshold = 0.0 if acts[out.index] == TANH else 0.5
     return Plan(order, tuple(offsets), tuple(p.size for p in pops), acts, out.index, loss_code,
-                tuple(sorted(delta, key=order.index)), tuple(plans), threshold)
+                tuple(sorted(delta, key=order.index)), tuple(sorted(direct.items())),
+                tuple(sorted(reward)), tuple(plans), threshold)
 
 
 def _reaches(net, target):
-    """Population indices with a path to ``target`` (including it)."""
-    pred = {p.index: [q.pre.index for q in net.incoming(p)] for p in net.populations}
+    """Population indices with a feed-forward path to ``target`` (including it)."""
+    pred = {p.index: [q.pre.index for q in net.incoming(p) if not q.is_lateral]
+            for p in net.populations}
     seen, stack = set(), [target]
     while stack:
         u = stack.pop()

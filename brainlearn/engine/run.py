@@ -186,6 +186,10 @@ def _live_arrays(net):
     return Ws, bs
 
 
+def _settle_steps(net):
+    return np.array([p.settle_steps for p in net.populations], dtype=np.int64)
+
+
 def _driver_args(net, plan):
     dt = net.dtype
     Ws, bs = _live_arrays(net)
@@ -204,7 +208,7 @@ def _driver_args(net, plan):
         for r, s in zip(rules, st):
             params.append(r.params(dt))
             states.append(s)
-    dWs = tuple(np.zeros_like(q.W) if pp.terms and not pp.fused else empty2
+    dWs = tuple(np.zeros_like(q.W) if pp.needs_buffer else empty2
                 for q, pp in zip(net.projections, plan.projections))
     return Ws, bs, Ms, bounds, tuple(params), tuple(states), dWs
 
@@ -269,16 +273,15 @@ def train(net, data, *, epochs=1, batch_size=1, loss=None, shuffle=True, seed=No
     n = x.shape[0]
     if n == 0:
         raise ValueError("x has no samples")
-    needs_error = any("error" in r.needs for q in net.projections for r in rule_terms(q.rule))
+    signals = [(q.name, s) for q in net.projections for r in rule_terms(q.rule)
+               for s in ("error", "reward") if s in r.needs]
     if loss is None:
         loss = default_loss(net)
     loss = canonical_loss(loss)
     if y is None:
-        if needs_error:
-            names = [q.name for q in net.projections
-                     if any("error" in r.needs for r in rule_terms(q.rule))]
-            raise ValueError(f"y is required: projection {names[0]!r} has a rule that needs an "
-                             "error signal")
+        if signals:
+            raise ValueError(f"y is required: projection {signals[0][0]!r} has a rule that needs "
+                             f"{'an' if signals[0][1] == 'error' else 'a'} {signals[0][1]} signal")
         T, labels = np.zeros((n, 0), net.dtype), False
         plan, mod = _plan_and_driver(net, None)
     else:
@@ -290,6 +293,7 @@ def train(net, data, *, epochs=1, batch_size=1, loss=None, shuffle=True, seed=No
     Ws, bs, Ms, bounds, params, states, dWs = _driver_args(net, plan)
     dtv = net.dtype.type(dt)
     acts = np.array(plan.activations, dtype=np.int64)
+    steps = _settle_steps(net)
     rng = np.random.default_rng(net.seed if seed is None else seed)
     use_online = driver == "online" or (driver == "auto" and batch_size == 1)
     record_acc = labels or loss != "mse"
@@ -310,10 +314,10 @@ def train(net, data, *, epochs=1, batch_size=1, loss=None, shuffle=True, seed=No
                 part = order[start:stop]
                 if use_online:
                     res = mod.online(x, T, part, dtv, Ws, bs, Ms, bounds, params, states, dWs,
-                                     acts, plan.loss, plan.threshold)
+                                     acts, steps, plan.loss, plan.threshold)
                 else:
                     res = mod.minibatch(x, T, part, dtv, batch_size, Ws, bs, Ms, bounds, params,
-                                        states, dWs, acts, plan.loss, plan.threshold)
+                                        states, dWs, acts, steps, plan.loss, plan.threshold)
                 loss_sum, correct, done, bad = res
                 if bad >= 0:
                     raise DivergenceError(
@@ -380,9 +384,10 @@ def _forward_all(net, x, batch_size=1024):
     plan, mod = _plan_and_driver(net, None, learn=False)
     Ws, bs = _live_arrays(net)
     codes = np.array(plan.activations, dtype=np.int64)
+    steps = _settle_steps(net)
     outs, zs = [], []
     for s in range(0, x.shape[0], batch_size):
-        acts, z = mod.forward(x[s:s + batch_size], Ws, bs, codes)
+        acts, z = mod.forward(x[s:s + batch_size], Ws, bs, codes, steps)
         outs.append(acts)
         zs.append(z)
     return plan, outs, zs

@@ -45,9 +45,12 @@ class Population:
     name : str
     index : int
         Position in ``Network.populations``.
+    settle_steps : int
+        With lateral projections, rounds of ``a = f(z_ff + W_lat a)`` per presentation.
     """
 
-    def __init__(self, size, activation, bias, name, index):
+    def __init__(self, size, activation, bias, name, index, settle_steps=10):
+        self.settle_steps = settle_steps
         self.size = size
         self.activation = activation
         self.bias = bias
@@ -79,20 +82,50 @@ class Projection:
         Hard bounds applied after every update.
     """
 
-    def __init__(self, pre, post, W, rule, mask, bounds, name, index):
+    def __init__(self, network, pre, post, W, rule, mask, bounds, name, index):
+        self.network = network
         self.pre = pre
         self.post = post
         self.W = W
-        self.rule = rule
         self.mask = mask
         self.bounds = bounds
         self.name = name
         self.index = index
+        self.rule = rule  # (initialises the state)
+
+    @property
+    def rule(self):
+        """The learning rule; assigning a new one (or None) re-initialises the state."""
+        return self._rule
+
+    @rule.setter
+    def rule(self, rule):
+        rule = _rules.make(rule)
+        if rule is not None and not isinstance(rule, _rules.LearningRule):
+            raise TypeError(f"rule={rule!r} is not a LearningRule")
+        self._rule = rule
         self.reset_state()
 
+    @property
+    def is_lateral(self) -> bool:
+        """True for a projection from a population to itself."""
+        return self.pre is self.post
+
+    def state_rng(self, term=0) -> np.random.Generator:
+        """The generator a rule uses to initialise its state (e.g. random feedback weights):
+        derived from the network seed, this projection's index and the rule's place in a chain."""
+        seq = np.random.SeedSequence(self.network.seed, spawn_key=(self.index, term))
+        return np.random.default_rng(seq)
+
     def reset_state(self):
-        """Re-initialise the rule state (e.g. momentum) from the current weights."""
-        self.state = self.rule.init_state(self.W, self.post.bias) if self.rule is not None else None
+        """Re-initialise the rule state (momentum, traces, running averages, feedback weights)."""
+        rule = self._rule
+        if rule is None:
+            self.state = None
+        elif getattr(rule, "rules", None):
+            self.state = tuple(r.init_state(self, self.state_rng(k)) for k, r in enumerate(rule.rules))
+        else:
+            self.state = rule.init_state(self, self.state_rng())
 
     def __repr__(self):
         rule = self.rule.name if self.rule is not None else None
@@ -152,11 +185,17 @@ class Network:
         self._version += 1
         return pop
 
-    def add_population(self, size, activation="tanh", bias=0.0, name=None) -> Population:
+    def add_population(self, size, activation="tanh", bias=0.0, name=None,
+                       settle_steps=10) -> Population:
         """Add a rate population: activity ``f(sum_p W_p a_p + bias)``.
 
-        ``bias`` is a scalar or an array of shape (size,).
+        ``bias`` is a scalar or an array of shape (size,). When the population has
+        lateral projections (``connect(pop, pop)``), each presentation settles by
+        ``settle_steps`` rounds of ``a = f(z_ff + W_lat a)`` starting from ``f(z_ff)``.
         """
+        if isinstance(settle_steps, bool) or not isinstance(settle_steps, numbers.Integral) \
+                or settle_steps < 0:
+            raise ValueError(f"settle_steps={settle_steps!r} must be an integer >= 0")
         size = check_size(size, "size")
         activation_code(activation)
         name = self._new_name(name, "pop", self.populations)
@@ -167,7 +206,8 @@ class Network:
             raise ValueError(f"bias has shape {b.shape}; allowed: a scalar or shape ({size},)")
         if not np.all(np.isfinite(b)):
             raise ValueError("bias contains NaN or inf")
-        pop = Population(size, activation, np.ascontiguousarray(b), name, len(self.populations))
+        pop = Population(size, activation, np.ascontiguousarray(b), name, len(self.populations),
+                         int(settle_steps))
         self.populations.append(pop)
         self._version += 1
         return pop
@@ -205,10 +245,6 @@ class Network:
         post = self._resolve(post, "post")
         if post.is_input:
             raise ValueError(f"post={post.name!r} is an input population; inputs receive no projections")
-        if pre is post:
-            raise NotImplementedError(
-                f"a projection from {pre.name!r} to itself is recurrent; the feed-forward engine "
-                "does not run recurrent projections yet")
         name = self._new_name(name, "proj", self.projections)
         shape = (post.size, pre.size)
         if isinstance(init, (np.ndarray, list, tuple)):
@@ -239,13 +275,11 @@ class Network:
             bounds = (lo, hi)
             np.clip(W, lo, hi, out=W)
         rule = _rules.make(rule, **rule_params)
-        if rule is not None and not isinstance(rule, _rules.LearningRule):
-            raise TypeError(f"rule={rule!r} is not a LearningRule")
-        if cycle := self._would_cycle(pre, post):
+        if pre is not post and (cycle := self._would_cycle(pre, post)):
             raise NotImplementedError(
                 f"connecting {pre.name!r} -> {post.name!r} closes the cycle {cycle}; the "
                 "feed-forward engine does not run recurrent projections yet")
-        proj = Projection(pre, post, W, rule, m, bounds, name, len(self.projections))
+        proj = Projection(self, pre, post, W, rule, m, bounds, name, len(self.projections))
         self.projections.append(proj)
         self._version += 1
         return proj
@@ -254,7 +288,8 @@ class Network:
         """The population path post -> ... -> pre, if the new edge pre -> post closes a cycle."""
         succ = {p.index: [] for p in self.populations}
         for q in self.projections:
-            succ[q.pre.index].append(q.post.index)
+            if not q.is_lateral:
+                succ[q.pre.index].append(q.post.index)
         stack, parent = [post.index], {post.index: None}
         while stack:
             u = stack.pop()
@@ -278,7 +313,7 @@ class Network:
     @property
     def output(self) -> Population:
         """The output population: the last-created population without outgoing projections."""
-        sources = {q.pre.index for q in self.projections}
+        sources = {q.pre.index for q in self.projections if not q.is_lateral}
         sinks = [p for p in self.populations if not p.is_input and p.index not in sources]
         if not sinks:
             raise ValueError("the network has no output population (add a non-input population)")
@@ -293,8 +328,9 @@ class Network:
         indeg = {p.index: 0 for p in self.populations}
         succ = {p.index: [] for p in self.populations}
         for q in self.projections:
-            indeg[q.post.index] += 1
-            succ[q.pre.index].append(q.post.index)
+            if not q.is_lateral:
+                indeg[q.post.index] += 1
+                succ[q.pre.index].append(q.post.index)
         ready = sorted(i for i, d in indeg.items() if d == 0)
         order = []
         while ready:

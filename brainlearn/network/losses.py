@@ -20,7 +20,7 @@ from .._jit import jit
 from .activations import ACTIVATIONS, SIGMOID, SOFTMAX, act_backward
 
 __all__ = ["LOSSES", "loss_code", "check_loss_activation", "loss_and_delta", "loss_and_delta_rows",
-           "is_correct", "count_correct_rows"]
+           "is_correct", "count_correct_rows", "correct_rows"]
 
 MSE, BCE, CE = 0, 1, 2
 LOSSES = {"mse": MSE, "binary_cross_entropy": BCE, "cross_entropy": CE}
@@ -170,4 +170,15 @@ def count_correct_rows(a, t, threshold):
     c = 0
     for r in range(a.shape[0]):
         c += is_correct(a[r], t[r], threshold)
+    return c
+
+
+@jit
+def correct_rows(a, t, threshold, hits):
+    """Like :func:`count_correct_rows`, also writing each row's 0/1 into ``hits``."""
+    c = 0
+    for r in range(a.shape[0]):
+        h = is_correct(a[r], t[r], threshold)
+        hits[r] = h
+        c += h
     return c

@@ -80,16 +80,33 @@ class LearningRule:
     reference: ClassVar[str] = ""
     elementwise: ClassVar[bool] = False
     updates_bias: ClassVar[bool] = False
+    #: how an error crosses a projection with this rule: through W^T ("transpose"),
+    #: a fixed random B^T in the state ("random"), or straight from the output ("direct")
+    feedback: ClassVar[str] = "transpose"
+    #: True for rules that edit W after the deltas (clipping, normalisation)
+    constraint: ClassVar[bool] = False
+    #: True for rules meant for lateral (population-to-itself) projections
+    lateral: ClassVar[bool] = False
+    #: True when the rule may diverge by design (plain Hebb): the finiteness check is skipped
+    unstable: ClassVar[bool] = False
+    #: True when online training equals minibatch training with batch size 1
+    online_equals_batch1: ClassVar[bool] = True
+    #: optional NumPy twin: ``numpy_twin(rule, W, pre, post, mod, state, dt) -> (dW, db)``
+    #: (state updated in place), used by the conformance checks
+    numpy_twin: ClassVar = None
     kernel: ClassVar = None
     batch_kernel: ClassVar = None
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         # Compiled dispatchers bind like methods when read through an instance; keep them plain.
-        for attr in ("kernel", "batch_kernel"):
+        for attr in ("kernel", "batch_kernel", "numpy_twin"):
             val = cls.__dict__.get(attr)
             if val is not None and not isinstance(val, staticmethod):
                 setattr(cls, attr, staticmethod(val))
+        if cls.feedback not in ("transpose", "random", "direct"):
+            raise TypeError(f"{cls.__name__}.feedback={cls.feedback!r}; allowed: transpose, "
+                            "random, direct")
         unknown = set(cls.needs) - set(SIGNALS)
         if unknown:
             raise TypeError(f"{cls.__name__}.needs has unknown signals {sorted(unknown)}; "
@@ -141,8 +158,12 @@ class LearningRule:
                 vals.append(dtype.type(v))
         return nt(*vals)
 
-    def init_state(self, W: np.ndarray, b: np.ndarray) -> tuple:
-        """Fresh state for a projection with weights ``W`` and post bias ``b``."""
+    def init_state(self, projection, rng) -> tuple:
+        """Fresh state (a NamedTuple of arrays of ``projection.W.dtype``) for ``projection``.
+
+        ``rng`` is a Generator derived from the network seed and the projection, for
+        rules whose state is random (e.g. fixed feedback weights).
+        """
         return EmptyState()
 
     def get_params(self) -> dict:

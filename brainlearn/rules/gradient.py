@@ -136,7 +136,8 @@ class Backprop(GradientRule):
     kernel = _backprop_delta
     batch_kernel = _backprop_delta_batch
 
-    def init_state(self, W, b):
+    def init_state(self, projection, rng):
+        W, b = projection.W, projection.post.bias
         if self.momentum == 0:
             # Never read when momentum is 0; zero-size keeps memory flat.
             return BackpropState(np.zeros((0, 0), W.dtype), np.zeros(0, W.dtype))
