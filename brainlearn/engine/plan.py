@@ -132,6 +132,10 @@ def make_plan(net, loss=None, learn=True) -> Plan:
         for r in (rule_terms(q.rule) if learn else ()):
             if r.kernel is None:
                 raise TypeError(f"rule {type(r).__name__} on projection {q.name!r} has no kernel")
+            if getattr(r, "output_only", False) and q.post.index != out.index:
+                raise ValueError(f"rule {r.name!r} on projection {q.name!r} learns from the output "
+                                 f"error and belongs on a projection into {out.name!r}, not "
+                                 f"{q.post.name!r}")
             sig = _signal(r, q.name)
             t = Term(r.kernel, r.batch_kernel, sig, bool(r.constraint), r.feedback, slot)
             terms.append(t)

@@ -101,8 +101,8 @@ class Projection:
     @rule.setter
     def rule(self, rule):
         rule = _rules.make(rule)
-        if rule is not None and not isinstance(rule, _rules.LearningRule):
-            raise TypeError(f"rule={rule!r} is not a LearningRule")
+        if rule is not None:
+            _check_placement(rule, self)
         self._rule = rule
         self.reset_state()
 
@@ -131,6 +131,21 @@ class Projection:
         rule = self.rule.name if self.rule is not None else None
         return (f"Projection({self.name!r}, {self.pre.name!r} -> {self.post.name!r}, "
                 f"W{self.W.shape}, rule={rule!r})")
+
+
+def _check_placement(rule, proj):
+    """Rules that only make sense on certain projections say so early, by name."""
+    for r in getattr(rule, "rules", None) or (rule,):
+        if r.lateral and not proj.is_lateral:
+            raise ValueError(f"rule {r.name!r} is for lateral projections (a population to itself); "
+                             f"{proj.name!r} goes {proj.pre.name!r} -> {proj.post.name!r}")
+        if proj.is_lateral and ("error" in r.needs or "reward" in r.needs):
+            raise ValueError(f"rule {r.name!r} needs {'error' if 'error' in r.needs else 'reward'}, "
+                             f"which lateral projection {proj.name!r} cannot carry")
+        if r.output_only and proj.network.output is not proj.post and \
+                any(q.pre is proj.post for q in proj.network.projections if not q.is_lateral):
+            raise ValueError(f"rule {r.name!r} learns from the output error and belongs on a "
+                             f"projection into the output population, not into {proj.post.name!r}")
 
 
 class Network:

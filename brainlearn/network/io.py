@@ -14,7 +14,7 @@ from .core import Network
 
 __all__ = ["save", "load"]
 
-_FORMAT = 1
+_FORMAT = 2
 
 
 def _describe(net) -> dict:
@@ -29,11 +29,27 @@ def _describe(net) -> dict:
             "name": q.name, "pre": q.pre.name, "post": q.post.name,
             "rule": None if q.rule is None else q.rule.name or type(q.rule).__name__,
             "rule_params": None if q.rule is None else q.rule.get_params(),
+            "state_terms": _state_terms(q.state) if q.rule is not None else [],
             "bounds": None if q.bounds is None else list(q.bounds),
             "has_mask": q.mask is not None,
-            "state_fields": [] if q.state is None else list(getattr(q.state, "_fields", [])),
         } for q in net.projections],
     }
+
+
+def _is_chain(rule):
+    return getattr(rule, "rules", None) is not None
+
+
+def _state_list(proj):
+    """The rule states of a projection as a list (one per rule of a chain)."""
+    if proj.state is None:
+        return []
+    return list(proj.state) if _is_chain(proj.rule) else [proj.state]
+
+
+def _state_terms(state):
+    states = list(state) if isinstance(state, tuple) and not hasattr(state, "_fields") else [state]
+    return [list(getattr(s, "_fields", [])) for s in states]
 
 
 def save(net, path) -> None:
@@ -53,9 +69,9 @@ def save(net, path) -> None:
         arrays[f"W/{q.name}"] = q.W
         if q.mask is not None:
             arrays[f"mask/{q.name}"] = q.mask
-        if q.state is not None:
-            for f in getattr(q.state, "_fields", []):
-                arrays[f"state/{q.name}/{f}"] = getattr(q.state, f)
+        for k, st in enumerate(_state_list(q)):
+            for f in st._fields:
+                arrays[f"state/{q.name}/{k}/{f}"] = getattr(st, f)
     folder = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(dir=folder, suffix=".npz.tmp")
     try:
@@ -89,12 +105,17 @@ def load(path) -> Network:
                                                  bias=arrays[f"bias/{p['name']}"], name=p["name"])
     for q in topo["projections"]:
         rule = None
-        if q["rule"] is not None:
+        if q["rule"] == "chain":
+            rule = _rules.chain(*[_rules.make(r["rule"], **r["params"])
+                                  for r in q["rule_params"]["rules"]])
+        elif q["rule"] is not None:
             rule = _rules.make(q["rule"], **q["rule_params"])
         proj = net.connect(pops[q["pre"]], pops[q["post"]], rule=rule, init=arrays[f"W/{q['name']}"],
                            mask=arrays.get(f"mask/{q['name']}"), bounds=q["bounds"], name=q["name"])
-        if q["state_fields"]:
-            st = proj.state
-            proj.state = type(st)(*[np.ascontiguousarray(arrays[f"state/{q['name']}/{f}"])
-                                    for f in q["state_fields"]])
+        if rule is not None:
+            fresh = _state_list(proj)
+            loaded = [type(st)(*[np.ascontiguousarray(arrays[f"state/{q['name']}/{k}/{f}"])
+                                 for f in fields])
+                      for k, (st, fields) in enumerate(zip(fresh, q["state_terms"]))]
+            proj.state = tuple(loaded) if _is_chain(rule) else loaded[0]
     return net

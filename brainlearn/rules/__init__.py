@@ -1,13 +1,21 @@
 """Learning rules: the protocol, the registry and the built-in rules.
 
 >>> import brainlearn as bl
->>> bl.rules.available()        # doctest: +ELLIPSIS
-[...'backprop'...]
+>>> "oja" in bl.rules.available()
+True
+>>> bl.rules.get("oja")(lr=0.01)
+Oja(lr=0.01)
 """
 
-from .base import (EmptyState, GradientRule, LearningRule, LocalRule, available, get,
-                   hyperparameter, make, register)
-from .gradient import Backprop
+from .base import (FAMILIES, SIGNALS, EmptyState, GradientRule, LearningRule, LocalRule, available,
+                   get, hyperparameter, make, plugin_errors, register)
+from .composite import Chain, Clip, RowNormalize, WeightDecay, chain
+from .gradient import Backprop, Delta, DirectFeedbackAlignment, FeedbackAlignment
+from .hebbian import BCM, AntiHebbian, Competitive, Covariance, Hebb, Oja, Sanger
+from .three_factor import RewardHebbian
 
 __all__ = ["LearningRule", "LocalRule", "GradientRule", "EmptyState", "hyperparameter", "register",
-           "get", "available", "make", "Backprop"]
+           "get", "available", "make", "plugin_errors", "chain", "Chain", "SIGNALS", "FAMILIES",
+           "Backprop", "FeedbackAlignment", "DirectFeedbackAlignment", "Delta",
+           "Hebb", "Oja", "Sanger", "BCM", "Covariance", "Competitive", "AntiHebbian",
+           "RewardHebbian", "WeightDecay", "Clip", "RowNormalize"]

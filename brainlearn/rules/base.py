@@ -36,7 +36,7 @@ from typing import ClassVar
 import numpy as np
 
 __all__ = ["LearningRule", "LocalRule", "GradientRule", "hyperparameter", "register", "get",
-           "available", "make", "EmptyState", "SIGNALS", "FAMILIES"]
+           "available", "make", "plugin_errors", "EmptyState", "SIGNALS", "FAMILIES"]
 
 SIGNALS = ("pre", "post", "error", "reward")
 FAMILIES = ("gradient", "hebbian", "ltp", "homeostatic", "three-factor", "memory", "custom")
@@ -89,6 +89,8 @@ class LearningRule:
     lateral: ClassVar[bool] = False
     #: True when the rule may diverge by design (plain Hebb): the finiteness check is skipped
     unstable: ClassVar[bool] = False
+    #: True for supervised local rules that must sit on a projection into the output
+    output_only: ClassVar[bool] = False
     #: True when online training equals minibatch training with batch size 1
     online_equals_batch1: ClassVar[bool] = True
     #: optional NumPy twin: ``numpy_twin(rule, W, pre, post, mod, state, dt) -> (dW, db)``
@@ -123,6 +125,8 @@ class LearningRule:
                 if isinstance(f.default, bool) and isinstance(value, bool):
                     continue
                 raise TypeError(f"{label} must be a real number")
+            if isinstance(f.default, int) and not isinstance(f.default, bool) and value != int(value):
+                raise TypeError(f"{label} must be an integer")
             if not math.isfinite(value):
                 raise ValueError(f"{label} is not finite; allowed: {_range_text(f.name, meta)}")
             lo, hi = meta.get("low"), meta.get("high")
@@ -196,6 +200,9 @@ class GradientRule(LearningRule):
 
 # -- registry ----------------------------------------------------------------------------------
 _REGISTRY: dict[str, type] = {}
+_PLUGIN_ERRORS: dict[str, str] = {}
+_ENTRY_POINT_GROUP = "brainlearn.rules"
+_entry_points_loaded = False
 
 
 def register(name: str):
@@ -211,36 +218,85 @@ def register(name: str):
         if cls.kernel is None:
             raise TypeError(f"rule {cls.__name__} has no kernel")
         cls.name = name
+        cls.params_type()
         _REGISTRY[name] = cls
         return cls
 
     return deco
 
 
+def _load_entry_points():
+    """Import third-party rules declared in the ``brainlearn.rules`` entry-point group, once.
+
+    A plug-in that fails to import is recorded (see :func:`plugin_errors`) and
+    reported with a warning naming it; the other rules stay usable.
+    """
+    global _entry_points_loaded
+    if _entry_points_loaded:
+        return
+    _entry_points_loaded = True
+    import warnings
+    from importlib.metadata import entry_points
+
+    try:
+        eps = entry_points(group=_ENTRY_POINT_GROUP)
+    except Exception as exc:  # noqa: BLE001 - broken metadata must not break brainlearn
+        warnings.warn(f"could not read the {_ENTRY_POINT_GROUP!r} entry points: {exc}", stacklevel=3)
+        return
+    for ep in eps:
+        if ep.name in _REGISTRY:
+            continue
+        try:
+            obj = ep.load()
+            if isinstance(obj, type) and issubclass(obj, LearningRule) and ep.name not in _REGISTRY:
+                register(ep.name)(obj)
+        except Exception as exc:  # noqa: BLE001
+            _PLUGIN_ERRORS[ep.name] = f"{type(exc).__name__}: {exc}"
+            warnings.warn(f"brainlearn rule plug-in {ep.name!r} ({ep.value}) failed to load: "
+                          f"{type(exc).__name__}: {exc}", stacklevel=3)
+
+
+def plugin_errors() -> dict:
+    """Plug-ins that failed to load: ``{entry point name: error}``."""
+    _load_entry_points()
+    return dict(_PLUGIN_ERRORS)
+
+
 def available() -> list[str]:
-    """Registered rule names, sorted."""
+    """Registered rule names (built-in, registered in this process, and plug-ins), sorted."""
+    _load_entry_points()
     return sorted(_REGISTRY)
 
 
 def get(name: str) -> type:
     """The rule class registered as ``name``."""
+    if isinstance(name, str) and name not in _REGISTRY:
+        _load_entry_points()
     if isinstance(name, str) and name in _REGISTRY:
         return _REGISTRY[name]
-    raise ValueError(f"rule={name!r} is not a registered rule; available: {', '.join(available())}")
+    hint = f" (plug-in failed to load: {_PLUGIN_ERRORS[name]})" if name in _PLUGIN_ERRORS else ""
+    raise ValueError(f"rule={name!r} is not a registered rule{hint}; available: "
+                     f"{', '.join(available())}")
 
 
-def make(rule, **params) -> LearningRule | None:
+def make(rule, **params):
     """A rule instance from a name, a class or an instance (``None`` stays ``None``)."""
     if rule is None:
         if params:
             raise ValueError(f"rule parameters {sorted(params)} given without a rule")
         return None
-    if isinstance(rule, LearningRule):
+    if isinstance(rule, LearningRule) or hasattr(rule, "rules"):  # an instance or a Chain
         if params:
             raise ValueError(f"rule parameters {sorted(params)} given with a rule instance "
                              f"{rule!r}; set them on the instance")
         return rule
-    cls = rule if isinstance(rule, type) and issubclass(rule, LearningRule) else get(rule)
+    if isinstance(rule, type) and issubclass(rule, LearningRule):
+        cls = rule
+    elif isinstance(rule, str):
+        cls = get(rule)
+    else:
+        raise TypeError(f"rule={rule!r} must be a rule name, a LearningRule class or instance, "
+                        "or a chain")
     names = {f.name for f in dataclasses.fields(cls)}
     unknown = set(params) - names
     if unknown:

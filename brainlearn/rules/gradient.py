@@ -10,7 +10,8 @@ import numpy as np
 from .._jit import jit
 from .base import GradientRule, hyperparameter, register
 
-__all__ = ["Backprop", "BackpropState"]
+__all__ = ["Backprop", "BackpropState", "FeedbackAlignment", "DirectFeedbackAlignment", "Delta",
+           "FeedbackState"]
 
 BackpropState = collections.namedtuple("BackpropState", ["velocity_W", "velocity_b"])
 
@@ -142,3 +143,97 @@ class Backprop(GradientRule):
             # Never read when momentum is 0; zero-size keeps memory flat.
             return BackpropState(np.zeros((0, 0), W.dtype), np.zeros(0, W.dtype))
         return BackpropState(np.zeros_like(W), np.zeros_like(b))
+
+
+FeedbackState = collections.namedtuple("FeedbackState", ["velocity_W", "velocity_b", "B"])
+
+
+@register("feedback_alignment")
+@dataclass(frozen=True, repr=False)
+class FeedbackAlignment(Backprop):
+    r"""Feedback alignment: errors travel back through a fixed random matrix.
+
+    The update of ``W`` is backprop's, :math:`\Delta W = -\eta\,\delta_{post} x^\top`,
+    but the error sent to the presynaptic population is :math:`B^\top \delta_{post}`
+    with a fixed random :math:`B` (same shape as ``W``, drawn once from the
+    network seed) instead of :math:`W^\top \delta_{post}`. The forward weights come
+    to align with :math:`B`, and the updates with the true gradient.
+
+    References
+    ----------
+    Lillicrap, Cownden, Tweed & Akerman (2016). Random synaptic feedback weights
+    support error backpropagation for deep learning. Nat. Commun. 7, 13276.
+    """
+
+    feedback_scale: float = hyperparameter(1.0, low=0.0, low_open=True,
+                                           doc="scale of B relative to a Glorot draw")
+
+    summary = "backprop's update, errors sent back through a fixed random matrix B"
+    equation = r"\Delta W = -\eta\,\delta x^\top,\ \delta_{pre} = f'(z_{pre}) \odot B^\top \delta_{post}"
+    reference = "Lillicrap et al. 2016, Nat. Commun. 7:13276"
+    feedback = "random"
+
+    def init_state(self, projection, rng):
+        W = projection.W
+        st = Backprop.init_state(self, projection, rng)
+        limit = self.feedback_scale * np.sqrt(6.0 / (W.shape[0] + W.shape[1]))
+        B = rng.uniform(-limit, limit, size=W.shape).astype(W.dtype)
+        return FeedbackState(st.velocity_W, st.velocity_b, B)
+
+
+@register("direct_feedback_alignment")
+@dataclass(frozen=True, repr=False)
+class DirectFeedbackAlignment(Backprop):
+    r"""Direct feedback alignment: each hidden layer gets the output error through its own B.
+
+    .. math::
+
+        \delta_h = f'(z_h) \odot B_h^\top e, \qquad \Delta W_h = -\eta\, \delta_h x^\top
+
+    where :math:`e = \partial L / \partial z_{out}` and :math:`B_h` (n_out x n_h) is a
+    fixed random matrix held by the projection into :math:`h`. On the projection into
+    the output population it is plain gradient descent.
+
+    References
+    ----------
+    Nøkland, A. (2016). Direct feedback alignment provides learning in deep neural
+    networks. NeurIPS 29.
+    """
+
+    feedback_scale: float = hyperparameter(1.0, low=0.0, low_open=True,
+                                           doc="scale of B relative to a Glorot draw")
+
+    summary = "each hidden layer receives the output error through its own fixed random B"
+    equation = r"\delta_h = f'(z_h) \odot B_h^\top e,\ \Delta W_h = -\eta\,\delta_h x^\top"
+    reference = "Nokland 2016, NeurIPS 29"
+    feedback = "direct"
+
+    def init_state(self, projection, rng):
+        W = projection.W
+        st = Backprop.init_state(self, projection, rng)
+        n_out = projection.network.output.size
+        limit = self.feedback_scale * np.sqrt(6.0 / (n_out + W.shape[0]))
+        B = rng.uniform(-limit, limit, size=(n_out, W.shape[0])).astype(W.dtype)
+        return FeedbackState(st.velocity_W, st.velocity_b, B)
+
+
+@register("delta")
+@dataclass(frozen=True, repr=False)
+class Delta(Backprop):
+    r"""The delta rule (Widrow-Hoff LMS) for a single layer of output units.
+
+    .. math:: \Delta W = -\eta\,(y - t) \odot f'(z)\; x^\top
+
+    The error is the neuron's own teaching signal: the rule belongs on a
+    projection into the output population (use ``loss="mse"`` for classic LMS).
+
+    References
+    ----------
+    Widrow & Hoff (1960). Adaptive switching circuits. IRE WESCON Convention Record 4, 96-104.
+    """
+
+    summary = "Widrow-Hoff LMS on one layer: error of the output unit times its input"
+    equation = r"\Delta W = -\eta\,(y - t) f'(z)\, x^\top"
+    reference = "Widrow & Hoff 1960, IRE WESCON Conv. Rec. 4:96"
+    locality = "local"
+    output_only = True
