@@ -204,6 +204,7 @@ def _driver_args(net, plan):
             continue
         if q.state is None:
             q.reset_state()
+        q.refresh_state()
         st = q.state if len(rules) != 1 else (q.state,)
         for r, s in zip(rules, st):
             params.append(r.params(dt))

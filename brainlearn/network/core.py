@@ -106,6 +106,15 @@ class Projection:
         self._rule = rule
         self.reset_state()
 
+    def refresh_state(self):
+        """Rebuild the state of rules whose state depends on the network's structure, if the
+        structure changed since the state was made (called by the engine before training)."""
+        rules = getattr(self._rule, "rules", None) or ((self._rule,) if self._rule else ())
+        if self._state_version != self.network._version and \
+                any(r.state_uses_network for r in rules):
+            self.reset_state()
+        self._state_version = self.network._version
+
     @property
     def is_lateral(self) -> bool:
         """True for a projection from a population to itself."""
@@ -120,6 +129,7 @@ class Projection:
     def reset_state(self):
         """Re-initialise the rule state (momentum, traces, running averages, feedback weights)."""
         rule = self._rule
+        self._state_version = self.network._version
         if rule is None:
             self.state = None
         elif getattr(rule, "rules", None):

@@ -89,6 +89,9 @@ class LearningRule:
     lateral: ClassVar[bool] = False
     #: True when the rule may diverge by design (plain Hebb): the finiteness check is skipped
     unstable: ClassVar[bool] = False
+    #: True when init_state reads the rest of the network (e.g. the output size): the state
+    #: is then rebuilt when the network's structure has changed since it was made
+    state_uses_network: ClassVar[bool] = False
     #: True for supervised local rules that must sit on a projection into the output
     output_only: ClassVar[bool] = False
     #: True when online training equals minibatch training with batch size 1

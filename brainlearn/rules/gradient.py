@@ -207,6 +207,7 @@ class DirectFeedbackAlignment(Backprop):
     equation = r"\delta_h = f'(z_h) \odot B_h^\top e,\ \Delta W_h = -\eta\,\delta_h x^\top"
     reference = "Nokland 2016, NeurIPS 29"
     feedback = "direct"
+    state_uses_network = True
 
     def init_state(self, projection, rng):
         W = projection.W
