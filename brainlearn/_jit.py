@@ -29,7 +29,8 @@ import os
 
 import numba
 
-__all__ = ["FASTMATH", "REDUCTION_FASTMATH", "jit", "jit_parallel", "prange", "JIT_DISABLED", "set_num_threads"]
+__all__ = ["FASTMATH", "REDUCTION_FASTMATH", "jit", "jit_parallel", "prange", "JIT_DISABLED", "set_num_threads",
+           "inline_copy"]
 
 FASTMATH = frozenset({"nsz", "arcp", "contract", "afn"})
 REDUCTION_FASTMATH = FASTMATH | {"reassoc"}
@@ -70,6 +71,18 @@ def jit_parallel(fn=None, *, cache: bool = True, reduction: bool = False):
                           error_model="numpy")(f)
 
     return wrap(fn) if fn is not None else wrap
+
+
+def inline_copy(kernel):
+    """A copy of a compiled kernel that Numba inlines into its callers (``inline="always"``).
+
+    The engine inlines rule kernels into its drivers so that LLVM sees when ``dW`` and
+    ``W`` are the same array. The copy is compiled with the project's flags.
+    """
+    py_func = getattr(kernel, "py_func", kernel)
+    if JIT_DISABLED:
+        return py_func
+    return numba.njit(fastmath=set(FASTMATH), nogil=True, error_model="numpy", inline="always")(py_func)
 
 
 def set_num_threads(n: int) -> None:

@@ -1,63 +1,409 @@
-"""The ``brainlearn`` command line.
+"""The ``brainlearn`` command line (also ``python -m brainlearn``).
 
-Bad usage or bad input prints one line on stderr and exits with status 2,
-without a traceback.
+Error contract: bad usage or bad input prints one line on stderr naming the
+problem and exits with status 2, without a traceback. :func:`main` takes the
+argument list and returns the exit status instead of exiting, so tests can call it.
+
+``brainlearn rules`` reads every rule's metadata from the registry (the class
+attributes and the hyperparameter fields declared with
+:func:`brainlearn.rules.hyperparameter`), so the table, the JSON and the
+Markdown reference (``docs/rules.md``) are always what the code says.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
+import math
+import os
+import shutil
 import sys
+import tempfile
+import textwrap
+import warnings
 
 from ._version import __version__
 
-__all__ = ["main"]
+__all__ = ["main", "build_parser", "rule_info", "rules_table", "rules_markdown"]
+
+#: the command that regenerates the committed rule reference
+DOCS_COMMAND = "brainlearn rules --markdown --builtin --output docs/rules.md"
+
+# Metadata class attributes reported for every rule, in this order.
+_FLAGS = ("elementwise", "updates_bias", "feedback", "constraint", "lateral", "unstable",
+          "output_only", "state_uses_network", "online_equals_batch1")
+
+_SIGNAL_TEXT = {
+    "pre": "presynaptic activity",
+    "post": "postsynaptic activity",
+    "error": "the error dL/dz of the postsynaptic population, passed as `mod`",
+    "reward": "the reward, 1 when the output was correct and 0 otherwise, passed as `mod`",
+}
+
+
+class UsageError(Exception):
+    """Bad usage or input found after parsing: one line on stderr, exit status 2."""
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message):  # one line, exit 2 (argparse prints usage too; keep it short)
+    def error(self, message):  # one line and exit 2 (argparse would print the usage too)
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
-def _cmd_rules(args) -> int:
+# -- rule metadata -------------------------------------------------------------------------------
+def _signal_order(needs) -> list:
+    from .rules import SIGNALS
+    return sorted(needs, key=lambda s: (SIGNALS.index(s) if s in SIGNALS else len(SIGNALS), s))
+
+
+def _json_number(value):
+    """``value`` unchanged unless it is a float JSON cannot hold (inf, NaN): then its text."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return repr(value)
+    return value
+
+
+def _hyperparameter_info(f) -> dict:
+    meta = f.metadata or {}
+    if f.default is not dataclasses.MISSING:
+        default = f.default
+    elif f.default_factory is not dataclasses.MISSING:
+        default = f.default_factory()
+    else:
+        default = None
+    if isinstance(default, bool):
+        kind = "bool"
+    elif isinstance(default, int):
+        kind = "int"
+    elif isinstance(default, float):
+        kind = "float"
+    else:
+        kind = f.type if isinstance(f.type, str) else getattr(f.type, "__name__", str(f.type))
+    return {
+        "name": f.name,
+        "type": kind,
+        "default": _json_number(default),
+        "low": _json_number(meta.get("low")),
+        "high": _json_number(meta.get("high")),
+        "low_open": bool(meta.get("low_open", False)),
+        "high_open": bool(meta.get("high_open", False)),
+        "range": _interval(meta, kind),
+        "doc": meta.get("doc", ""),
+    }
+
+
+def _fmt_number(v) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, float):
+        return f"{v:g}"
+    return str(v)
+
+
+def _interval(meta, kind) -> str:
+    """The valid range as an interval: ``[0, inf)``, ``(0, 1]``, ``true/false``."""
+    if kind == "bool":
+        return "true/false"
+    if kind not in ("int", "float"):
+        return "any"
+    lo, hi = meta.get("low"), meta.get("high")
+    left = "(-inf" if lo is None else ("(" if meta.get("low_open") else "[") + _fmt_number(lo)
+    right = "inf)" if hi is None else _fmt_number(hi) + (")" if meta.get("high_open") else "]")
+    text = f"{left}, {right}"
+    return f"integer in {text}" if kind == "int" else text
+
+
+def _public_path(cls) -> str:
     from . import rules
-    rows = []
-    for name in rules.available():
-        cls = rules.get(name)
-        rows.append({"name": name, "family": cls.family, "locality": cls.locality,
-                     "needs": sorted(cls.needs), "summary": cls.summary})
+    if getattr(rules, cls.__name__, None) is cls:
+        return f"brainlearn.rules.{cls.__name__}"
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+def rule_info(name: str, cls) -> dict:
+    """Every metadata field of the rule class ``cls`` registered as ``name``, JSON-ready."""
+    info = {
+        "name": name,
+        "class": _public_path(cls),
+        "family": cls.family,
+        "locality": cls.locality,
+        "needs": _signal_order(cls.needs),
+        "summary": cls.summary,
+        "equation": cls.equation,
+        "reference": cls.reference,
+    }
+    for flag in _FLAGS:
+        value = getattr(cls, flag, None)
+        info[flag] = value if isinstance(value, (str, type(None))) else bool(value)
+    info["hyperparameters"] = [_hyperparameter_info(f) for f in dataclasses.fields(cls)]
+    return info
+
+
+def _builtin(info) -> bool:
+    return info["class"].startswith("brainlearn.")
+
+
+def collect_rules(builtin_only: bool = False):
+    """``(infos, plugin_errors, other_warnings)`` for every registered rule, sorted by name.
+
+    The registry's warnings about plug-ins that failed to load are swallowed here
+    (the caller lists ``plugin_errors`` itself); any other warning is returned.
+    """
+    from . import rules
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        names = rules.available()
+        errors = rules.plugin_errors()
+    infos = [rule_info(name, rules.get(name)) for name in names]
+    if builtin_only:
+        infos = [i for i in infos if _builtin(i)]
+    others = [str(w.message) for w in caught
+              if not any(repr(name) in str(w.message) for name in errors)]
+    return infos, errors, others
+
+
+# -- renderers -----------------------------------------------------------------------------------
+_TABLE_COLUMNS = (("name", "NAME"), ("family", "FAMILY"), ("locality", "LOCALITY"),
+                  ("needs", "SIGNALS"), ("summary", "SUMMARY"))
+_MIN_SUMMARY = 24
+
+
+def rules_table(infos, width=None) -> str:
+    """A plain-text table of ``infos``; with ``width``, the summaries wrap inside their column.
+
+    When the fixed columns leave fewer than ~24 characters, each summary goes on its
+    own indented lines under its row instead.
+    """
+    cells = [[(",".join(i[k]) if k == "needs" else str(i[k])) for k, _ in _TABLE_COLUMNS]
+             for i in infos]
+    header = [h for _, h in _TABLE_COLUMNS]
+    widths = [max(len(r[c]) for r in [header] + cells) for c in range(len(header) - 1)]
+    indent = sum(widths) + 2 * len(widths)
+
+    def fixed(row):
+        return "  ".join(f"{v:<{w}}" for v, w in zip(row, widths)) + "  "
+
+    lines = []
+    stacked = width is not None and width - indent < _MIN_SUMMARY
+    for row in [header] + cells:
+        summary = row[-1]
+        if width is None:
+            lines.append(fixed(row) + summary)
+        elif stacked:
+            lines.append(fixed(row).rstrip())
+            lines.extend(textwrap.wrap(summary, max(width, 20), initial_indent="    ",
+                                       subsequent_indent="    ", break_on_hyphens=False))
+        else:
+            parts = textwrap.wrap(summary, width - indent, break_on_hyphens=False) or [""]
+            lines.append(fixed(row) + parts[0])
+            lines.extend(" " * indent + p for p in parts[1:])
+    return "\n".join(line.rstrip() for line in lines) + "\n"
+
+
+def _md_cell(text) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def _yes(flag) -> str:
+    return "yes" if flag else "no"
+
+
+_FEEDBACK_TEXT = {
+    "transpose": "the error sent on to the presynaptic population goes through `W^T`",
+    "random": "the error sent on to the presynaptic population goes through a fixed random `B^T` "
+              "held in the rule's state",
+    "direct": "a hidden population receives the output error directly, through its own fixed "
+              "random `B`",
+}
+
+
+def _rule_section(info) -> list:
+    out = [f"## {info['name']}", "", f"{info['summary']}", ""]
+    if info["equation"]:
+        out += ["$$", info["equation"], "$$", ""]
+    out += [f"- class: `{info['class']}`",
+            f"- family: {info['family']}; locality: {info['locality']}",
+            "- signals: " + "; ".join(f"`{s}` ({_SIGNAL_TEXT.get(s, s)})" for s in info["needs"])]
+    if info["reference"]:
+        out.append(f"- reference: {info['reference']}")
+    if "error" in info["needs"]:
+        out.append(f"- feedback: `{info['feedback']}`, {_FEEDBACK_TEXT.get(info['feedback'], '')}")
+    notes = []
+    if info["elementwise"]:
+        notes.append("elementwise (the change of `W[i, j]` reads no other weight)")
+    if info["updates_bias"]:
+        notes.append("updates the postsynaptic bias")
+    if info["constraint"]:
+        notes.append("a constraint: edits `W` after the summed deltas (compose with `chain`)")
+    if info["lateral"]:
+        notes.append("meant for lateral (population-to-itself) projections")
+    if info["output_only"]:
+        notes.append("belongs on a projection into the output population")
+    if info["unstable"]:
+        notes.append("may diverge by design (no finiteness check)")
+    if info["state_uses_network"]:
+        notes.append("its state depends on the network (rebuilt when the structure changes)")
+    if not info["online_equals_batch1"]:
+        notes.append("online training differs from minibatches of size 1")
+    if notes:
+        out.append("- properties: " + "; ".join(notes))
+    out.append("")
+    hps = info["hyperparameters"]
+    if hps:
+        out += ["| hyperparameter | default | valid range | description |",
+                "| --- | --- | --- | --- |"]
+        for h in hps:
+            out.append(f"| `{h['name']}` | `{_fmt_number(h['default'])}` | {_md_cell(h['range'])} "
+                       f"| {_md_cell(h['doc'])} |")
+    else:
+        out.append("No hyperparameters.")
+    out.append("")
+    return out
+
+
+def rules_markdown(infos) -> str:
+    """The rule reference as a Markdown document: a summary table, then one section per rule."""
+    out = ["# Learning rules", "",
+           f"<!-- Generated by `{DOCS_COMMAND}`; do not edit by hand. -->", "",
+           "Every rule registered with brainlearn, with its update equation, reference, "
+           "hyperparameters (defaults and valid ranges) and the signals its kernel reads. "
+           "A rule is used by name (`net.connect(a, b, rule=\"oja\", lr=1e-3)`) or as an "
+           "instance (`bl.rules.Oja(lr=1e-3)`); several rules on one projection are combined "
+           "with `bl.rules.chain(...)` (deltas summed, constraints applied after). "
+           "Out-of-range hyperparameters raise `ValueError` when the rule is made.", "",
+           "Signals a kernel may read: " + "; ".join(f"`{s}`: {t}" for s, t in _SIGNAL_TEXT.items())
+           + ".", "",
+           "| rule | family | locality | signals | summary |",
+           "| --- | --- | --- | --- | --- |"]
+    for i in infos:
+        out.append(f"| [`{i['name']}`](#{i['name']}) | {i['family']} | {i['locality']} | "
+                   f"{', '.join(i['needs'])} | {_md_cell(i['summary'])} |")
+    out.append("")
+    for i in infos:
+        out += _rule_section(i)
+    return "\n".join(out).rstrip("\n") + "\n"
+
+
+# -- output --------------------------------------------------------------------------------------
+def write_atomic(path: str, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file in the same directory and a rename."""
+    directory = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(directory):
+        raise UsageError(f"--output {path}: directory {os.path.dirname(path) or '.'} does not exist")
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
+    try:
+        # mkstemp makes the file private; give it the mode a plain open() would have.
+        try:
+            mode = os.stat(path).st_mode & 0o7777
+        except FileNotFoundError:
+            umask = os.umask(0)
+            os.umask(umask)
+            mode = 0o666 & ~umask
+        os.chmod(tmp, mode)
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def _table_width():
+    """Terminal width on a terminal, else ``$COLUMNS`` when set, else None (no wrapping)."""
+    cols = os.environ.get("COLUMNS", "")
+    if cols.isdigit() and int(cols) > 0:
+        return int(cols)
+    isatty = getattr(sys.stdout, "isatty", None)
+    if isatty is not None and isatty():
+        return shutil.get_terminal_size().columns
+    return None
+
+
+def _cmd_rules(args) -> int:
+    infos, errors, others = collect_rules(builtin_only=args.builtin)
     if args.json:
-        print(json.dumps(rows, indent=2))
-        return 0
-    width = max(len(r["name"]) for r in rows)
-    for r in rows:
-        print(f"{r['name']:<{width}}  {r['family']:<10} {r['locality']:<9} "
-              f"{','.join(r['needs']):<20} {r['summary']}")
+        text = json.dumps(infos, indent=2) + "\n"
+    elif args.markdown:
+        text = rules_markdown(infos)
+    else:
+        text = rules_table(infos, None if args.output else _table_width())
+    if args.output:
+        write_atomic(args.output, text)
+    else:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    for message in others:
+        print(f"brainlearn: warning: {message}", file=sys.stderr)
+    if errors and not args.builtin:
+        print(f"{len(errors)} rule plug-in(s) failed to load:", file=sys.stderr)
+        for name, err in sorted(errors.items()):
+            print(f"  {name}: {err}", file=sys.stderr)
     return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="brainlearn", description="Biologically inspired plasticity simulator.")
     parser.add_argument("--version", action="version", version=f"brainlearn {__version__}")
-    sub = parser.add_subparsers(dest="command", parser_class=_Parser)
-    p = sub.add_parser("rules", help="list the registered learning rules")
-    p.add_argument("--json", action="store_true", help="machine-readable output")
+    sub = parser.add_subparsers(dest="command", parser_class=_Parser, metavar="COMMAND")
+    p = sub.add_parser("rules", help="list the registered learning rules",
+                       description="List the registered learning rules (built-in and plug-ins).")
+    fmt = p.add_mutually_exclusive_group()
+    fmt.add_argument("--json", action="store_true",
+                     help="a JSON list with every metadata field and the hyperparameters")
+    fmt.add_argument("--markdown", action="store_true",
+                     help="a Markdown reference (summary table, one section per rule)")
+    p.add_argument("--output", "-o", metavar="FILE",
+                   help="write to FILE (atomically) instead of standard output")
+    p.add_argument("--builtin", action="store_true",
+                   help="only the rules that ship with brainlearn (no plug-ins); "
+                        f"used for docs/rules.md: {DOCS_COMMAND}")
     p.set_defaults(func=_cmd_rules)
     return parser
 
 
 def main(argv=None) -> int:
+    """Run the command line with ``argv`` (default ``sys.argv[1:]``); return the exit status."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, --version, usage errors: argparse has printed already
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
     if not getattr(args, "func", None):
         parser.print_help()
         return 0
     try:
         return args.func(args)
-    except (ValueError, TypeError, FileNotFoundError) as exc:
+    except BrokenPipeError:
+        # The reader went away (``brainlearn rules | head``): end quietly. Point stdout at
+        # devnull so that the interpreter's final flush does not complain either.
+        try:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except (OSError, ValueError, AttributeError):
+            pass
+        return 1
+    except UsageError as exc:
         print(f"brainlearn: error: {exc}", file=sys.stderr)
         return 2
+    except (ValueError, TypeError) as exc:
+        print(f"brainlearn: error: {_one_line(exc)}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        where = f" {exc.filename}" if getattr(exc, "filename", None) else ""
+        print(f"brainlearn: error:{where} {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("brainlearn: interrupted", file=sys.stderr)
+        return 130
+
+
+def _one_line(exc) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -269,3 +269,28 @@ def test_progress_bar_only_when_asked_or_on_a_terminal(capsys, rng):
     assert "sample" in capsys.readouterr().err
     bl.train(net, data, quiet=True)
     assert capsys.readouterr().err == ""
+
+
+@pytest.mark.parametrize("rule", [
+    bl.rules.Oja(lr=1e-3),
+    bl.rules.BCM(lr=1e-3, tau_theta=5.0),
+    bl.rules.chain(bl.rules.Hebb(lr=1e-3), bl.rules.WeightDecay(decay=1e-2), "row_normalize"),
+])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_row_parallel_epoch_equals_the_online_driver(rng, rule, dtype):
+    """A single projection with row-local rules runs row blocks on threads: same bits."""
+    x = rng.uniform(0, 1, (300, 300))
+    mask = rng.integers(0, 2, (90, 300))
+    nets = []
+    for driver in ("auto", "online"):
+        net = bl.Network(seed=3, dtype=dtype)
+        inp, out = net.add_input(300), net.add_population(90, activation="tanh")
+        net.connect(inp, out, rule=rule, init=bl.init.Normal(std=0.05), mask=mask, bounds=(-0.2, 0.2))
+        bl.train(net, x, driver=driver, seed=0)
+        nets.append(net)
+    from brainlearn.engine.plan import make_plan
+    assert make_plan(nets[0], None).rows == 0  # the row-parallel path was eligible
+    np.testing.assert_array_equal(nets[0].projections[0].W, nets[1].projections[0].W)
+    for a, b in zip(np.atleast_1d(nets[0].projections[0].state), np.atleast_1d(nets[1].projections[0].state)):
+        for fa, fb in zip(a, b):
+            np.testing.assert_array_equal(fa, fb)

@@ -30,6 +30,8 @@ class Term:
     constraint: bool  # edits W after the deltas are applied
     feedback: str  # how error crosses this projection: transpose, random, direct
     slot: int  # index into the params/state tuples
+    state_cls: object = None  # NamedTuple class of the state (for the row-parallel driver)
+    state_fields: tuple = ()
 
 
 @dataclass(frozen=True)
@@ -70,6 +72,7 @@ class Plan:
     reward_pops: tuple  # populations whose rules read the reward
     projections: tuple  # ProjectionPlan per projection
     threshold: float  # decision threshold for a single output unit
+    rows: int = -1  # projection run by the row-parallel driver (-1: not eligible)
 
     def incoming(self, pop, lateral=False):
         return [p for p in self.projections if p.post == pop and p.lateral == lateral]
@@ -190,9 +193,42 @@ def make_plan(net, loss=None, learn=True) -> Plan:
                                     q.mask is not None, q.bounds is not None, q.is_lateral))
     acts = tuple(-1 if p.is_input else ACTIVATIONS[p.activation] for p in pops)
     threshold = 0.0 if acts[out.index] == TANH else 0.5
+    rows = -1
+    if learn and loss_code < 0:
+        rows, plans = _row_parallel(net, plans)
     return Plan(order, tuple(offsets), tuple(p.size for p in pops), acts, out.index, loss_code,
                 tuple(sorted(delta, key=order.index)), tuple(sorted(direct.items())),
-                tuple(sorted(reward)), tuple(plans), threshold)
+                tuple(sorted(reward)), tuple(plans), threshold, rows)
+
+
+def _row_parallel(net, plans):
+    """Whether the whole epoch can run row block by row block on several threads.
+
+    That holds for one input population feeding one population through one projection
+    whose rules are all ``row_local`` (the change of row i reads only row i, x, y_i and
+    row i of the state), with an element-wise activation and no loss: then every row
+    evolves independently over the epoch, and the threads need no synchronisation.
+    """
+    if len(net.inputs) != 1 or len(net.populations) != 2 or len(net.projections) != 1:
+        return -1, plans
+    q, pp = net.projections[0], plans[0]
+    rules = rule_terms(q.rule)
+    if not rules or q.is_lateral or q.post.activation == "softmax" or pp.owns_bias:
+        return -1, plans
+    if not all(getattr(r, "row_local", False) and r.needs <= {"pre", "post"} for r in rules):
+        return -1, plans
+    states = list(q.state) if len(rules) > 1 else [q.state]
+    terms = []
+    for t, st in zip(pp.terms, states):
+        fields = tuple(getattr(st, "_fields", ()))
+        if any(getattr(st, f).shape[:1] != (q.post.size,) for f in fields):
+            return -1, plans
+        terms.append(Term(t.kernel, t.batch_kernel, t.signal, t.constraint, t.feedback, t.slot,
+                          type(st), fields))
+    plans = list(plans)
+    plans[0] = ProjectionPlan(pp.index, pp.pre, pp.post, tuple(terms), pp.fused, pp.owns_bias,
+                              pp.has_mask, pp.has_bounds, pp.lateral)
+    return 0, tuple(plans)
 
 
 def _reaches(net, target):

@@ -186,6 +186,35 @@ def _live_arrays(net):
     return Ws, bs
 
 
+_POOL = None
+
+
+def _run_row_blocks(fn, n_blocks, n_rows, args):
+    """Run ``fn(*args, lo, hi)`` on disjoint row blocks, on threads (the kernels release the GIL)."""
+    global _POOL
+    bounds = [(k * n_rows // n_blocks, (k + 1) * n_rows // n_blocks) for k in range(n_blocks)]
+    if n_blocks == 1:
+        fn(*args, 0, n_rows)
+        return
+    if _POOL is None or _POOL._max_workers < n_blocks:
+        from concurrent.futures import ThreadPoolExecutor
+        _POOL = ThreadPoolExecutor(max_workers=n_blocks, thread_name_prefix="brainlearn-rows")
+    futures = [_POOL.submit(fn, *args, lo, hi) for lo, hi in bounds[1:]]
+    fn(*args, *bounds[0])
+    for f in futures:
+        f.result()
+
+
+def _row_blocks(net, plan):
+    """Threads for the row-parallel driver: one block of rows each, none for tiny layers
+    (starting threads costs more than it saves below about 20k synapses)."""
+    import numba
+    q = net.projections[plan.rows]
+    if q.W.size < 20_000:
+        return 1
+    return max(1, min(numba.get_num_threads(), q.post.size))
+
+
 def _settle_steps(net):
     return np.array([p.settle_steps for p in net.populations], dtype=np.int64)
 
@@ -246,7 +275,9 @@ def train(net, data, *, epochs=1, batch_size=1, loss=None, shuffle=True, seed=No
         Hide the progress bar; by default it shows only when stderr is a terminal.
     driver : {"auto", "online", "minibatch"}
         Force a driver ("minibatch" with ``batch_size=1`` is the reference for
-        the online driver).
+        the online driver). With "auto", a single projection whose rules are all
+        ``row_local``, trained without targets, runs row blocks on separate threads
+        for the whole epoch (the same result as "online", bit for bit).
 
     Returns
     -------
@@ -297,6 +328,9 @@ def train(net, data, *, epochs=1, batch_size=1, loss=None, shuffle=True, seed=No
     steps = _settle_steps(net)
     rng = np.random.default_rng(net.seed if seed is None else seed)
     use_online = driver == "online" or (driver == "auto" and batch_size == 1)
+    # one projection with row-local rules and no targets: threads own row blocks for the epoch
+    use_rows = driver == "auto" and batch_size == 1 and plan.rows >= 0 and y is None
+    n_blocks = _row_blocks(net, plan) if use_rows else 1
     record_acc = labels or loss != "mse"
 
     history = History()
@@ -313,7 +347,11 @@ def train(net, data, *, epochs=1, batch_size=1, loss=None, shuffle=True, seed=No
                 # records fall on multiples of eval_every across epochs, and at epoch ends
                 stop = min(n, start + (chunk - seen % chunk if eval_every else n))
                 part = order[start:stop]
-                if use_online:
+                if use_rows:
+                    _run_row_blocks(mod.online_rows, n_blocks, Ws[plan.rows].shape[0],
+                                    (x, part, dtv, Ws, bs, Ms, bounds, params, states, acts))
+                    res = (0.0, 0, len(part), -1)
+                elif use_online:
                     res = mod.online(x, T, part, dtv, Ws, bs, Ms, bounds, params, states, dWs,
                                      acts, steps, plan.loss, plan.threshold)
                 else:

@@ -89,6 +89,9 @@ class LearningRule:
     lateral: ClassVar[bool] = False
     #: True when the rule may diverge by design (plain Hebb): the finiteness check is skipped
     unstable: ClassVar[bool] = False
+    #: True when the change of row i reads only row i of W and of the state, x, y_i and
+    #: mod_i: the engine may then run rows on separate threads for a whole epoch
+    row_local: ClassVar[bool] = False
     #: True when init_state reads the rest of the network (e.g. the output size): the state
     #: is then rebuilt when the network's structure has changed since it was made
     state_uses_network: ClassVar[bool] = False

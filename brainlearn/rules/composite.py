@@ -86,6 +86,7 @@ class WeightDecay(LocalRule):
     equation = r"\Delta W = -\lambda\,\Delta t\,W"
     reference = "(a standard regulariser)"
     elementwise = True
+    row_local = True
     kernel = _weight_decay_delta
 
 
@@ -112,6 +113,7 @@ class Clip(LocalRule):
     equation = r"W \leftarrow \mathrm{clip}(W, a, b)"
     reference = "(hard bounds)"
     constraint = True
+    row_local = True
     kernel = _clip_constraint
 
     def __post_init__(self):
@@ -151,6 +153,7 @@ class RowNormalize(LocalRule):
     equation = r"w_i \leftarrow \nu\, w_i / \lVert w_i \rVert"
     reference = "von der Malsburg 1973, Kybernetik 14:85"
     constraint = True
+    row_local = True
     kernel = _row_normalize_constraint
 
 

@@ -65,6 +65,7 @@ class Hebb(LocalRule):
     equation = r"\Delta W = \eta\, y x^\top"
     reference = "Hebb 1949, The Organization of Behavior"
     elementwise = True
+    row_local = True
     unstable = True
     kernel = _hebb_delta
     batch_kernel = _hebb_delta_batch
@@ -104,6 +105,7 @@ class Oja(LocalRule):
     equation = r"\Delta w_{ij} = \eta\, y_i (x_j - y_i w_{ij})"
     reference = "Oja 1982, J. Math. Biol. 15:267"
     elementwise = True
+    row_local = True
     kernel = _oja_delta
 
 
@@ -207,6 +209,7 @@ class BCM(LocalRule):
     equation = r"\Delta w_{ij} = \eta\, x_j y_i (y_i - \theta_i),\ \tau_\theta \dot\theta = y^2/y_0 - \theta"
     reference = "Bienenstock, Cooper & Munro 1982, J. Neurosci. 2:32; Intrator & Cooper 1992"
     elementwise = True
+    row_local = True
     kernel = _bcm_delta
 
     def init_state(self, projection, rng):

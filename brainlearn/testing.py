@@ -1,0 +1,704 @@
+"""The conformance suite for learning rules, public so that rule authors run it too.
+
+Every check is a plain function ``check_*(rule)`` that takes a rule instance and
+raises ``AssertionError`` with a message saying what is wrong, or
+:class:`SkipCheck` with the reason it does not apply (as scikit-learn's
+``check_estimator``). Each builds its own small network for the rule with
+:func:`example_network`; networks of one structure share one compiled driver,
+so the whole suite costs three driver compilations per rule.
+
+A rule author runs all checks at once:
+
+>>> import brainlearn as bl
+>>> for name, status in bl.testing.check_rule(bl.rules.Oja):   # doctest: +SKIP
+...     print(name, status)
+check_constructible passed
+...
+check_numpy_twin skipped: no NumPy twin
+check_finite_long_run passed
+
+or, in a pytest module, one test per (rule, check)::
+
+    from brainlearn.testing import parametrize_with_checks
+
+    @parametrize_with_checks([MyRule(), MyRule(lr=0.1)])
+    def test_my_rule(rule, check):
+        check(rule)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import math
+import os
+import tempfile
+
+import numpy as np
+
+from . import rules as _rules
+from .engine import DivergenceError, train
+from .engine.run import default_loss
+from .network import Network, init, mlp
+from .network.io import load
+from .rules.base import FAMILIES, SIGNALS, LearningRule
+
+__all__ = ["SkipCheck", "check_rule", "rule_checks", "parametrize_with_checks", "example_network",
+           "check_constructible", "check_metadata", "check_bad_hyperparameters",
+           "check_params_round_trip", "check_kernel_never_writes_W", "check_kernel_adds_to_dW",
+           "check_elementwise_claim", "check_dtypes_kept", "check_deterministic",
+           "check_online_equals_batch1", "check_numpy_twin", "check_finite_long_run"]
+
+#: presentations of the long-run finiteness check
+LONG_RUN_STEPS = 10_000
+
+
+class SkipCheck(Exception):
+    """Raised by a check that does not apply to a rule; the message is the reason."""
+
+
+# -- example networks ------------------------------------------------------------------------------
+@functools.lru_cache(maxsize=1)
+def _digits():
+    from .datasets import load as load_dataset
+    d = load_dataset("digits")
+    return np.asarray(d.x_train), np.asarray(d.y_train)
+
+
+def example_network(rule, dtype="float64", seed=0, *, n_samples=200):
+    """A small network that trains ``rule``, and the data to train it on.
+
+    The layout follows the rule's metadata:
+
+    * needs ``"error"``: a 64-16-10 tanh/softmax MLP with the rule on both
+      projections (``output_only`` rules: one 64 -> 10 softmax projection);
+    * needs ``"reward"``: 64 -> 2 softmax, on the digits 0 and 1;
+    * ``lateral``: input(64) -> fixed projection -> linear population(8), plus a
+      lateral projection (initialised with zeros) that carries the rule;
+    * otherwise (local and constraint rules): input(64) -> linear
+      population(8), weights drawn from Normal(std=0.1).
+
+    A rule class may define a classmethod ``example_network(cls, rule, dtype, seed)``
+    returning ``(net, data)``; it is used instead.
+
+    Parameters
+    ----------
+    rule : LearningRule
+        The rule instance to put on the network.
+    dtype : {"float64", "float32"}
+        The network's dtype.
+    seed : int
+        The network's seed.
+    n_samples : int or None
+        Number of digits samples (None: all of the training split).
+
+    Returns
+    -------
+    net : Network
+    data : tuple
+        ``(x, y)`` when the rule needs an error or a reward, else ``(x,)``.
+    """
+    override = getattr(type(rule), "example_network", None)
+    if override is not None:
+        return override(rule, dtype, seed)
+    x, y = _digits()
+    needs = set(rule.needs)
+    if "reward" in needs:
+        keep = y < 2
+        x, y = x[keep], y[keep]
+    x, y = x[:n_samples], y[:n_samples]
+    if "error" in needs and not rule.output_only:
+        return mlp([64, 16, 10], rule=rule, hidden="tanh", output="softmax", seed=seed,
+                   dtype=dtype), (x, y)
+    net = Network(seed=seed, dtype=dtype)
+    inp = net.add_input(64, name="input")
+    if "error" in needs or "reward" in needs:
+        out = net.add_population(2 if "reward" in needs else 10, activation="softmax",
+                                 name="output")
+        net.connect(inp, out, rule=rule)
+        return net, (x, y)
+    pop = net.add_population(8, activation="linear", name="population")
+    if rule.lateral:
+        net.connect(inp, pop, init=init.Normal(std=0.1), name="feedforward")
+        net.connect(pop, pop, rule=rule, init="zeros", name="lateral")
+    else:
+        net.connect(inp, pop, rule=rule, init=init.Normal(std=0.1))
+    return net, (x,)
+
+
+def _as_tuple(data):
+    """(x, y) or (x,) from what example_network returned (a Dataset keeps its training split)."""
+    if hasattr(data, "x_train"):
+        return (data.x_train, data.y_train)
+    if isinstance(data, tuple):
+        return data
+    return (data,)
+
+
+def _train(net, data, **kwargs):
+    kwargs.setdefault("seed", 0)
+    return train(net, _as_tuple(data), quiet=True, **kwargs)
+
+
+def _rule_projections(net, rule):
+    found = [q for q in net.projections if isinstance(q.rule, LearningRule) and q.rule == rule]
+    assert found, f"the example network has no projection whose rule is {rule!r}"
+    return found
+
+
+def _states(q):
+    if q.state is None:
+        return ()
+    return tuple(q.state) if getattr(q.rule, "rules", None) else (q.state,)
+
+
+def _arrays(net) -> dict:
+    """Every learned array of ``net`` by a readable key: weights, biases, rule state."""
+    out = {}
+    for q in net.projections:
+        out[f"W[{q.name}]"] = q.W
+    for p in net.populations:
+        if not p.is_input:
+            out[f"bias[{p.name}]"] = p.bias
+    for q in net.projections:
+        for k, st in enumerate(_states(q)):
+            for f in st._fields:
+                out[f"state[{q.name}][{k}].{f}"] = getattr(st, f)
+    return out
+
+
+def _copy_state(st):
+    return type(st)(*[np.array(v, copy=True) for v in st])
+
+
+def _same_bits(a, b) -> bool:
+    a, b = np.asarray(a), np.asarray(b)
+    return a.dtype == b.dtype and a.shape == b.shape and a.tobytes() == b.tobytes()
+
+
+def _assert_bit_identical(a: dict, b: dict, what: str):
+    assert a.keys() == b.keys(), f"{what}: arrays differ: {sorted(a)} vs {sorted(b)}"
+    for k in a:
+        if not _same_bits(a[k], b[k]):
+            diff = _max_diff(a[k], b[k])
+            raise AssertionError(f"{what}: {k} differs (max abs difference {diff:.3g})")
+
+
+def _max_diff(a, b):
+    try:
+        return float(np.nanmax(np.abs(np.asarray(a, float) - np.asarray(b, float))))
+    except ValueError:
+        return math.nan
+
+
+# -- the signals a kernel sees (computed in NumPy from the live network) -----------------------------
+def _act(name, z):
+    if name == "linear":
+        return z
+    if name == "tanh":
+        return np.tanh(z)
+    if name == "sigmoid":
+        return 1 / (1 + np.exp(-z))
+    if name == "relu":
+        return np.maximum(z, 0)
+    e = np.exp(z - z.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def _act_back(name, a, g):
+    """dL/dz from dL/da and the activity ``a``."""
+    if name == "tanh":
+        return g * (1 - a * a)
+    if name == "sigmoid":
+        return g * a * (1 - a)
+    if name == "relu":
+        return g * (a > 0)
+    if name == "softmax":
+        return a * (g - (a * g).sum(axis=-1, keepdims=True))
+    return g
+
+
+def _signals(net, x, y):
+    """Per population index: activity (m, size) and, with targets, dL/dz (m, size) or None."""
+    acts, off = {}, 0
+    x = np.asarray(x, dtype=net.dtype)
+    for p in net.inputs:
+        acts[p.index] = x[:, off:off + p.size]
+        off += p.size
+    order = [p for p in net.topological_order() if not p.is_input]
+    for p in order:
+        z = sum(acts[q.pre.index] @ q.W.T for q in net.incoming(p) if not q.is_lateral) + p.bias
+        a = _act(p.activation, z)
+        lateral = [q for q in net.incoming(p) if q.is_lateral]
+        if lateral:
+            zf = z
+            for _ in range(p.settle_steps):
+                a = _act(p.activation, zf + sum(a @ q.W.T for q in lateral))
+        acts[p.index] = a
+    deltas = {}
+    out = net.output
+    if y is not None:
+        a = acts[out.index]
+        y = np.asarray(y)
+        t = np.eye(out.size, dtype=net.dtype)[y] if y.dtype.kind in "iu" and out.size > 1 else \
+            np.asarray(y, net.dtype).reshape(a.shape)
+        pair = (out.activation, default_loss(net))
+        fused = pair in (("softmax", "cross_entropy"), ("sigmoid", "binary_cross_entropy"))
+        deltas[out.index] = a - t if fused else _act_back(out.activation, a, a - t)
+        hit = (a.argmax(axis=1) == t.argmax(axis=1)) if out.size > 1 else \
+            ((a[:, 0] > (0.0 if out.activation == "tanh" else 0.5)) == (t[:, 0] > 0.5))
+        deltas["reward"] = hit.astype(net.dtype)
+        for p in reversed(order):
+            outs = [q for q in net.outgoing(p) if not q.is_lateral and q.post.index in deltas]
+            if p is not out and outs:
+                e = sum(deltas[q.post.index] @ q.W for q in outs)
+                deltas[p.index] = _act_back(p.activation, acts[p.index], e)
+    return acts, deltas
+
+
+def _kernel_inputs(net, data, q, rule, rows):
+    """Real (pre, post, mod) for projection ``q``, each of shape (len(rows), n)."""
+    xy = _as_tuple(data)
+    x = np.asarray(xy[0])[rows]
+    y = np.asarray(xy[1])[rows] if len(xy) > 1 and xy[1] is not None else None
+    acts, deltas = _signals(net, x, y)
+    pre, post = acts[q.pre.index], acts[q.post.index]
+    if "error" in rule.needs:
+        mod = deltas[q.post.index]
+    elif "reward" in rule.needs:
+        mod = np.repeat(deltas["reward"][:, None], q.post.size, axis=1)
+    else:
+        mod = np.zeros_like(post)
+    c = lambda v: np.ascontiguousarray(v, dtype=net.dtype)  # noqa: E731
+    return c(pre), c(post), c(mod)
+
+
+def _call_kernel(kernel, q, rule, pre, post, mod, state, W=None, dW=None, db=None):
+    """Call a kernel the way the engine does, on copies; returns (W, dW, db, state)."""
+    W = q.W.copy() if W is None else W
+    dW = np.zeros_like(W) if dW is None else dW
+    if db is None:
+        owns = rule.updates_bias and not q.is_lateral
+        db = np.zeros(q.post.size if owns else 0, W.dtype)
+    state = _copy_state(state)
+    kernel(W, pre, post, mod, rule.params(W.dtype), state, W.dtype.type(1.0), dW, db)
+    return W, dW, db, state
+
+
+def _trained(rule, dtype="float64", seed=0):
+    """The example network after one online epoch (so the rule state is not the initial one)."""
+    net, data = example_network(rule, dtype, seed)
+    _train(net, data)
+    return net, data
+
+
+# -- the checks ------------------------------------------------------------------------------------
+def check_constructible(rule):
+    """The class builds with its defaults, is a frozen dataclass, and ``repr`` shows every parameter."""
+    cls = type(rule)
+    assert isinstance(rule, LearningRule), f"{cls.__name__} is not a LearningRule subclass"
+    assert dataclasses.is_dataclass(cls) and cls.__dataclass_params__.frozen, \
+        f"{cls.__name__} must be a @dataclass(frozen=True)"
+    default = cls()
+    assert default == cls() and hash(default) == hash(cls()), \
+        f"two default {cls.__name__}() instances are not equal (or hash differently)"
+    text = repr(rule)
+    assert isinstance(text, str) and text.startswith(f"{cls.__name__}("), \
+        f"repr(rule) = {text!r} should start with {cls.__name__}("
+    for k, v in rule.get_params().items():
+        assert f"{k}={v!r}" in text, f"repr(rule) = {text!r} does not show {k}={v!r}"
+    assert callable(rule.kernel), f"{cls.__name__}.kernel is {rule.kernel!r}, not a compiled function"
+
+
+def _numpydoc_problems(cls) -> list:
+    doc = cls.__dict__.get("__doc__") or ""
+    if not doc.strip() or doc.startswith(f"{cls.__name__}("):  # dataclass's generated signature
+        return ["has no docstring of its own"]
+    lines = doc.strip().splitlines()
+    problems = []
+    if not lines[0].strip():
+        problems.append("docstring does not open with a one-line summary")
+    if len(lines) > 1 and lines[1].strip():
+        problems.append("docstring summary is not followed by a blank line")
+    for k in range(1, len(lines) - 1):
+        under = lines[k + 1].strip()
+        if under and set(under) == {"-"} and len(under) != len(lines[k].strip()):
+            problems.append(f"numpydoc section {lines[k].strip()!r} has an underline of the wrong "
+                            "length")
+    return problems
+
+
+def check_metadata(rule):
+    """Name, family, locality, signals, summary, equation, reference and docstring are complete."""
+    cls = type(rule)
+    name = cls.name
+    assert isinstance(name, str) and name.isidentifier() and name == name.lower(), \
+        f"{cls.__name__}.name = {name!r}: register the rule or give it a lower-case identifier name"
+    registered = _rules.base._REGISTRY.get(name)
+    assert registered is None or registered is cls, \
+        f"{cls.__name__}.name = {name!r} belongs to the registered rule {registered.__name__} " \
+        "(a name inherited from a parent class?)"
+    assert cls.family in FAMILIES, f"family = {cls.family!r}; allowed: {', '.join(FAMILIES)}"
+    assert cls.locality in ("local", "nonlocal"), \
+        f"locality = {cls.locality!r}; allowed: local, nonlocal"
+    assert set(cls.needs) <= set(SIGNALS), \
+        f"needs = {sorted(cls.needs)}; allowed signals: {', '.join(SIGNALS)}"
+    for attr in ("summary", "equation", "reference"):
+        val = getattr(cls, attr)
+        assert isinstance(val, str) and val.strip(), f"{attr} = {val!r}; give a non-empty string"
+    for f in dataclasses.fields(cls):
+        if f.metadata and "doc" in f.metadata:
+            assert f.metadata["doc"], f"hyperparameter {f.name!r} has no doc (hyperparameter(doc=...))"
+    problems = _numpydoc_problems(cls)
+    assert not problems, f"{cls.__name__} " + "; ".join(problems)
+
+
+def _numeric_fields(cls):
+    return [f for f in dataclasses.fields(cls)
+            if isinstance(f.default, (bool, int, float)) and not isinstance(f.default, str)]
+
+
+def _bad_values(f):
+    """(value, expected exception, what it tests) for one field."""
+    meta, out = f.metadata or {}, []
+    is_int = isinstance(f.default, int) and not isinstance(f.default, bool)
+    lo, hi = meta.get("low"), meta.get("high")
+    if lo is not None:
+        out.append((lo - 1 if is_int else lo - 1.0, ValueError, "below the range"))
+        if meta.get("low_open"):
+            out.append((lo, ValueError, "on the open lower bound"))
+    if hi is not None:
+        out.append((hi + 1 if is_int else hi + 1.0, ValueError, "above the range"))
+        if meta.get("high_open"):
+            out.append((hi, ValueError, "on the open upper bound"))
+    out.append((str(f.default), TypeError, "a string"))
+    out.append((math.nan, ValueError, "NaN"))
+    out.append((math.inf, ValueError, "infinite"))
+    if isinstance(f.default, bool):
+        out.append((0.5, TypeError, "a number for a bool"))
+    return out
+
+
+def check_bad_hyperparameters(rule):
+    """Out-of-range, non-finite and non-numeric hyperparameters raise, naming field and value."""
+    cls = type(rule)
+    for f in _numeric_fields(cls):
+        for value, expected, what in _bad_values(f):
+            try:
+                cls(**{f.name: value})
+            except expected as exc:
+                msg = str(exc)
+                shown = {repr(value), str(value)} | ({f"{value:g}"} if isinstance(value, float) else set())
+                assert f.name in msg and any(s in msg for s in shown), \
+                    f"{cls.__name__}({f.name}={value!r}) ({what}) raised {expected.__name__} " \
+                    f"with a message that does not name the field and the value: {msg!r}"
+            except Exception as exc:  # noqa: BLE001 - the wrong kind is the failure
+                raise AssertionError(f"{cls.__name__}({f.name}={value!r}) ({what}) raised "
+                                     f"{type(exc).__name__}: {exc}; expected {expected.__name__}") from exc
+            else:
+                raise AssertionError(f"{cls.__name__}({f.name}={value!r}) ({what}) was accepted; "
+                                     f"expected {expected.__name__}")
+
+
+def check_params_round_trip(rule):
+    """``type(rule)(**rule.get_params()) == rule``, and a trained network survives save/load."""
+    cls = type(rule)
+    params = rule.get_params()
+    assert set(params) == {f.name for f in dataclasses.fields(cls)}, \
+        f"get_params() keys {sorted(params)} are not the constructor's fields"
+    again = cls(**params)
+    assert again == rule, f"{cls.__name__}(**get_params()) = {again!r} != {rule!r}"
+    if _rules.base._REGISTRY.get(cls.name) is not cls:
+        raise SkipCheck(f"save/load part: {cls.__name__} is not registered under its name "
+                        f"{cls.name!r}, and bl.load restores rules by registered name")
+    net, data = _trained(rule)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "net.npz")
+        net.save(path)
+        net2 = load(path)
+    for q, q2 in zip(net.projections, net2.projections):
+        assert q.rule == q2.rule, f"projection {q.name!r}: rule {q.rule!r} loads as {q2.rule!r}"
+    _assert_bit_identical(_arrays(net), _arrays(net2), "after save and load")
+
+
+def check_kernel_never_writes_W(rule):
+    """The kernel (and batch kernel) leave ``W`` bit-identical: changes go to ``dW`` only."""
+    if rule.constraint:
+        raise SkipCheck("constraint rules edit W by design")
+    net, data = _trained(rule)
+    rows = np.arange(4)
+    for q in _rule_projections(net, rule):
+        pre, post, mod = _kernel_inputs(net, data, q, rule, rows)
+        W0 = q.W.copy()
+        W, *_ = _call_kernel(rule.kernel, q, rule, pre[0], post[0], mod[0], q.state)
+        assert _same_bits(W, W0), \
+            f"kernel wrote W of projection {q.name!r} (max change {_max_diff(W, W0):.3g})"
+        if rule.batch_kernel is not None:
+            W, *_ = _call_kernel(rule.batch_kernel, q, rule, pre, post, mod, q.state)
+            assert _same_bits(W, W0), \
+                f"batch_kernel wrote W of projection {q.name!r} (max change {_max_diff(W, W0):.3g})"
+
+
+def check_kernel_adds_to_dW(rule):
+    """The kernel adds its change to ``dW``/``db`` (deltas of several rules are summed there)."""
+    if rule.constraint:
+        raise SkipCheck("constraint rules edit W by design and write no delta")
+    net, data = _trained(rule)
+    for q in _rule_projections(net, rule):
+        pre, post, mod = (v[0] for v in _kernel_inputs(net, data, q, rule, np.arange(1)))
+        _, dW, db, _ = _call_kernel(rule.kernel, q, rule, pre, post, mod, q.state)
+        _, dW1, db1, _ = _call_kernel(rule.kernel, q, rule, pre, post, mod, q.state,
+                                      dW=np.full_like(q.W, 0.5), db=np.full_like(db, 0.5))
+        for name, base, got in (("dW", dW, dW1), ("db", db, db1)):
+            assert np.allclose(got - 0.5, base, rtol=1e-9, atol=1e-12), \
+                f"kernel overwrites {name} of projection {q.name!r} instead of adding to it " \
+                f"(max difference {_max_diff(got - 0.5, base):.3g})"
+
+
+def check_elementwise_claim(rule):
+    """A rule declaring ``elementwise = True`` gives the same result accumulated straight into W."""
+    if not rule.elementwise or rule.constraint:
+        raise SkipCheck("the rule does not declare elementwise = True")
+    net, data = _trained(rule)
+    for q in _rule_projections(net, rule):
+        pre, post, mod = (v[0] for v in _kernel_inputs(net, data, q, rule, np.arange(1)))
+        _, dW, _, _ = _call_kernel(rule.kernel, q, rule, pre, post, mod, q.state)
+        fused = q.W.copy()
+        _call_kernel(rule.kernel, q, rule, pre, post, mod, q.state, W=fused, dW=fused)
+        expect = q.W + dW
+        assert np.allclose(fused, expect, rtol=1e-12, atol=1e-12), \
+            f"elementwise = True, but adding into W in place differs from W + dW on projection " \
+            f"{q.name!r} (max difference {_max_diff(fused, expect):.3g}): the change of W[i, j] " \
+            "reads other weights"
+
+
+def check_dtypes_kept(rule):
+    """After training in float32 and in float64, W, biases and every state array keep the dtype."""
+    for dtype in ("float32", "float64"):
+        net, data = example_network(rule, dtype)
+        assert net.dtype == np.dtype(dtype), f"example network asked for {dtype} is {net.dtype}"
+        _train(net, data)
+        for key, arr in _arrays(net).items():
+            assert isinstance(arr, np.ndarray), f"{dtype}: {key} is a {type(arr).__name__}, not an array"
+            assert arr.dtype == np.dtype(dtype), f"{dtype} network: {key} has dtype {arr.dtype}"
+
+
+def check_deterministic(rule):
+    """Two identical trainings (online, then minibatch) give bit-identical weights and state."""
+    for kwargs in ({"driver": "online"}, {"driver": "minibatch", "batch_size": 8}):
+        runs = []
+        for _ in range(2):
+            net, data = example_network(rule)
+            _train(net, data, epochs=2, seed=3, **kwargs)
+            runs.append(_arrays(net))
+        _assert_bit_identical(runs[0], runs[1], f"two identical trainings ({kwargs['driver']})")
+
+
+def check_online_equals_batch1(rule):
+    """Online training equals minibatch training with batch size 1 (rtol 1e-10, float64)."""
+    if not rule.online_equals_batch1:
+        raise SkipCheck("the rule declares online_equals_batch1 = False")
+    (a, data), (b, _) = example_network(rule), example_network(rule)
+    _train(a, data, driver="online")
+    _train(b, data, driver="minibatch", batch_size=1)
+    got, expect = _arrays(a), _arrays(b)
+    for k in expect:
+        scale = float(np.max(np.abs(expect[k]), initial=0.0))
+        assert np.allclose(got[k], expect[k], rtol=1e-10, atol=1e-10 * scale), \
+            f"online and minibatch(batch_size=1) differ in {k} (max abs difference " \
+            f"{_max_diff(got[k], expect[k]):.3g}, scale {scale:.3g})"
+
+
+def check_numpy_twin(rule):
+    """The kernel equals the rule's ``numpy_twin`` on real signals, step by step (state included).
+
+    ``numpy_twin(rule, W, pre, post, mod, state, dt) -> (dW, db)`` updates ``state``
+    in place; for a constraint rule ``dW`` is the constrained ``W``.
+    """
+    twin = type(rule).numpy_twin
+    if twin is None:
+        raise SkipCheck("no NumPy twin")
+    net, data = _trained(rule)
+    q = _rule_projections(net, rule)[0]
+    pre, post, mod = _kernel_inputs(net, data, q, rule, np.arange(10))
+    W = q.W.copy()
+    k_state, t_state = _copy_state(q.state), _copy_state(q.state)
+    dt = W.dtype.type(1.0)
+    for r in range(pre.shape[0]):
+        if rule.constraint:
+            got, _, db, k_state = _call_kernel(rule.kernel, q, rule, pre[r], post[r], mod[r],
+                                               k_state, W=W.copy(), db=np.zeros(0, W.dtype))
+            got = (got, db)
+        else:
+            _, dW, db, k_state = _call_kernel(rule.kernel, q, rule, pre[r], post[r], mod[r],
+                                              k_state, W=W.copy())
+            got = (dW, db)
+        exp_dW, exp_db = twin(rule, W.copy(), pre[r].copy(), post[r].copy(), mod[r].copy(),
+                              t_state, dt)
+        exp_db = np.zeros_like(got[1]) if exp_db is None or np.size(exp_db) == 0 else exp_db
+        pairs = [("dW", got[0], exp_dW), ("db", got[1], exp_db)]
+        pairs += [(f"state.{f}", getattr(k_state, f), getattr(t_state, f)) for f in k_state._fields]
+        for name, a, b in pairs:
+            assert np.shape(a) == np.shape(b) and np.allclose(a, b, rtol=1e-9, atol=1e-12), \
+                f"step {r}: {name} of the kernel and of numpy_twin differ (max abs difference " \
+                f"{_max_diff(a, b):.3g})"
+        W = got[0].copy() if rule.constraint else W + got[0]
+
+
+def check_finite_long_run(rule):
+    """10^4 online presentations of digits leave weights, biases and state finite."""
+    if rule.unstable:
+        raise SkipCheck(f"{type(rule).__name__} declares unstable = True (it may diverge by design)")
+    if getattr(type(rule), "example_network", None) is None:
+        net, data = example_network(rule, n_samples=None)
+    else:
+        net, data = example_network(rule)
+    n = len(_as_tuple(data)[0])
+    epochs = -(-LONG_RUN_STEPS // n)
+    try:
+        _train(net, data, epochs=epochs, driver="online")
+    except DivergenceError as exc:
+        raise AssertionError(f"diverged after {exc.step} online presentations: {exc}") from exc
+    for key, arr in _arrays(net).items():
+        assert np.all(np.isfinite(arr)), f"{key} is not finite after {epochs * n} presentations"
+
+
+_CHECKS = (check_constructible, check_metadata, check_bad_hyperparameters, check_params_round_trip,
+           check_kernel_never_writes_W, check_kernel_adds_to_dW, check_elementwise_claim,
+           check_dtypes_kept, check_deterministic, check_online_equals_batch1, check_numpy_twin,
+           check_finite_long_run)
+
+
+# -- running the checks ----------------------------------------------------------------------------
+def _as_rule(rule_or_class):
+    """(rule instance or None, label, construction error or None)."""
+    obj = rule_or_class
+    if isinstance(obj, str):
+        obj = _rules.get(obj)
+    if isinstance(obj, type):
+        if not issubclass(obj, LearningRule):
+            raise TypeError(f"{obj!r} is not a LearningRule subclass")
+        try:
+            return obj(), obj.name or obj.__name__, None
+        except Exception as exc:  # noqa: BLE001 - reported by check_constructible
+            return None, obj.name or obj.__name__, exc
+    if not isinstance(obj, LearningRule):
+        raise TypeError(f"rule={rule_or_class!r} must be a LearningRule instance, class or "
+                        "registered name")
+    cls = type(obj)
+    try:
+        default = obj == cls()
+    except Exception:  # noqa: BLE001
+        default = False
+    return obj, (cls.name or cls.__name__) if default else repr(obj), None
+
+
+def _failed_construction(exc, label):
+    def check_constructible(rule=None):
+        raise AssertionError(f"{label}() with default parameters raised "
+                             f"{type(exc).__name__}: {exc}")
+    return check_constructible
+
+
+def rule_checks(rule_or_class):
+    """Yield ``(check_name, check)`` for every conformance check, ``check()`` taking no argument.
+
+    Parameters
+    ----------
+    rule_or_class : LearningRule, LearningRule subclass or str
+        A rule instance, a rule class (instantiated with its defaults) or a
+        registered rule name.
+
+    Yields
+    ------
+    name : str
+    check : callable
+        Runs the check on the rule; raises ``AssertionError`` or :class:`SkipCheck`.
+    """
+    rule, label, error = _as_rule(rule_or_class)
+    if error is not None:
+        yield "check_constructible", _failed_construction(error, label)
+        return
+    for fn in _CHECKS:
+        yield fn.__name__, functools.partial(fn, rule)
+
+
+def check_rule(rule_or_class):
+    """Run every conformance check on a rule; raise on the first failure.
+
+    Parameters
+    ----------
+    rule_or_class : LearningRule, LearningRule subclass or str
+        A rule instance, a rule class (instantiated with its defaults) or a
+        registered rule name.
+
+    Returns
+    -------
+    list of (str, str)
+        ``(check name, "passed" or "skipped: <reason>")`` in the order run.
+
+    Raises
+    ------
+    AssertionError
+        On the first failing check; the message names the rule and the check.
+    """
+    label = _as_rule(rule_or_class)[1]
+    results = []
+    for name, check in rule_checks(rule_or_class):
+        try:
+            check()
+        except SkipCheck as exc:
+            results.append((name, f"skipped: {exc}"))
+            continue
+        except AssertionError as exc:
+            raise AssertionError(f"rule {label} failed {name}: {exc}") from exc
+        except Exception as exc:  # noqa: BLE001 - name the check for any error
+            raise AssertionError(f"rule {label} failed {name}: {type(exc).__name__}: {exc}") from exc
+        results.append((name, "passed"))
+    return results
+
+
+def _pytest_check(fn):
+    @functools.wraps(fn)
+    def run(rule):
+        import pytest
+        try:
+            fn(rule)
+        except SkipCheck as exc:
+            pytest.skip(str(exc))
+    return run
+
+
+def parametrize_with_checks(rules, *, expected_failures=None):
+    """Pytest decorator: one test per (rule, check), parametrized as ``rule`` and ``check``.
+
+    Parameters
+    ----------
+    rules : iterable of LearningRule, LearningRule subclass or str
+        Rules to check (classes are instantiated with their defaults).
+    expected_failures : callable, optional
+        ``expected_failures(rule) -> {check name: reason}``: those tests are marked
+        ``xfail(strict=True)`` with the reason, so a fix shows up as an unexpected pass.
+
+    Returns
+    -------
+    pytest.MarkDecorator
+
+    Examples
+    --------
+    >>> from brainlearn.testing import parametrize_with_checks
+    >>> @parametrize_with_checks(["oja", "sanger"])
+    ... def test_rule(rule, check):
+    ...     check(rule)
+    """
+    import pytest
+
+    params = []
+    for r in rules:
+        rule, label, _ = _as_rule(r)
+        known = expected_failures(rule) if expected_failures is not None and rule is not None else {}
+        for name, bound in rule_checks(r):
+            fn = bound.func if isinstance(bound, functools.partial) else bound
+            marks = [pytest.mark.xfail(reason=known[name], strict=True)] if name in known else []
+            params.append(pytest.param(rule, _pytest_check(fn), id=f"{label}-{name}", marks=marks))
+    return pytest.mark.parametrize("rule, check", params)
