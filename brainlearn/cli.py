@@ -30,9 +30,8 @@ __all__ = ["main", "build_parser", "rule_info", "rules_table", "rules_markdown"]
 #: the command that regenerates the committed rule reference
 DOCS_COMMAND = "brainlearn rules --markdown --builtin --output docs/rules.md"
 
-# Metadata class attributes reported for every rule, in this order.
-_FLAGS = ("elementwise", "updates_bias", "feedback", "constraint", "lateral", "unstable",
-          "output_only", "state_uses_network", "online_equals_batch1")
+# Class attributes of LearningRule that are code, not metadata.
+_NOT_METADATA = ("kernel", "batch_kernel", "numpy_twin")
 
 _SIGNAL_TEXT = {
     "pre": "presynaptic activity",
@@ -121,21 +120,38 @@ def _public_path(cls) -> str:
     return f"{cls.__module__}.{cls.__qualname__}"
 
 
+def metadata_fields() -> dict:
+    """``{name: annotation}`` of the metadata class attributes every rule has, in the order
+    :class:`~brainlearn.rules.LearningRule` declares them (read from the base class, so a new
+    one shows up in ``brainlearn rules --json`` without touching this module)."""
+    from .rules import LearningRule
+    return {k: str(ann) for k, ann in LearningRule.__annotations__.items()
+            if "ClassVar" in str(ann) and k not in _NOT_METADATA}
+
+
+def _metadata_value(key, annotation, value):
+    if key == "needs":
+        return _signal_order(value)
+    if "bool" in annotation:
+        return bool(value)
+    if isinstance(value, (frozenset, set, tuple, list)):
+        return sorted(map(str, value))
+    if value is None or isinstance(value, (str, int, float)):
+        return _json_number(value)
+    return str(value)
+
+
 def rule_info(name: str, cls) -> dict:
-    """Every metadata field of the rule class ``cls`` registered as ``name``, JSON-ready."""
-    info = {
-        "name": name,
-        "class": _public_path(cls),
-        "family": cls.family,
-        "locality": cls.locality,
-        "needs": _signal_order(cls.needs),
-        "summary": cls.summary,
-        "equation": cls.equation,
-        "reference": cls.reference,
-    }
-    for flag in _FLAGS:
-        value = getattr(cls, flag, None)
-        info[flag] = value if isinstance(value, (str, type(None))) else bool(value)
+    """Every metadata field of the rule class ``cls`` registered as ``name``, JSON-ready.
+
+    ``name``, ``class`` (import path), the metadata class attributes (``family``,
+    ``locality``, ``needs``, ``summary``, ``equation``, ``reference`` and the flags), then
+    ``hyperparameters``: name, type, default, low, high, low_open, high_open, range, doc.
+    """
+    info = {"name": name, "class": _public_path(cls)}
+    for key, annotation in metadata_fields().items():
+        if key != "name":
+            info[key] = _metadata_value(key, annotation, getattr(cls, key, None))
     info["hyperparameters"] = [_hyperparameter_info(f) for f in dataclasses.fields(cls)]
     return info
 
@@ -228,23 +244,25 @@ def _rule_section(info) -> list:
     if info["reference"]:
         out.append(f"- reference: {info['reference']}")
     if "error" in info["needs"]:
-        out.append(f"- feedback: `{info['feedback']}`, {_FEEDBACK_TEXT.get(info['feedback'], '')}")
+        feedback = info.get("feedback")
+        text = _FEEDBACK_TEXT.get(feedback)
+        out.append(f"- feedback: `{feedback}`" + (f", {text}" if text else ""))
     notes = []
-    if info["elementwise"]:
+    if info.get("elementwise"):
         notes.append("elementwise (the change of `W[i, j]` reads no other weight)")
-    if info["updates_bias"]:
+    if info.get("updates_bias"):
         notes.append("updates the postsynaptic bias")
-    if info["constraint"]:
+    if info.get("constraint"):
         notes.append("a constraint: edits `W` after the summed deltas (compose with `chain`)")
-    if info["lateral"]:
+    if info.get("lateral"):
         notes.append("meant for lateral (population-to-itself) projections")
-    if info["output_only"]:
+    if info.get("output_only"):
         notes.append("belongs on a projection into the output population")
-    if info["unstable"]:
+    if info.get("unstable"):
         notes.append("may diverge by design (no finiteness check)")
-    if info["state_uses_network"]:
+    if info.get("state_uses_network"):
         notes.append("its state depends on the network (rebuilt when the structure changes)")
-    if not info["online_equals_batch1"]:
+    if not info.get("online_equals_batch1", True):
         notes.append("online training differs from minibatches of size 1")
     if notes:
         out.append("- properties: " + "; ".join(notes))

@@ -294,3 +294,42 @@ def test_row_parallel_epoch_equals_the_online_driver(rng, rule, dtype):
     for a, b in zip(np.atleast_1d(nets[0].projections[0].state), np.atleast_1d(nets[1].projections[0].state)):
         for fa, fb in zip(a, b):
             np.testing.assert_array_equal(fa, fb)
+
+
+def test_a_kernel_numba_cannot_compile_is_reported_by_rule_name(patterns):
+    @numba.njit
+    def broken(W, pre, post, mod, params, state, dt, dW, db):
+        dW[0, 0] += params.lr * "text"  # a type error Numba refuses
+
+    @dataclass(frozen=True)
+    class Broken(LocalRule):
+        lr: float = hyperparameter(0.01, low=0.0)
+
+    Broken.kernel = staticmethod(broken)
+    net = bl.Network(seed=0)
+    x, y = net.add_input(8), net.add_population(3, activation="linear")
+    p = net.connect(x, y, rule=Broken())
+    W = p.W.copy()
+    with pytest.raises(TypeError, match=r"(?s)rule 'Broken' on projection 'proj0': Numba cannot "
+                                        r"compile its kernel:\n.*No implementation of function"):
+        bl.train(net, patterns)
+    np.testing.assert_array_equal(p.W, W)
+
+
+def test_a_kernel_that_is_not_compiled_is_refused(patterns):
+    @dataclass(frozen=True)
+    class Plain(LocalRule):
+        lr: float = hyperparameter(0.01, low=0.0)
+
+    def kernel(W, pre, post, mod, params, state, dt, dW, db):
+        pass
+
+    Plain.kernel = staticmethod(kernel)
+    net = bl.Network(seed=0)
+    x, y = net.add_input(8), net.add_population(3, activation="linear")
+    net.connect(x, y, rule=Plain())
+    from brainlearn._jit import JIT_DISABLED
+    if JIT_DISABLED:
+        pytest.skip("with NUMBA_DISABLE_JIT every kernel is plain Python")
+    with pytest.raises(TypeError, match="is not compiled; decorate it with @numba.njit"):
+        bl.train(net, patterns)

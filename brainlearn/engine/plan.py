@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .._jit import JIT_DISABLED
 from ..network.activations import ACTIVATIONS, TANH
 from ..network.losses import LOSSES, canonical_loss, check_loss_activation
 
@@ -135,6 +136,11 @@ def make_plan(net, loss=None, learn=True) -> Plan:
         for r in (rule_terms(q.rule) if learn else ()):
             if r.kernel is None:
                 raise TypeError(f"rule {type(r).__name__} on projection {q.name!r} has no kernel")
+            for fn in (r.kernel, r.batch_kernel):
+                if fn is not None and not JIT_DISABLED and not hasattr(fn, "py_func"):
+                    raise TypeError(f"rule {r.name or type(r).__name__!r}: its kernel "
+                                    f"{getattr(fn, '__name__', fn)!r} is not compiled; decorate it "
+                                    "with @numba.njit")
             if getattr(r, "output_only", False) and q.post.index != out.index:
                 raise ValueError(f"rule {r.name!r} on projection {q.name!r} learns from the output "
                                  f"error and belongs on a projection into {out.name!r}, not "

@@ -186,6 +186,68 @@ def _live_arrays(net):
     return Ws, bs
 
 
+def _call_driver(mod, plan, use_rows, use_online, n_blocks, x, T, part, dtv, batch_size, Ws, bs,
+                 Ms, bounds, params, states, dWs, acts, steps):
+    if use_rows:
+        _run_row_blocks(mod.online_rows, n_blocks, Ws[plan.rows].shape[0],
+                        (x, part, dtv, Ws, bs, Ms, bounds, params, states, acts))
+        return 0.0, 0, len(part), -1
+    if use_online:
+        return mod.online(x, T, part, dtv, Ws, bs, Ms, bounds, params, states, dWs, acts, steps,
+                          plan.loss, plan.threshold)
+    return mod.minibatch(x, T, part, dtv, batch_size, Ws, bs, Ms, bounds, params, states, dWs,
+                         acts, steps, plan.loss, plan.threshold)
+
+
+class _compile_guard:
+    """Turn a Numba compilation failure of the driver into an error that names the rule.
+
+    When the generated driver does not compile, each rule kernel is compiled alone (by
+    calling it once on copies of its real arguments) to find the culprit, and Numba's
+    message is quoted.
+    """
+
+    def __init__(self, net, plan):
+        self.net, self.plan = net, plan
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        import numba.core.errors as nerr
+        if exc is None or not isinstance(exc, nerr.NumbaError):
+            return False
+        for q in self.net.projections:
+            rules = rule_terms(q.rule)
+            states = q.state if len(rules) > 1 else (q.state,)
+            for r, st in zip(rules, states):
+                err = _try_kernel(r, q, st)
+                if err is not None:
+                    raise TypeError(f"rule {r.name or type(r).__name__!r} on projection {q.name!r}: "
+                                    f"Numba cannot compile its kernel:\n{err}") from None
+        return False
+
+
+def _try_kernel(rule, proj, state):
+    """None if ``rule.kernel`` compiles and runs on copies of real arguments, else the message."""
+    import copy
+
+    import numba.core.errors as nerr
+    W = proj.W.copy()
+    dt = W.dtype
+    z = np.zeros
+    args = (W, z(W.shape[1], dt), z(W.shape[0], dt), z(W.shape[0], dt), rule.params(dt),
+            copy.deepcopy(state), dt.type(1.0), z(W.shape, dt), z(0, dt))
+    try:
+        rule.kernel(*args)
+    except nerr.NumbaError as exc:
+        import re
+        return re.sub(r"\x1b\[[0-9;]*m", "", str(exc)).strip()  # drop terminal colours
+    except Exception:  # noqa: BLE001 - a run-time failure is not a compile failure
+        return None
+    return None
+
+
 _POOL = None
 
 
@@ -335,6 +397,7 @@ def train(net, data, *, epochs=1, batch_size=1, loss=None, shuffle=True, seed=No
 
     history = History()
     chunk = eval_every or n
+    check_compiles = _compile_guard(net, plan)
     bar = _progress(epochs * n, quiet)
     t0 = time.perf_counter()
     seen = 0
@@ -347,16 +410,10 @@ def train(net, data, *, epochs=1, batch_size=1, loss=None, shuffle=True, seed=No
                 # records fall on multiples of eval_every across epochs, and at epoch ends
                 stop = min(n, start + (chunk - seen % chunk if eval_every else n))
                 part = order[start:stop]
-                if use_rows:
-                    _run_row_blocks(mod.online_rows, n_blocks, Ws[plan.rows].shape[0],
-                                    (x, part, dtv, Ws, bs, Ms, bounds, params, states, acts))
-                    res = (0.0, 0, len(part), -1)
-                elif use_online:
-                    res = mod.online(x, T, part, dtv, Ws, bs, Ms, bounds, params, states, dWs,
-                                     acts, steps, plan.loss, plan.threshold)
-                else:
-                    res = mod.minibatch(x, T, part, dtv, batch_size, Ws, bs, Ms, bounds, params,
-                                        states, dWs, acts, steps, plan.loss, plan.threshold)
+                with check_compiles:
+                    res = _call_driver(mod, plan, use_rows, use_online, n_blocks, x, T, part, dtv,
+                                       batch_size, Ws, bs, Ms, bounds, params, states, dWs, acts,
+                                       steps)
                 loss_sum, correct, done, bad = res
                 if bad >= 0:
                     raise DivergenceError(
