@@ -251,11 +251,15 @@ def _load_entry_points():
         return
     for ep in eps:
         if ep.name in _REGISTRY:
+            _PLUGIN_ERRORS[ep.name] = f"the name is taken by {_REGISTRY[ep.name].__qualname__}"
+            warnings.warn(f"brainlearn rule plug-in {ep.name!r} ({ep.value}) was not loaded: the "
+                          "name is already registered", stacklevel=3)
             continue
         try:
             obj = ep.load()
-            if isinstance(obj, type) and issubclass(obj, LearningRule) and ep.name not in _REGISTRY:
-                register(ep.name)(obj)
+            if not (isinstance(obj, type) and issubclass(obj, LearningRule)):
+                raise TypeError(f"the entry point gives {obj!r}, not a LearningRule subclass")
+            register(ep.name)(obj)
         except Exception as exc:  # noqa: BLE001
             _PLUGIN_ERRORS[ep.name] = f"{type(exc).__name__}: {exc}"
             warnings.warn(f"brainlearn rule plug-in {ep.name!r} ({ep.value}) failed to load: "

@@ -82,6 +82,7 @@ class WeightDecay(LocalRule):
     decay: float = hyperparameter(1e-4, low=0.0, doc="decay rate per unit of time")
 
     family = "homeostatic"
+    needs = frozenset()
     summary = "passive decay toward zero (compose with chain)"
     equation = r"\Delta W = -\lambda\,\Delta t\,W"
     reference = "(a standard regulariser)"
@@ -109,6 +110,7 @@ class Clip(LocalRule):
     high: float = hyperparameter(1.0, doc="upper bound")
 
     family = "homeostatic"
+    needs = frozenset()
     summary = "hard bounds on every weight (a constraint, compose with chain)"
     equation = r"W \leftarrow \mathrm{clip}(W, a, b)"
     reference = "(hard bounds)"
@@ -149,6 +151,7 @@ class RowNormalize(LocalRule):
     norm: float = hyperparameter(1.0, low=0.0, low_open=True, doc="target L2 norm of each row")
 
     family = "homeostatic"
+    needs = frozenset()
     summary = "keeps each row of W at a fixed L2 norm (a constraint)"
     equation = r"w_i \leftarrow \nu\, w_i / \lVert w_i \rVert"
     reference = "von der Malsburg 1973, Kybernetik 14:85"

@@ -332,6 +332,12 @@ class Competitive(LocalRule):
     by_distance: bool = hyperparameter(True, doc="winner by distance (else by activity)")
 
     summary = "winner-take-all: the best-matching unit moves toward the input"
+
+    def __post_init__(self):
+        super().__post_init__()
+        if self.rank == 1:
+            raise ValueError("Competitive: rank=1 is the winner itself; allowed: rank=0 (no "
+                             "anti-Hebbian unit) or rank >= 2")
     equation = r"\Delta w_k = \eta (x - w_k),\ \Delta w_r = -\Delta\,\eta (x - w_r)"
     reference = "Rumelhart & Zipser 1985, Cogn. Sci. 9:75; Krotov & Hopfield 2019, PNAS 116:7723"
     kernel = _competitive_delta
@@ -353,7 +359,10 @@ def _anti_hebbian_delta(W, pre, post, mod, params, state, dt, dW, db):
 class AntiHebbian(LocalRule):
     r"""Anti-Hebbian lateral connections that decorrelate a population (Földiák 1990).
 
-    .. math:: \Delta w_{ij} = -\eta\,(y_i y_j - p^2) \quad (i \ne j), \qquad w_{ii} = 0
+    .. math:: \Delta w_{ij} = -\eta\,(y_i y_j - p^2) \quad (i \ne j)
+
+    The diagonal (self-connections) is not learned: initialise the lateral weights
+    with ``init="zeros"`` so that it stays 0.
 
     For a lateral projection (``net.connect(pop, pop, rule="anti_hebbian")``), where
     ``pre`` and ``post`` are both the settled activity of the population. With
