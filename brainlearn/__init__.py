@@ -14,11 +14,12 @@ from ._version import __version__
 from .engine import DivergenceError, History, evaluate, predict, train
 from .network import Network, Population, Projection, init, mlp
 from .network.io import load, save
+from . import testing
 
 __all__ = [
     "__version__",
     "Network", "Population", "Projection", "mlp", "init",
     "train", "evaluate", "predict", "History", "DivergenceError",
     "save", "load",
-    "datasets", "rules",
+    "datasets", "rules", "testing",
 ]

@@ -1,18 +1,20 @@
 """The conformance suite for learning rules, public so that rule authors run it too.
 
 Every check is a plain function ``check_*(rule)`` that takes a rule instance and
-raises ``AssertionError`` with a message saying what is wrong, or
-:class:`SkipCheck` with the reason it does not apply (as scikit-learn's
-``check_estimator``). Each builds its own small network for the rule with
-:func:`example_network`; networks of one structure share one compiled driver,
-so the whole suite costs three driver compilations per rule.
+raises ``AssertionError`` saying what is wrong, or :class:`SkipCheck` with the
+reason it does not apply (as scikit-learn's ``check_estimator``). Each check
+builds its own small network for the rule with :func:`example_network`; networks
+of one structure share their compiled drivers, so the suite compiles three per
+rule (online in float64 and float32, minibatch in float64).
 
-A rule author runs all checks at once:
+A rule author runs all checks on a new rule at once; the first failure raises
+``AssertionError`` naming the rule and the check:
 
 >>> import brainlearn as bl
 >>> for name, status in bl.testing.check_rule(bl.rules.Oja):   # doctest: +SKIP
 ...     print(name, status)
 check_constructible passed
+check_metadata passed
 ...
 check_numpy_twin skipped: no NumPy twin
 check_finite_long_run passed
@@ -24,6 +26,14 @@ or, in a pytest module, one test per (rule, check)::
     @parametrize_with_checks([MyRule(), MyRule(lr=0.1)])
     def test_my_rule(rule, check):
         check(rule)
+
+The checks, in the order :func:`check_rule` runs them: constructible with its
+defaults; metadata complete; bad hyperparameters rejected; parameters and a
+trained network survive ``get_params`` and save/load; deterministic for a seed;
+the kernel never writes ``W``, adds to ``dW``, and keeps its ``elementwise`` and
+``row_local`` claims; float32 and float64 kept; online training equals
+minibatches of one; equal to the rule's ``numpy_twin``; finite after 10^4
+presentations of the digits.
 """
 
 from __future__ import annotations
@@ -37,6 +47,7 @@ import tempfile
 import numpy as np
 
 from . import rules as _rules
+from ._jit import JIT_DISABLED
 from .engine import DivergenceError, train
 from .engine.run import default_loss
 from .network import Network, init, mlp
@@ -46,7 +57,8 @@ from .rules.base import FAMILIES, SIGNALS, LearningRule
 __all__ = ["SkipCheck", "check_rule", "rule_checks", "parametrize_with_checks", "example_network",
            "check_constructible", "check_metadata", "check_bad_hyperparameters",
            "check_params_round_trip", "check_kernel_never_writes_W", "check_kernel_adds_to_dW",
-           "check_elementwise_claim", "check_dtypes_kept", "check_deterministic",
+           "check_elementwise_claim", "check_row_local_claim", "check_dtypes_kept",
+           "check_deterministic",
            "check_online_equals_batch1", "check_numpy_twin", "check_finite_long_run"]
 
 #: presentations of the long-run finiteness check
@@ -79,7 +91,8 @@ def example_network(rule, dtype="float64", seed=0, *, n_samples=200):
       population(8), weights drawn from Normal(std=0.1).
 
     A rule class may define a classmethod ``example_network(cls, rule, dtype, seed)``
-    returning ``(net, data)``; it is used instead.
+    returning ``(net, data)``; it is used instead (and ``n_samples`` is ignored: the
+    long-run check then repeats that data for 10^4 presentations).
 
     Parameters
     ----------
@@ -136,6 +149,8 @@ def _as_tuple(data):
 
 
 def _train(net, data, **kwargs):
+    # "online" unless asked: "auto" may pick the row-parallel epoch, one more compiled driver
+    kwargs.setdefault("driver", "online")
     kwargs.setdefault("seed", 0)
     return train(net, _as_tuple(data), quiet=True, **kwargs)
 
@@ -191,7 +206,7 @@ def _max_diff(a, b):
         return math.nan
 
 
-# -- the signals a kernel sees (computed in NumPy from the live network) -----------------------------
+# -- the signals a kernel sees (computed in NumPy from the live network) ---------------------------
 def _act(name, z):
     if name == "linear":
         return z
@@ -219,7 +234,14 @@ def _act_back(name, a, g):
 
 
 def _signals(net, x, y):
-    """Per population index: activity (m, size) and, with targets, dL/dz (m, size) or None."""
+    """Activities and errors for inputs ``x`` (m, n_inputs), as the engine computes them.
+
+    Returns ``(acts, deltas)``: ``acts[population index]`` is the activity (m, size);
+    with targets ``y``, ``deltas[population index]`` is dL/dz (m, size) for the output
+    and the populations behind it, carried back through ``W^T`` (for feedback-alignment
+    rules a real error of the right scale, not the one their B would carry), and
+    ``deltas["reward"]`` (m,) is 1 where the output is correct.
+    """
     acts, off = {}, 0
     x = np.asarray(x, dtype=net.dtype)
     for p in net.inputs:
@@ -269,8 +291,7 @@ def _kernel_inputs(net, data, q, rule, rows):
         mod = np.repeat(deltas["reward"][:, None], q.post.size, axis=1)
     else:
         mod = np.zeros_like(post)
-    c = lambda v: np.ascontiguousarray(v, dtype=net.dtype)  # noqa: E731
-    return c(pre), c(post), c(mod)
+    return tuple(np.ascontiguousarray(v, dtype=net.dtype) for v in (pre, post, mod))
 
 
 def _call_kernel(kernel, q, rule, pre, post, mod, state, W=None, dW=None, db=None):
@@ -293,8 +314,32 @@ def _trained(rule, dtype="float64", seed=0):
 
 
 # -- the checks ------------------------------------------------------------------------------------
+_CHECK_DOC = """
+
+    Parameters
+    ----------
+    rule : LearningRule
+        The rule to check (an instance).
+
+    Raises
+    ------
+    AssertionError
+        The rule fails the check; the message says what is wrong.
+    SkipCheck
+        The check does not apply to the rule; the message gives the reason.
+    """
+
+
+def _check(fn):
+    """Give a check the numpydoc sections every check shares."""
+    if fn.__doc__ is not None:  # None under python -OO
+        fn.__doc__ = fn.__doc__.rstrip() + _CHECK_DOC
+    return fn
+
+
+@_check
 def check_constructible(rule):
-    """The class builds with its defaults, is a frozen dataclass, and ``repr`` shows every parameter."""
+    """The class builds with its defaults, is a frozen dataclass; ``repr`` shows its parameters."""
     cls = type(rule)
     assert isinstance(rule, LearningRule), f"{cls.__name__} is not a LearningRule subclass"
     assert dataclasses.is_dataclass(cls) and cls.__dataclass_params__.frozen, \
@@ -307,7 +352,12 @@ def check_constructible(rule):
         f"repr(rule) = {text!r} should start with {cls.__name__}("
     for k, v in rule.get_params().items():
         assert f"{k}={v!r}" in text, f"repr(rule) = {text!r} does not show {k}={v!r}"
-    assert callable(rule.kernel), f"{cls.__name__}.kernel is {rule.kernel!r}, not a compiled function"
+    for attr in ("kernel", "batch_kernel"):
+        fn = getattr(rule, attr)
+        if fn is None and attr == "batch_kernel":
+            continue
+        assert callable(fn) and (JIT_DISABLED or hasattr(fn, "py_func")), \
+            f"{cls.__name__}.{attr} is {fn!r}, not a compiled function (use @numba.njit)"
 
 
 def _numpydoc_problems(cls) -> list:
@@ -328,13 +378,28 @@ def _numpydoc_problems(cls) -> list:
     return problems
 
 
+def _registered(name):
+    """The class registered as ``name``, or None."""
+    try:
+        return _rules.get(name)
+    except ValueError:
+        return None
+
+
+@_check
 def check_metadata(rule):
-    """Name, family, locality, signals, summary, equation, reference and docstring are complete."""
+    """Name, family, locality, signals, summary, equation, reference and docstring are complete.
+
+    The name is a lower-case identifier not registered to another class, ``family``
+    is one of ``FAMILIES``, ``needs`` a subset of ``SIGNALS``; ``summary``,
+    ``equation``, ``reference`` and every ``hyperparameter(doc=...)`` are non-empty;
+    the class has a numpydoc docstring of its own.
+    """
     cls = type(rule)
     name = cls.name
     assert isinstance(name, str) and name.isidentifier() and name == name.lower(), \
         f"{cls.__name__}.name = {name!r}: register the rule or give it a lower-case identifier name"
-    registered = _rules.base._REGISTRY.get(name)
+    registered = _registered(name)
     assert registered is None or registered is cls, \
         f"{cls.__name__}.name = {name!r} belongs to the registered rule {registered.__name__} " \
         "(a name inherited from a parent class?)"
@@ -348,7 +413,8 @@ def check_metadata(rule):
         assert isinstance(val, str) and val.strip(), f"{attr} = {val!r}; give a non-empty string"
     for f in dataclasses.fields(cls):
         if f.metadata and "doc" in f.metadata:
-            assert f.metadata["doc"], f"hyperparameter {f.name!r} has no doc (hyperparameter(doc=...))"
+            assert f.metadata["doc"], \
+                f"hyperparameter {f.name!r} has no doc (hyperparameter(doc=...))"
     problems = _numpydoc_problems(cls)
     assert not problems, f"{cls.__name__} " + "; ".join(problems)
 
@@ -379,8 +445,14 @@ def _bad_values(f):
     return out
 
 
+@_check
 def check_bad_hyperparameters(rule):
-    """Out-of-range, non-finite and non-numeric hyperparameters raise, naming field and value."""
+    """Out-of-range, non-finite and non-numeric hyperparameters raise, naming field and value.
+
+    For every numeric field: below or above its declared range (and on an open
+    bound) raises ValueError, NaN and inf raise ValueError, a string raises
+    TypeError, and a number for a bool field raises TypeError.
+    """
     cls = type(rule)
     for f in _numeric_fields(cls):
         for value, expected, what in _bad_values(f):
@@ -388,27 +460,35 @@ def check_bad_hyperparameters(rule):
                 cls(**{f.name: value})
             except expected as exc:
                 msg = str(exc)
-                shown = {repr(value), str(value)} | ({f"{value:g}"} if isinstance(value, float) else set())
+                shown = {repr(value), str(value)}
+                if isinstance(value, float):
+                    shown.add(f"{value:g}")
                 assert f.name in msg and any(s in msg for s in shown), \
                     f"{cls.__name__}({f.name}={value!r}) ({what}) raised {expected.__name__} " \
                     f"with a message that does not name the field and the value: {msg!r}"
             except Exception as exc:  # noqa: BLE001 - the wrong kind is the failure
-                raise AssertionError(f"{cls.__name__}({f.name}={value!r}) ({what}) raised "
-                                     f"{type(exc).__name__}: {exc}; expected {expected.__name__}") from exc
+                raise AssertionError(
+                    f"{cls.__name__}({f.name}={value!r}) ({what}) raised {type(exc).__name__}: "
+                    f"{exc}; expected {expected.__name__}") from exc
             else:
                 raise AssertionError(f"{cls.__name__}({f.name}={value!r}) ({what}) was accepted; "
                                      f"expected {expected.__name__}")
 
 
+@_check
 def check_params_round_trip(rule):
-    """``type(rule)(**rule.get_params()) == rule``, and a trained network survives save/load."""
+    """``type(rule)(**rule.get_params()) == rule``, and a trained network survives save/load.
+
+    The loaded network has the same rules, weights, biases and state, and one more
+    epoch of training gives both networks the same arrays, bit for bit.
+    """
     cls = type(rule)
     params = rule.get_params()
     assert set(params) == {f.name for f in dataclasses.fields(cls)}, \
         f"get_params() keys {sorted(params)} are not the constructor's fields"
     again = cls(**params)
     assert again == rule, f"{cls.__name__}(**get_params()) = {again!r} != {rule!r}"
-    if _rules.base._REGISTRY.get(cls.name) is not cls:
+    if _registered(cls.name) is not cls:
         raise SkipCheck(f"save/load part: {cls.__name__} is not registered under its name "
                         f"{cls.name!r}, and bl.load restores rules by registered name")
     net, data = _trained(rule)
@@ -416,13 +496,30 @@ def check_params_round_trip(rule):
         path = os.path.join(tmp, "net.npz")
         net.save(path)
         net2 = load(path)
+    assert (len(net.populations), len(net.projections)) == \
+        (len(net2.populations), len(net2.projections)), "the loaded network has another structure"
+    for p, p2 in zip(net.populations, net2.populations):
+        for attr in ("name", "size", "activation", "settle_steps"):
+            assert getattr(p, attr) == getattr(p2, attr), \
+                f"population {p.name!r}: {attr} {getattr(p, attr)!r} loads as {getattr(p2, attr)!r}"
     for q, q2 in zip(net.projections, net2.projections):
+        assert (q.pre.name, q.post.name, q.bounds) == (q2.pre.name, q2.post.name, q2.bounds), \
+            f"projection {q.name!r} loads as {q2!r}"
         assert q.rule == q2.rule, f"projection {q.name!r}: rule {q.rule!r} loads as {q2.rule!r}"
     _assert_bit_identical(_arrays(net), _arrays(net2), "after save and load")
+    # the loaded network must also go on learning exactly as the saved one
+    _train(net, data, seed=1)
+    _train(net2, data, seed=1)
+    _assert_bit_identical(_arrays(net), _arrays(net2), "one more epoch after save and load")
 
 
+@_check
 def check_kernel_never_writes_W(rule):
-    """The kernel (and batch kernel) leave ``W`` bit-identical: changes go to ``dW`` only."""
+    """The kernel (and batch kernel) leave ``W`` bit-identical: changes go to ``dW`` only.
+
+    Called directly on a copy of the trained ``W`` with a separate zero ``dW``, real
+    activities, errors or reward, and the trained state. Skipped for constraint rules.
+    """
     if rule.constraint:
         raise SkipCheck("constraint rules edit W by design")
     net, data = _trained(rule)
@@ -439,6 +536,7 @@ def check_kernel_never_writes_W(rule):
                 f"batch_kernel wrote W of projection {q.name!r} (max change {_max_diff(W, W0):.3g})"
 
 
+@_check
 def check_kernel_adds_to_dW(rule):
     """The kernel adds its change to ``dW``/``db`` (deltas of several rules are summed there)."""
     if rule.constraint:
@@ -447,6 +545,9 @@ def check_kernel_adds_to_dW(rule):
     for q in _rule_projections(net, rule):
         pre, post, mod = (v[0] for v in _kernel_inputs(net, data, q, rule, np.arange(1)))
         _, dW, db, _ = _call_kernel(rule.kernel, q, rule, pre, post, mod, q.state)
+        _, again, _, _ = _call_kernel(rule.kernel, q, rule, pre, post, mod, q.state)
+        assert _same_bits(dW, again), \
+            f"two kernel calls on identical inputs give different dW on projection {q.name!r}"
         _, dW1, db1, _ = _call_kernel(rule.kernel, q, rule, pre, post, mod, q.state,
                                       dW=np.full_like(q.W, 0.5), db=np.full_like(db, 0.5))
         for name, base, got in (("dW", dW, dW1), ("db", db, db1)):
@@ -455,6 +556,7 @@ def check_kernel_adds_to_dW(rule):
                 f"(max difference {_max_diff(got - 0.5, base):.3g})"
 
 
+@_check
 def check_elementwise_claim(rule):
     """A rule declaring ``elementwise = True`` gives the same result accumulated straight into W."""
     if not rule.elementwise or rule.constraint:
@@ -472,6 +574,46 @@ def check_elementwise_claim(rule):
             "reads other weights"
 
 
+def _row_block(state, lo, hi):
+    return type(state)(*[v[lo:hi].copy() for v in state])
+
+
+@_check
+def check_row_local_claim(rule):
+    """A rule declaring ``row_local = True`` gives the same rows when run on blocks of rows.
+
+    The engine may then give each thread a block of rows of ``W`` (and of every state
+    array) for a whole epoch.
+    """
+    if not rule.row_local:
+        raise SkipCheck("the rule does not declare row_local = True")
+    net, data = _trained(rule)
+    for q in _rule_projections(net, rule):
+        if any(np.shape(v)[:1] != (q.post.size,) for v in q.state):
+            raise SkipCheck("the state has arrays that are not row-wise, so the engine never "
+                            "splits this rule's rows")
+        pre, post, mod = (v[0] for v in _kernel_inputs(net, data, q, rule, np.arange(1)))
+        target = (lambda W: W) if rule.constraint else (lambda W: np.zeros_like(W))
+        W = q.W.copy()
+        _, full, _, full_state = _call_kernel(rule.kernel, q, rule, pre, post, mod, q.state, W=W,
+                                              dW=target(W), db=np.zeros(0, W.dtype))
+        n = q.post.size
+        for lo, hi in ((0, 1), (1, n // 2 + 1), (n // 2 + 1, n)):
+            Wb = np.ascontiguousarray(q.W[lo:hi])
+            _, part, _, part_state = _call_kernel(
+                rule.kernel, q, rule, pre, post[lo:hi].copy(), mod[lo:hi].copy(),
+                _row_block(q.state, lo, hi), W=Wb, dW=target(Wb), db=np.zeros(0, W.dtype))
+            pairs = [("dW" if not rule.constraint else "W", part, full[lo:hi])]
+            pairs += [(f"state.{f}", getattr(part_state, f), getattr(full_state, f)[lo:hi])
+                      for f in part_state._fields]
+            for name, a, b in pairs:
+                assert np.allclose(a, b, rtol=1e-12, atol=1e-14), \
+                    f"row_local = True, but rows {lo}..{hi - 1} of {name} computed on their own " \
+                    f"differ from the same rows of the whole projection {q.name!r} (max " \
+                    f"difference {_max_diff(a, b):.3g}): the update of a row reads other rows"
+
+
+@_check
 def check_dtypes_kept(rule):
     """After training in float32 and in float64, W, biases and every state array keep the dtype."""
     for dtype in ("float32", "float64"):
@@ -479,10 +621,12 @@ def check_dtypes_kept(rule):
         assert net.dtype == np.dtype(dtype), f"example network asked for {dtype} is {net.dtype}"
         _train(net, data)
         for key, arr in _arrays(net).items():
-            assert isinstance(arr, np.ndarray), f"{dtype}: {key} is a {type(arr).__name__}, not an array"
+            assert isinstance(arr, np.ndarray), \
+                f"{dtype}: {key} is a {type(arr).__name__}, not an array"
             assert arr.dtype == np.dtype(dtype), f"{dtype} network: {key} has dtype {arr.dtype}"
 
 
+@_check
 def check_deterministic(rule):
     """Two identical trainings (online, then minibatch) give bit-identical weights and state."""
     for kwargs in ({"driver": "online"}, {"driver": "minibatch", "batch_size": 8}):
@@ -494,11 +638,18 @@ def check_deterministic(rule):
         _assert_bit_identical(runs[0], runs[1], f"two identical trainings ({kwargs['driver']})")
 
 
+@_check
 def check_online_equals_batch1(rule):
-    """Online training equals minibatch training with batch size 1 (rtol 1e-10, float64)."""
+    """Online training equals minibatch training with batch size 1 (rtol 1e-10, float64).
+
+    The two drivers sum in different orders (loops against BLAS), and training
+    amplifies those last-bit differences (with momentum 0.9, to 1e-6 after 200
+    presentations), so the comparison is made after 50 presentations.
+    """
     if not rule.online_equals_batch1:
         raise SkipCheck("the rule declares online_equals_batch1 = False")
     (a, data), (b, _) = example_network(rule), example_network(rule)
+    data = tuple(np.asarray(v)[:50] for v in _as_tuple(data))
     _train(a, data, driver="online")
     _train(b, data, driver="minibatch", batch_size=1)
     got, expect = _arrays(a), _arrays(b)
@@ -509,6 +660,7 @@ def check_online_equals_batch1(rule):
             f"{_max_diff(got[k], expect[k]):.3g}, scale {scale:.3g})"
 
 
+@_check
 def check_numpy_twin(rule):
     """The kernel equals the rule's ``numpy_twin`` on real signals, step by step (state included).
 
@@ -522,33 +674,36 @@ def check_numpy_twin(rule):
     q = _rule_projections(net, rule)[0]
     pre, post, mod = _kernel_inputs(net, data, q, rule, np.arange(10))
     W = q.W.copy()
+    if rule.constraint:  # trained weights already obey the constraint: give it work to do
+        noise = np.random.default_rng(0).standard_normal(W.shape)
+        W = 3 * W + noise.astype(W.dtype) * max(float(np.abs(W).max()), 1.0)
     k_state, t_state = _copy_state(q.state), _copy_state(q.state)
     dt = W.dtype.type(1.0)
     for r in range(pre.shape[0]):
-        if rule.constraint:
-            got, _, db, k_state = _call_kernel(rule.kernel, q, rule, pre[r], post[r], mod[r],
-                                               k_state, W=W.copy(), db=np.zeros(0, W.dtype))
-            got = (got, db)
-        else:
-            _, dW, db, k_state = _call_kernel(rule.kernel, q, rule, pre[r], post[r], mod[r],
-                                              k_state, W=W.copy())
-            got = (dW, db)
+        Wk = W.copy()
+        # the engine hands a constraint W itself as the target
+        extra = {"dW": Wk, "db": np.zeros(0, W.dtype)} if rule.constraint else {}
+        _, out, db, k_state = _call_kernel(rule.kernel, q, rule, pre[r], post[r], mod[r], k_state,
+                                           W=Wk, **extra)
+        got = (out, db)
         exp_dW, exp_db = twin(rule, W.copy(), pre[r].copy(), post[r].copy(), mod[r].copy(),
                               t_state, dt)
         exp_db = np.zeros_like(got[1]) if exp_db is None or np.size(exp_db) == 0 else exp_db
-        pairs = [("dW", got[0], exp_dW), ("db", got[1], exp_db)]
+        pairs = [("W" if rule.constraint else "dW", got[0], exp_dW), ("db", got[1], exp_db)]
         pairs += [(f"state.{f}", getattr(k_state, f), getattr(t_state, f)) for f in k_state._fields]
         for name, a, b in pairs:
             assert np.shape(a) == np.shape(b) and np.allclose(a, b, rtol=1e-9, atol=1e-12), \
                 f"step {r}: {name} of the kernel and of numpy_twin differ (max abs difference " \
                 f"{_max_diff(a, b):.3g})"
-        W = got[0].copy() if rule.constraint else W + got[0]
+        W = 3 * got[0] if rule.constraint else W + got[0]
 
 
+@_check
 def check_finite_long_run(rule):
     """10^4 online presentations of digits leave weights, biases and state finite."""
     if rule.unstable:
-        raise SkipCheck(f"{type(rule).__name__} declares unstable = True (it may diverge by design)")
+        raise SkipCheck(f"{type(rule).__name__} declares unstable = True "
+                        "(it may diverge by design)")
     if getattr(type(rule), "example_network", None) is None:
         net, data = example_network(rule, n_samples=None)
     else:
@@ -563,10 +718,12 @@ def check_finite_long_run(rule):
         assert np.all(np.isfinite(arr)), f"{key} is not finite after {epochs * n} presentations"
 
 
+#: the checks in the order they run: cheap ones first; determinism before the direct kernel
+#: calls, so that a nondeterministic kernel is reported as such
 _CHECKS = (check_constructible, check_metadata, check_bad_hyperparameters, check_params_round_trip,
-           check_kernel_never_writes_W, check_kernel_adds_to_dW, check_elementwise_claim,
-           check_dtypes_kept, check_deterministic, check_online_equals_batch1, check_numpy_twin,
-           check_finite_long_run)
+           check_deterministic, check_kernel_never_writes_W, check_kernel_adds_to_dW,
+           check_elementwise_claim, check_row_local_claim, check_dtypes_kept,
+           check_online_equals_batch1, check_numpy_twin, check_finite_long_run)
 
 
 # -- running the checks ----------------------------------------------------------------------------
@@ -653,7 +810,8 @@ def check_rule(rule_or_class):
         except AssertionError as exc:
             raise AssertionError(f"rule {label} failed {name}: {exc}") from exc
         except Exception as exc:  # noqa: BLE001 - name the check for any error
-            raise AssertionError(f"rule {label} failed {name}: {type(exc).__name__}: {exc}") from exc
+            raise AssertionError(
+                f"rule {label} failed {name}: {type(exc).__name__}: {exc}") from exc
         results.append((name, "passed"))
     return results
 
@@ -696,7 +854,9 @@ def parametrize_with_checks(rules, *, expected_failures=None):
     params = []
     for r in rules:
         rule, label, _ = _as_rule(r)
-        known = expected_failures(rule) if expected_failures is not None and rule is not None else {}
+        known = {}
+        if expected_failures is not None and rule is not None:
+            known = expected_failures(rule)
         for name, bound in rule_checks(r):
             fn = bound.func if isinstance(bound, functools.partial) else bound
             marks = [pytest.mark.xfail(reason=known[name], strict=True)] if name in known else []
