@@ -438,10 +438,12 @@ def _bad_values(f):
         if meta.get("high_open"):
             out.append((hi, ValueError, "on the open upper bound"))
     out.append((str(f.default), TypeError, "a string"))
+    if isinstance(f.default, bool):  # a switch: anything but True/False is the wrong type
+        out.append((0.5, TypeError, "a number for a bool"))
+        out.append((math.nan, TypeError, "NaN for a bool"))
+        return out
     out.append((math.nan, ValueError, "NaN"))
     out.append((math.inf, ValueError, "infinite"))
-    if isinstance(f.default, bool):
-        out.append((0.5, TypeError, "a number for a bool"))
     return out
 
 

@@ -27,26 +27,7 @@ BUILTIN_RULES += [bl.rules.Backprop(momentum=0.9, weight_decay=1e-4),
                   bl.rules.DirectFeedbackAlignment(momentum=0.9),
                   bl.rules.Competitive(rank=2)]
 
-# Defects found by the suite, left for the owners of those files to fix; keyed by repr(rule).
-# strict: a fix makes the test pass unexpectedly, which fails, so the entry goes with the fix.
-_COMPETITIVE_RANGES = (
-    "Competitive(rank=nan) raises 'cannot convert float NaN to integer' without naming the "
-    "field, rank=inf raises OverflowError, by_distance=0.5 is accepted: "
-    "LearningRule.__post_init__ calls int(value) before its finiteness test and does not "
-    "type-check bool fields")
-KNOWN_FAILURES = {
-    repr(bl.rules.Competitive()): {"check_bad_hyperparameters": _COMPETITIVE_RANGES},
-    repr(bl.rules.Competitive(rank=2)): {"check_bad_hyperparameters": _COMPETITIVE_RANGES},
-    repr(bl.rules.DirectFeedbackAlignment(momentum=0.9)): {
-        "check_params_round_trip":
-            "bl.load sets the loaded state without updating Projection._state_version, so the "
-            "next train() sees a changed structure and re-initialises the state of rules with "
-            "state_uses_network (DFA): the loaded momentum is lost"},
-}
-
-
-@parametrize_with_checks(BUILTIN_RULES,
-                         expected_failures=lambda rule: KNOWN_FAILURES.get(repr(rule), {}))
+@parametrize_with_checks(BUILTIN_RULES)
 def test_registered_rules_conform(rule, check):
     check(rule)
 

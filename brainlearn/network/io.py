@@ -23,8 +23,8 @@ def _describe(net) -> dict:
         "brainlearn": __version__,
         "seed": net.seed,
         "dtype": net.dtype.name,
-        "populations": [{"name": p.name, "size": p.size, "activation": p.activation}
-                        for p in net.populations],
+        "populations": [{"name": p.name, "size": p.size, "activation": p.activation,
+                         "settle_steps": p.settle_steps} for p in net.populations],
         "projections": [{
             "name": q.name, "pre": q.pre.name, "post": q.post.name,
             "rule": None if q.rule is None else q.rule.name or type(q.rule).__name__,
@@ -102,7 +102,8 @@ def load(path) -> Network:
             pops[p["name"]] = net.add_input(p["size"], name=p["name"])
         else:
             pops[p["name"]] = net.add_population(p["size"], activation=p["activation"],
-                                                 bias=arrays[f"bias/{p['name']}"], name=p["name"])
+                                                 bias=arrays[f"bias/{p['name']}"], name=p["name"],
+                                                 settle_steps=p.get("settle_steps", 10))
     for q in topo["projections"]:
         rule = None
         if q["rule"] == "chain":
@@ -118,4 +119,6 @@ def load(path) -> Network:
                                  for f in fields])
                       for k, (st, fields) in enumerate(zip(fresh, q["state_terms"]))]
             proj.state = tuple(loaded) if _is_chain(rule) else loaded[0]
+    for proj in net.projections:  # the loaded state belongs to the final structure
+        proj._state_version = net._version
     return net

@@ -127,14 +127,16 @@ class LearningRule:
             if not meta:
                 continue
             label = f"{type(self).__name__}: {f.name}={value!r}"
+            if isinstance(f.default, bool):
+                if not isinstance(value, (bool, np.bool_)):
+                    raise TypeError(f"{label} must be True or False")
+                continue
             if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-                if isinstance(f.default, bool) and isinstance(value, bool):
-                    continue
                 raise TypeError(f"{label} must be a real number")
-            if isinstance(f.default, int) and not isinstance(f.default, bool) and value != int(value):
-                raise TypeError(f"{label} must be an integer")
             if not math.isfinite(value):
                 raise ValueError(f"{label} is not finite; allowed: {_range_text(f.name, meta)}")
+            if isinstance(f.default, int) and value != int(value):
+                raise TypeError(f"{label} must be an integer")
             lo, hi = meta.get("low"), meta.get("high")
             if (lo is not None and (value < lo or (meta["low_open"] and value == lo))) or \
                (hi is not None and (value > hi or (meta["high_open"] and value == hi))):
