@@ -560,9 +560,10 @@ def check_kernel_adds_to_dW(rule):
 
 @_check
 def check_elementwise_claim(rule):
-    """A rule declaring ``elementwise = True`` gives the same result accumulated straight into W."""
-    if not rule.elementwise or rule.constraint:
-        raise SkipCheck("the rule does not declare elementwise = True")
+    """A rule declaring ``elementwise`` or ``in_place`` gives the same result accumulated
+    straight into W (the engine then passes ``dW`` = ``W``)."""
+    if not (rule.elementwise or rule.in_place) or rule.constraint:
+        raise SkipCheck("the rule declares neither elementwise = True nor in_place = True")
     net, data = _trained(rule)
     for q in _rule_projections(net, rule):
         pre, post, mod = (v[0] for v in _kernel_inputs(net, data, q, rule, np.arange(1)))
@@ -571,7 +572,7 @@ def check_elementwise_claim(rule):
         _call_kernel(rule.kernel, q, rule, pre, post, mod, q.state, W=fused, dW=fused)
         expect = q.W + dW
         assert np.allclose(fused, expect, rtol=1e-12, atol=1e-12), \
-            f"elementwise = True, but adding into W in place differs from W + dW on projection " \
+            f"elementwise/in_place = True, but adding into W in place differs from W + dW on projection " \
             f"{q.name!r} (max difference {_max_diff(fused, expect):.3g}): the change of W[i, j] " \
             "reads other weights"
 

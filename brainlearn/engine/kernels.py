@@ -17,10 +17,10 @@ __all__ = ["affine", "matvec_add", "matvec_t_add", "zero", "add_into", "add_scal
 
 @jit(reduction=True)
 def affine(W, x, b, z):
-    """z = W @ x + b."""
+    """z = W @ x + b (accumulated in W's dtype, like BLAS: float32 stays float32)."""
     n_post, n_pre = W.shape
     for i in range(n_post):
-        s = 0.0
+        s = W.dtype.type(0)
         for j in range(n_pre):
             s += W[i, j] * x[j]
         z[i] = s + b[i]
@@ -28,10 +28,10 @@ def affine(W, x, b, z):
 
 @jit(reduction=True)
 def matvec_add(W, x, z):
-    """z += W @ x."""
+    """z += W @ x (accumulated in W's dtype)."""
     n_post, n_pre = W.shape
     for i in range(n_post):
-        s = 0.0
+        s = W.dtype.type(0)
         for j in range(n_pre):
             s += W[i, j] * x[j]
         z[i] += s

@@ -41,7 +41,7 @@ class ProjectionPlan:
     pre: int
     post: int
     terms: tuple  # of Term; empty for a fixed projection
-    fused: bool  # accumulate straight into W (a single elementwise delta rule)
+    fused: bool  # accumulate straight into W (a single elementwise / in-place delta rule)
     owns_bias: bool
     has_mask: bool
     has_bounds: bool
@@ -194,7 +194,7 @@ def make_plan(net, loss=None, learn=True) -> Plan:
         if bias:
             owner[q.post.index] = q.index
         deltas = [r for r in rules if not r.constraint]
-        fused = len(deltas) == 1 and deltas[0].elementwise
+        fused = len(deltas) == 1 and (deltas[0].elementwise or deltas[0].in_place)
         plans.append(ProjectionPlan(q.index, q.pre.index, q.post.index, terms, fused, bias,
                                     q.mask is not None, q.bounds is not None, q.is_lateral))
     acts = tuple(-1 if p.is_input else ACTIVATIONS[p.activation] for p in pops)

@@ -22,7 +22,8 @@ A learning rule is three things kept apart (as in optax and Nengo):
 Every kernel reads the pre-update ``W``; the engine sums the deltas of all rules
 and applies them afterwards. A rule whose change of ``W[i, j]`` depends on no
 other weight declares ``elementwise = True``, and the engine may then let it
-accumulate straight into ``W`` (equivalent, one memory pass saved).
+accumulate straight into ``W`` (equivalent, one memory pass saved); so may a rule
+that reads each weight before it writes it (``in_place = True``).
 """
 
 from __future__ import annotations
@@ -79,6 +80,9 @@ class LearningRule:
     equation: ClassVar[str] = ""
     reference: ClassVar[str] = ""
     elementwise: ClassVar[bool] = False
+    #: True when the kernel is also correct with dW being W although it is not elementwise:
+    #: it reads every weight it needs before writing it (e.g. Sanger's row-ordered pass)
+    in_place: ClassVar[bool] = False
     updates_bias: ClassVar[bool] = False
     #: how an error crosses a projection with this rule: through W^T ("transpose"),
     #: a fixed random B^T in the state ("random"), or straight from the output ("direct")

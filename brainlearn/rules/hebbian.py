@@ -114,15 +114,16 @@ class Oja(LocalRule):
 def _sanger_delta(W, pre, post, mod, params, state, dt, dW, db):
     lr = params.lr
     n_post, n_pre = W.shape
-    # recon = sum_{k <= i} y_k W_k, accumulated row by row (the lower triangle of y y^T W)
+    # recon = sum_{k <= i} y_k W_k, accumulated row by row (the lower triangle of y y^T W),
+    # in the same pass that writes row i's change
     recon = np.zeros(n_pre, dW.dtype)
     for i in range(n_post):
         y = post[i]
-        for j in range(n_pre):
-            recon[j] += y * W[i, j]
         c = lr * y
         for j in range(n_pre):
-            dW[i, j] += c * (pre[j] - recon[j])
+            r = recon[j] + y * W[i, j]
+            recon[j] = r
+            dW[i, j] += c * (pre[j] - r)
 
 
 @register("sanger")
@@ -147,6 +148,7 @@ class Sanger(LocalRule):
     summary = "generalized Hebbian algorithm; learns the top principal components in order"
     equation = r"\Delta W = \eta\,(y x^\top - \mathrm{LT}[y y^\top] W)"
     reference = "Sanger 1989, Neural Networks 2:459"
+    in_place = True  # row i's weights are read (into recon) before they are written
     kernel = _sanger_delta
 
 
@@ -272,36 +274,39 @@ class Covariance(LocalRule):
 
 
 # -- competitive ----------------------------------------------------------------------------------
-@jit
-def _rank_units(W, pre, post, by_distance):
-    """Unit indices sorted from best to worst match."""
+@jit(reduction=True)
+def _match_scores(W, pre, post, by_distance):
+    """How well each unit matches the input: minus the squared distance, or the activity."""
     n_post, n_pre = W.shape
-    score = np.empty(n_post)
+    score = np.empty(n_post, W.dtype)
     for i in range(n_post):
         if by_distance:
-            s = 0.0
+            s = W.dtype.type(0)
             for j in range(n_pre):
                 d = pre[j] - W[i, j]
                 s += d * d
             score[i] = -s
         else:
             score[i] = post[i]
-    return np.argsort(-score)
+    return score
 
 
 @jit
 def _competitive_delta(W, pre, post, mod, params, state, dt, dW, db):
     lr = params.lr
-    order = _rank_units(W, pre, post, params.by_distance)
-    win = order[0]
-    for j in range(W.shape[1]):
-        dW[win, j] += lr * (pre[j] - W[win, j])
+    score = _match_scores(W, pre, post, params.by_distance)
     k = params.rank
     if k >= 2 and k <= W.shape[0]:
+        order = np.argsort(-score)
+        win = order[0]
         lose = order[k - 1]
         c = -params.anti * lr
         for j in range(W.shape[1]):
             dW[lose, j] += c * (pre[j] - W[lose, j])
+    else:
+        win = np.argmax(score)  # no sort needed for plain winner-take-all
+    for j in range(W.shape[1]):
+        dW[win, j] += lr * (pre[j] - W[win, j])
 
 
 @register("competitive")
@@ -340,6 +345,7 @@ class Competitive(LocalRule):
                              "anti-Hebbian unit) or rank >= 2")
     equation = r"\Delta w_k = \eta (x - w_k),\ \Delta w_r = -\Delta\,\eta (x - w_r)"
     reference = "Rumelhart & Zipser 1985, Cogn. Sci. 9:75; Krotov & Hopfield 2019, PNAS 116:7723"
+    in_place = True  # all distances are read before the two updated rows are written
     kernel = _competitive_delta
 
 
