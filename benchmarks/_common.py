@@ -21,7 +21,9 @@ Contents
   before :func:`numba_threads` starts Numba's thread pool (see there)
 - :func:`machine_ceiling` -- measured float32 matrix-multiply rate in GFLOP/s
 - :func:`environment` / :func:`blas_names` -- versions and BLAS library names
-- :func:`print_table`, :func:`fmt_rate`, :func:`fmt_ratio` -- text output
+- :func:`settle` -- :func:`wait_for_quiet` that says when it waited or gave up
+- :func:`describe_environment` -- the header lines every script prints
+- :func:`print_table`, :func:`fmt_rate`, :func:`fmt_giga`, :func:`fmt_ratio` -- text output
 - :func:`write_json` -- results as JSON
 """
 
@@ -36,9 +38,9 @@ import time
 
 __all__ = [
     "add_common_args", "configure_threads", "numba_threads", "best_of", "best_of_interleaved",
-    "CpuMonitor", "wait_for_quiet", "import_torch",
-    "machine_ceiling", "environment", "blas_names", "print_table", "fmt_rate", "fmt_ratio",
-    "write_json", "THREAD_VARS",
+    "CpuMonitor", "wait_for_quiet", "settle", "import_torch",
+    "machine_ceiling", "environment", "describe_environment", "blas_names", "print_table",
+    "fmt_rate", "fmt_giga", "fmt_ratio", "write_json", "THREAD_VARS",
 ]
 
 #: print every timed call (set by ``--verbose``)
@@ -270,6 +272,16 @@ def wait_for_quiet(max_wait: float, threshold: float = 0.15, quiet_for: float = 
             return now - t0, False
 
 
+def settle(max_wait: float) -> None:
+    """:func:`wait_for_quiet` before a measurement; prints a line when it waited > 2 s or gave up."""
+    if max_wait <= 0:
+        return
+    waited, quiet = wait_for_quiet(max_wait)
+    if waited > 2 or not quiet:
+        print(f"  waited {waited:.0f} s for other processes to leave the CPUs"
+              + ("" if quiet else " (gave up: measuring anyway)"), flush=True)
+
+
 # -- optional torch ------------------------------------------------------------------------------------
 def import_torch(threads: int):
     """``(torch, None)`` with ``torch.set_num_threads(threads)``, or ``(None, reason)``.
@@ -363,6 +375,22 @@ def environment(threads: int, torch=None) -> dict:
     return env
 
 
+def describe_environment(env: dict, threads: int, torch_missing: str | None = None) -> list:
+    """Header lines for a run: versions, CPU, thread count, BLAS (from :func:`environment`)."""
+    commit = f" ({env['brainlearn_commit']})" if env.get("brainlearn_commit") else ""
+    lines = [f"brainlearn {env.get('brainlearn', '?')}{commit}, numpy {env['numpy']}, "
+             f"numba {env['numba']}, torch {env['torch'] or 'not installed'}; python {env['python']}",
+             f"cpu: {env['cpu']} ({env['cpus']} cpus); threads: {threads} (Numba, BLAS, torch)",
+             "BLAS: " + ("; ".join(f"{k}: {v}" for k, v in env["blas"].items()) or "unknown")]
+    if env["openblas_env"]:
+        lines.append("OpenBLAS environment: "
+                     + ", ".join(f"{k}={v}" for k, v in env["openblas_env"].items()))
+    if env["torch"] is None:
+        lines.append(f"torch not available ({torch_missing or 'not installed'}); the torch column "
+                     "shows n/a")
+    return lines
+
+
 def _git_commit(folder):
     """Short commit of the checkout holding ``folder`` (+ "-dirty" if it has local changes), or None."""
     import subprocess
@@ -384,6 +412,13 @@ def fmt_rate(x) -> str:
     if x is None:
         return "n/a"
     return f"{x:,.0f}" if x >= 100 else f"{x:.3g}"
+
+
+def fmt_giga(x, digits: int = 2) -> str:
+    """A rate in units of 10^9 ("n/a" for None), e.g. synaptic updates per second."""
+    if x is None:
+        return "n/a"
+    return f"{x / 1e9:.{digits}f}"
 
 
 def fmt_ratio(x) -> str:
