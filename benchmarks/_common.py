@@ -117,6 +117,31 @@ def numba_threads(n: int) -> int:
     return numba.get_num_threads()
 
 
+def start(args):
+    """Common start of a benchmark: threads, imports (torch before Numba's pool) and timing
+    settings. Returns ``(np, bl, torch, why_no_torch, threads, repeats, min_time, max_wait)``."""
+    global VERBOSE
+    threads = configure_threads(args.threads)
+    VERBOSE = args.verbose
+
+    import numpy as np
+    try:
+        import brainlearn as bl
+    except ImportError:  # run from a checkout without PYTHONPATH
+        sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+        import brainlearn as bl
+
+    # torch before Numba's thread pool starts, or torch may run on the wrong OpenMP runtime
+    torch, why = import_torch(threads)
+    threads = numba_threads(threads)
+    if torch is not None and torch.get_num_threads() != threads:
+        torch.set_num_threads(threads)
+    repeats = args.repeats or (1 if args.quick else 3)
+    min_time = 0.0 if args.quick else 1.0
+    max_wait = args.max_wait if args.max_wait is not None else (0.0 if args.quick else 120.0)
+    return np, bl, torch, why, threads, repeats, min_time, max_wait
+
+
 # -- timing ------------------------------------------------------------------------------------------
 def best_of(fn, repeats: int = 3, min_time: float = 0.0, max_repeats: int = 50) -> float:
     """Best wall time (s) of ``fn()`` over ``repeats`` calls.

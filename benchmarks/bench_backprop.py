@@ -352,24 +352,7 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    threads = C.configure_threads(args.threads)
-    C.VERBOSE = args.verbose
-
-    import numpy as np
-    try:
-        import brainlearn as bl
-    except ImportError:  # run from a checkout without PYTHONPATH
-        sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-        import brainlearn as bl
-
-    # torch before Numba's thread pool starts, or torch may run on the wrong OpenMP runtime
-    torch, why = C.import_torch(threads)
-    threads = C.numba_threads(threads)
-    if torch is not None and torch.get_num_threads() != threads:
-        torch.set_num_threads(threads)
-    repeats = args.repeats or (1 if args.quick else 3)
-    min_time = 0.0 if args.quick else 1.0
-    max_wait = args.max_wait if args.max_wait is not None else (0.0 if args.quick else 120.0)
+    np, bl, torch, why, threads, repeats, min_time, max_wait = C.start(args)
 
     env = C.environment(threads, torch)
     print("backprop training throughput (samples/s, float32, plain SGD, tanh hidden, "
