@@ -11,7 +11,7 @@ LTP-style local learning rules; a Numba-compiled engine runs them.
 
 from . import datasets, rules
 from ._version import __version__
-from .engine import DivergenceError, History, evaluate, predict, train
+from .engine import DivergenceError, History, end_task, evaluate, predict, rest, train
 from .network import Network, Population, Projection, init, mlp
 from .network.io import load, save
 from . import testing
@@ -19,7 +19,7 @@ from . import testing
 __all__ = [
     "__version__",
     "Network", "Population", "Projection", "mlp", "init",
-    "train", "evaluate", "predict", "History", "DivergenceError",
+    "train", "evaluate", "predict", "rest", "end_task", "History", "DivergenceError",
     "save", "load",
     "datasets", "rules", "testing",
 ]

@@ -19,6 +19,17 @@ A learning rule is three things kept apart (as in optax and Nengo):
   and ``mod`` of shape (batch, n) and adds the *mean* change over the batch;
   without one, the engine calls ``kernel`` once per row.
 
+Rules with slow dynamics of their own (decaying early-phase weights, protein
+synthesis, consolidation) also give a ``rest_kernel``::
+
+      rest_kernel(W, params, state, dt, n_steps, dW)
+
+which advances the state through ``n_steps`` steps of ``dt`` seconds in which no
+input arrives, adding the total weight change to ``dW`` (called by
+:func:`brainlearn.rest`, one compiled call for the whole rest period). Rules that
+consolidate at task boundaries (EWC, synaptic intelligence) override
+:meth:`LearningRule.end_task`, called by :func:`brainlearn.end_task`.
+
 Every kernel reads the pre-update ``W``; the engine sums the deltas of all rules
 and applies them afterwards. A rule whose change of ``W[i, j]`` depends on no
 other weight declares ``elementwise = True``, and the engine may then let it
@@ -108,11 +119,14 @@ class LearningRule:
     numpy_twin: ClassVar = None
     kernel: ClassVar = None
     batch_kernel: ClassVar = None
+    #: optional ``rest_kernel(W, params, state, dt, n_steps, dW)``: the state's own dynamics
+    #: through a period without input (see the module docstring); None: nothing changes at rest
+    rest_kernel: ClassVar = None
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         # Compiled dispatchers bind like methods when read through an instance; keep them plain.
-        for attr in ("kernel", "batch_kernel", "numpy_twin"):
+        for attr in ("kernel", "batch_kernel", "numpy_twin", "rest_kernel"):
             val = cls.__dict__.get(attr)
             if val is not None and not isinstance(val, staticmethod):
                 setattr(cls, attr, staticmethod(val))
@@ -181,6 +195,15 @@ class LearningRule:
         rules whose state is random (e.g. fixed feedback weights).
         """
         return EmptyState()
+
+    def end_task(self, projection, state) -> tuple:
+        """Called by :func:`brainlearn.end_task` when a task ends; returns the new state.
+
+        The default keeps ``state``. Consolidation rules for gradient learning (EWC,
+        synaptic intelligence) override it to anchor the current weights and their
+        importance. ``projection.W`` holds the weights at the end of the task.
+        """
+        return state
 
     def get_params(self) -> dict:
         """Hyperparameters as a dict (exactly the constructor's keyword arguments)."""

@@ -1,0 +1,137 @@
+"""Time without input, and task boundaries.
+
+:func:`rest` lets simulated time pass with no presentation: early-phase weights
+decay, proteins are made and used, late-phase weights consolidate -- whatever the
+rules' ``rest_kernel`` say (one compiled call per projection for the whole
+period, no Python loop per step). :func:`end_task` tells every rule that a task
+has ended (EWC and synaptic intelligence anchor their weights there).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+__all__ = ["rest", "end_task"]
+
+
+def _terms(projection):
+    """(rule, state, setter) for each rule of a projection (a chain's terms in order)."""
+    rule = projection.rule
+    if rule is None:
+        return []
+    if getattr(rule, "rules", None):
+        def setter(k):
+            def put(new):
+                states = list(projection.state)
+                states[k] = new
+                projection.state = tuple(states)
+            return put
+        return [(r, projection.state[k], setter(k)) for k, r in enumerate(rule.rules)]
+
+    def put(new):
+        projection.state = new
+    return [(rule, projection.state, put)]
+
+
+def _check_net(net):
+    from ..network import Network
+    if not isinstance(net, Network):
+        raise TypeError(f"net={net!r} must be a brainlearn Network")
+
+
+def rest(net, duration, *, dt=1.0):
+    """Let ``duration`` seconds pass without input, in steps of ``dt`` seconds.
+
+    Every projection whose rule (or a rule of its chain) has a ``rest_kernel``
+    advances its state and weights; mask, hard bounds and constraint rules
+    (``clip``, ``row_normalize``) are applied to the result as after training.
+    The last step is shortened so that exactly ``duration`` passes.
+
+    Parameters
+    ----------
+    net : Network
+    duration : float
+        Seconds of rest (>= 0).
+    dt : float
+        Step of the rest dynamics in seconds (> 0). The rules' rest kernels are
+        written for steps far shorter than their time constants (hours), so the
+        default of one second is accurate for protein and late-phase dynamics.
+
+    Returns
+    -------
+    float
+        The simulated time that passed (``duration``).
+    """
+    _check_net(net)
+    for name, v in (("duration", duration), ("dt", dt)):
+        if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)) \
+                or not math.isfinite(v):
+            raise ValueError(f"{name}={v!r} must be a finite number of seconds")
+    if duration < 0:
+        raise ValueError(f"duration={duration!r} must be >= 0 seconds")
+    if dt <= 0:
+        raise ValueError(f"dt={dt!r} must be > 0 seconds")
+    if duration == 0:
+        return 0.0
+    n_full = int(math.floor(duration / dt + 1e-9))
+    last = duration - n_full * dt
+    if last <= dt * 1e-9:
+        last = 0.0
+    for q in net.projections:
+        terms = _terms(q)
+        if not any(r.rest_kernel is not None for r, _, _ in terms):
+            continue
+        q.refresh_state()
+        terms = _terms(q)
+        W = q.W
+        dtype = W.dtype
+        dW = np.zeros_like(W)
+        for rule, state, _ in terms:
+            if rule.rest_kernel is None:
+                continue
+            params = rule.params(dtype)
+            if n_full:
+                rule.rest_kernel(W, params, state, dtype.type(dt), n_full, dW)
+            if last:
+                rule.rest_kernel(W, params, state, dtype.type(last), 1, dW)
+        W += dW
+        _finish(q, terms)
+    return float(duration)
+
+
+def _finish(q, terms):
+    """Mask, bounds and constraint rules, as the drivers apply them after an update."""
+    W = q.W
+    if q.mask is not None:
+        W *= q.mask
+    if q.bounds is not None:
+        np.clip(W, q.bounds[0], q.bounds[1], out=W)
+    dtype = W.dtype
+    empty = np.zeros(0, dtype)
+    for rule, state, _ in terms:
+        if rule.constraint:
+            rule.kernel(W, np.zeros(W.shape[1], dtype), np.zeros(W.shape[0], dtype),
+                        np.zeros(W.shape[0], dtype), rule.params(dtype), state, dtype.type(0.0),
+                        np.zeros_like(W), empty)
+
+
+def end_task(net):
+    """Tell every rule that the current task has ended.
+
+    Calls ``rule.end_task(projection, state)`` for every rule on every
+    projection (each rule of a chain) and keeps the state it returns. EWC and
+    synaptic intelligence anchor the weights and their importance here; other
+    rules ignore it.
+    """
+    _check_net(net)
+    for q in net.projections:
+        q.refresh_state()
+        for rule, state, put in _terms(q):
+            new = rule.end_task(q, state)
+            if new is None:
+                raise TypeError(f"{type(rule).__name__}.end_task returned None; it must return "
+                                "the (new or same) state")
+            if new is not state:
+                put(new)
