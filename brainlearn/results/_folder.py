@@ -1,0 +1,490 @@
+"""The results folder of one study, ``OUT/STUDY/``: prepare, record runs, resume, merge."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import tempfile
+import uuid
+from datetime import datetime, timezone
+from urllib.parse import quote
+
+from ._files import _fsync_directory, _restore_nonfinite, read_json, to_json, write_json
+from ._provenance import provenance
+from ._tables import (METRIC_COLUMNS, _check_extra_columns, extra_columns_of, read_metrics,
+                      read_summary, write_metrics, write_summary)
+
+#: the status of a finished run: ``ok``; ``diverged`` (with the step); ``failed`` (with the error)
+RUN_STATUSES = ("ok", "diverged", "failed")
+_MODES = ("new", "resume", "force")
+_MARKERS = ("config.json", "meta.json", "metrics.csv", "summary.csv")
+_FORMAT = 1  # meta.json "format": bump when the layout of the folder changes
+
+
+class ResultsError(ValueError):
+    """A results folder cannot be used as asked (already holds results, a different
+    configuration, not a results folder). A :class:`ValueError` with a one-line message, which
+    the command line prints as is (exit status 2)."""
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def _seconds_between(start, end):
+    try:
+        return (datetime.fromisoformat(end) - datetime.fromisoformat(start)).total_seconds()
+    except (TypeError, ValueError):
+        return None
+
+
+def _check_name(value, what="study") -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"{what}: expected a str, got {type(value).__name__}")
+    if (not value.strip() or value.startswith(".") or "/" in value or os.sep in value
+            or (os.altsep and os.altsep in value)):
+        raise ValueError(f"{what}: {value!r} is not a file name (non-empty, no path separator, "
+                         "not starting with '.')")
+    return value
+
+
+def _check_run(rule, seed):
+    if not isinstance(rule, str) or not rule:
+        raise TypeError(f"rule: expected a non-empty str, got {rule!r}")
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise TypeError(f"seed: expected an int, got {seed!r}")
+
+
+def _run_stem(rule, seed) -> str:
+    """``RULE__seedK`` with RULE percent-encoded: a safe, injective file name for any rule label."""
+    return f"{quote(rule, safe='')}__seed{seed}"
+
+
+def _differing_keys(stored, new, prefix="") -> list:
+    """Dotted paths where two JSON values differ (``a.b``, ``layers[1]``); exact JSON equality,
+    so ``1`` and ``1.0`` or ``true`` and ``1`` differ."""
+    if isinstance(stored, dict) and isinstance(new, dict):
+        keys = []
+        for k in sorted(set(stored) | set(new)):
+            path = f"{prefix}.{k}" if prefix else k
+            keys += [path] if (k not in stored or k not in new) else \
+                _differing_keys(stored[k], new[k], path)
+        return keys
+    if isinstance(stored, list) and isinstance(new, list) and len(stored) == len(new):
+        return [k for i, (a, b) in enumerate(zip(stored, new))
+                for k in _differing_keys(a, b, f"{prefix}[{i}]")]
+    same = json.dumps(stored, sort_keys=True) == json.dumps(new, sort_keys=True)
+    return [] if same else [prefix or "(the whole configuration)"]
+
+
+def _read_stored(path):
+    """A stored JSON file as is (no nan/inf restoring); a damaged one is a :class:`ResultsError`."""
+    try:
+        return read_json(path, nonfinite=False)
+    except ValueError as exc:
+        raise ResultsError(f"{path}: not valid JSON ({exc}): repair it or use --force") from None
+
+
+def _typed_columns(rows, columns) -> list:
+    """The extra columns whose values are all numbers or bools (read back typed)."""
+    out = []
+    for c in columns:
+        values = [r.get(c) for r in rows if r.get(c) is not None]
+        if values and all(not isinstance(v, str) for v in values):
+            out.append(c)
+    return out
+
+
+class ResultsDir:
+    """The results of one study in ``OUT/STUDY/`` (layout in :mod:`brainlearn.results`).
+
+    A study runner uses it in this order::
+
+        rd = ResultsDir("results", "learning")
+        rd.prepare(config, mode="new")        # or "resume" / "force" (--resume / --force)
+        done = rd.completed_runs()            # (rule, seed) pairs already finished
+        for rule, seed in todo:               # possibly in worker processes
+            rd.write_run(rule, seed, rows, "ok", wall_time=12.3)
+        rows = rd.merge(expected=todo)        # -> metrics.csv and meta.json
+        rd.write_summary(summarize(rows))     # -> summary.csv
+
+    The object holds only paths, so it can be sent to worker processes; each run writes its own
+    files, so runs may finish concurrently. Only :meth:`prepare` and :meth:`merge` (called by one
+    process) write the shared files.
+    """
+
+    def __init__(self, out, study):
+        self.out = os.fspath(out)
+        self.study = _check_name(study)
+        self.path = os.path.join(self.out, self.study)
+
+    @classmethod
+    def from_path(cls, path) -> ResultsDir:
+        """The results folder at ``path`` (``OUT/STUDY``)."""
+        path = os.path.normpath(os.fspath(path))
+        out, study = os.path.split(path)
+        if study in ("", ".", ".."):
+            out, study = os.path.split(os.path.abspath(path))
+        return cls(out or ".", study)
+
+    def __fspath__(self):
+        return self.path
+
+    def __repr__(self):
+        return f"ResultsDir({self.out!r}, {self.study!r})"
+
+    config_path = property(lambda self: os.path.join(self.path, "config.json"))
+    meta_path = property(lambda self: os.path.join(self.path, "meta.json"))
+    metrics_path = property(lambda self: os.path.join(self.path, "metrics.csv"))
+    summary_path = property(lambda self: os.path.join(self.path, "summary.csv"))
+    figures_dir = property(lambda self: os.path.join(self.path, "figures"))
+    runs_dir = property(lambda self: os.path.join(self.path, "runs"))
+
+    def figure_path(self, name) -> str:
+        """``figures/NAME`` without extension, for :func:`brainlearn.plotting.save_figure`."""
+        _check_name(name, "name")
+        return os.path.join(self.figures_dir, name)
+
+    # -- state ---------------------------------------------------------------------------------
+    def exists(self) -> bool:
+        """Whether the folder holds results (a config, meta, metrics or summary file or a run)."""
+        return (any(os.path.exists(os.path.join(self.path, m)) for m in _MARKERS)
+                or bool(self._record_names()))
+
+    def _record_names(self) -> list:
+        if not os.path.isdir(self.runs_dir):
+            return []
+        return sorted(n for n in os.listdir(self.runs_dir) if n.endswith(".json"))
+
+    def read_config(self) -> dict:
+        """The stored configuration (``nan``/``inf`` strings back as floats)."""
+        return read_json(self.config_path)
+
+    def read_meta(self) -> dict:
+        """The stored ``meta.json``."""
+        return read_json(self.meta_path, nonfinite=False)
+
+    def read_metrics(self) -> list:
+        """The rows of ``metrics.csv``, extra columns typed as when they were written."""
+        numeric = self.read_meta().get("numeric_columns", ()) if os.path.exists(self.meta_path) \
+            else ()
+        return read_metrics(self.metrics_path, numeric=numeric)
+
+    def read_summary(self) -> list:
+        """The rows of ``summary.csv``."""
+        return read_summary(self.summary_path)
+
+    def write_summary(self, summary_rows) -> str:
+        """Write :func:`~brainlearn.results.summarize` rows to ``summary.csv`` (atomically)."""
+        return write_summary(self.summary_path, summary_rows)
+
+    # -- preparing -----------------------------------------------------------------------------
+    def prepare(self, config, mode: str = "new") -> None:
+        """Make the folder ready for a run of ``config`` (a dict or a dataclass).
+
+        ``mode="new"``: the folder must not hold results yet; else :class:`ResultsError` telling
+        to use ``--resume`` or ``--force``, and nothing is written. Writes ``config.json``,
+        ``meta.json``, ``runs/`` and ``figures/``.
+
+        ``mode="resume"``: ``config`` must equal the stored ``config.json`` (exact JSON
+        equality), else :class:`ResultsError` naming the differing keys; finished runs are kept
+        and a session is added to ``meta.json``. On a folder without results it starts afresh.
+
+        ``mode="force"``: replaces the whole folder. The fresh folder is built under a hidden
+        sibling name (``OUT/.STUDY.new-*``), the old folder is renamed away (``OUT/.STUDY.old-*``),
+        the fresh one renamed into place, then the old one deleted. A crash at any point leaves
+        ``OUT/STUDY`` holding either the complete old results, the fresh folder, or nothing
+        (never a mix); leftover hidden folders are removed by the next ``prepare``. "new" uses
+        the same steps, so a half-written ``config.json`` is never seen.
+
+        A folder that holds other files than results is never touched (:class:`ResultsError`).
+        """
+        if mode not in _MODES:
+            raise ValueError(f"mode={mode!r}: allowed {', '.join(map(repr, _MODES))}")
+        encoded = json.loads(to_json(config))  # canonical JSON: nan as "nan", tuples as lists
+        if not isinstance(encoded, dict):
+            raise TypeError(f"config: expected a dict or a dataclass, got {type(config).__name__}")
+        if os.path.lexists(self.path) and not os.path.isdir(self.path):
+            raise ResultsError(f"{self.path} is a file, not a results folder")
+        holds = self.exists()
+        if not holds and os.path.isdir(self.path) and any(
+                not n.startswith(".") for n in os.listdir(self.path)):
+            raise ResultsError(f"{self.path} holds files that are not brainlearn results: "
+                               "choose another output folder")
+        if holds and mode == "new":
+            raise ResultsError(f"{self.path} already holds results of study {self.study!r}: "
+                               "use --resume to finish them or --force to replace them")
+        if holds and mode == "resume":
+            self._check_config(encoded)
+        # every refusal above leaves the folder untouched; from here on it is changed
+        self._remove_leftovers()
+        if holds and mode == "resume":
+            self._add_session("resume")
+        else:
+            self._install_fresh(encoded, mode)
+
+    def _session(self, mode) -> dict:
+        return {"mode": mode, "started": _now(), "provenance": provenance()}
+
+    def _new_meta(self, session) -> dict:
+        return {"format": _FORMAT, "study": self.study, "status": "running",
+                "started": session["started"] if session else None, "finished": None,
+                "sessions": [session] if session else [],
+                "provenance": session["provenance"] if session else provenance()}
+
+    def _check_config(self, encoded) -> None:
+        if not os.path.exists(self.config_path):
+            raise ResultsError(f"{self.config_path} is missing, so the configuration cannot be "
+                               "checked: use --force to start again")
+        keys = _differing_keys(_read_stored(self.config_path), encoded)
+        if keys:
+            shown = ", ".join(keys[:8]) + (f" and {len(keys) - 8} more" if len(keys) > 8 else "")
+            raise ResultsError(f"{self.config_path}: the configuration differs from the stored "
+                               f"one at {shown}: resume with the same settings or use --force "
+                               "to start again")
+
+    def _add_session(self, mode) -> None:
+        session = self._session(mode)
+        meta = _read_stored(self.meta_path) if os.path.exists(self.meta_path) else \
+            self._new_meta(None)
+        meta.update(status="running", finished=None, provenance=session["provenance"])
+        meta.setdefault("sessions", []).append(session)
+        if not meta.get("started"):
+            meta["started"] = session["started"]
+        os.makedirs(self.runs_dir, exist_ok=True)
+        os.makedirs(self.figures_dir, exist_ok=True)
+        write_json(self.meta_path, meta)
+
+    def _install_fresh(self, encoded, mode) -> None:
+        os.makedirs(self.out, exist_ok=True)
+        stage = tempfile.mkdtemp(dir=self.out, prefix=f".{self.study}.new-")
+        old = None
+        try:
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(stage, 0o777 & ~umask)  # mkdtemp makes it private
+            os.mkdir(os.path.join(stage, "runs"))
+            os.mkdir(os.path.join(stage, "figures"))
+            write_json(os.path.join(stage, "config.json"), encoded)
+            write_json(os.path.join(stage, "meta.json"), self._new_meta(self._session(mode)))
+            if os.path.lexists(self.path):
+                old = os.path.join(self.out, f".{self.study}.old-{uuid.uuid4().hex[:12]}")
+                os.rename(self.path, old)
+            os.rename(stage, self.path)
+        except BaseException:
+            shutil.rmtree(stage, ignore_errors=True)
+            if old is not None and not os.path.lexists(self.path):
+                try:  # put the previous results back
+                    os.rename(old, self.path)
+                    old = None
+                except OSError:
+                    pass
+            raise
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+        _fsync_directory(self.out)
+
+    def _remove_leftovers(self) -> None:
+        """Hidden staging folders of an interrupted prepare, temporary files of interrupted
+        writes (``.NAME.XXXX.tmp``; ``NAME.tmp-PID`` from :func:`plotting.save_figure`)."""
+        if os.path.isdir(self.out):
+            for name in os.listdir(self.out):
+                if name.startswith((f".{self.study}.new-", f".{self.study}.old-")):
+                    shutil.rmtree(os.path.join(self.out, name), ignore_errors=True)
+        temp = re.compile(r"(^\..*\.tmp$)|(\.tmp-\d+$)")
+        for folder in (self.path, self.runs_dir, self.figures_dir):
+            if os.path.isdir(folder):
+                for name in os.listdir(folder):
+                    path = os.path.join(folder, name)
+                    if temp.search(name) and os.path.isfile(path):
+                        os.unlink(path)
+
+    # -- runs ----------------------------------------------------------------------------------
+    def run_paths(self, rule, seed) -> tuple:
+        """``(runs/RULE__seedK.csv, runs/RULE__seedK.json)``; RULE percent-encoded if needed."""
+        _check_run(rule, seed)
+        stem = os.path.join(self.runs_dir, _run_stem(rule, seed))
+        return stem + ".csv", stem + ".json"
+
+    def write_run(self, rule, seed, rows, status="ok", wall_time=None, *, step=None, error=None,
+                  extra=None, extra_columns=None) -> dict:
+        """Record one finished run: its metric rows, then its record; return the record.
+
+        Parameters
+        ----------
+        rule, seed : str, int
+            The run; every row must carry this ``rule`` and ``seed``.
+        rows : iterable of dict
+            The run's metric rows (:func:`~brainlearn.results.write_metrics`); may be empty, or
+            partial for a run that diverged or failed.
+        status : {"ok", "diverged", "failed"}
+        wall_time : float, optional
+            Seconds the run took.
+        step : int, optional
+            Required when ``status="diverged"``: the step at which it diverged.
+        error : str, optional
+            Required when ``status="failed"``: the error text (a traceback is fine).
+        extra : dict, optional
+            Anything JSON-able to keep in the record (e.g. the worker, final loss).
+        extra_columns : sequence of str, optional
+            The study-specific columns of ``rows`` (default: their keys beyond the standard).
+
+        The rows go to ``runs/RULE__seedK.csv`` and the record to ``runs/RULE__seedK.json``,
+        both atomically, the record last: a run is finished exactly when its record exists. A
+        previous record of the same run is removed first, so an interrupted rerun counts as
+        not finished.
+        """
+        _check_run(rule, seed)
+        if status not in RUN_STATUSES:
+            raise ValueError(f"status={status!r}: allowed {', '.join(map(repr, RUN_STATUSES))}")
+        if status == "diverged" and (isinstance(step, bool) or not isinstance(step, int)):
+            raise ValueError(f"step={step!r}: a diverged run needs the int step where it diverged")
+        if status == "failed" and (not isinstance(error, str) or not error.strip()):
+            raise ValueError(f"error={error!r}: a failed run needs the error text")
+        if wall_time is not None and not (isinstance(wall_time, (int, float))
+                                          and wall_time >= 0):
+            raise ValueError(f"wall_time={wall_time!r}: allowed None or seconds >= 0")
+        rows = list(rows)
+        for index, row in enumerate(rows):
+            if row.get("rule") != rule or row.get("seed") != seed:
+                raise ValueError(f"rows: row {index} belongs to rule={row.get('rule')!r}, "
+                                 f"seed={row.get('seed')!r}, not to the run rule={rule!r}, "
+                                 f"seed={seed!r}")
+        columns = extra_columns_of(rows) if extra_columns is None else \
+            _check_extra_columns(extra_columns)
+        csv_path, json_path = self.run_paths(rule, seed)
+        record = {"rule": rule, "seed": seed, "status": status,
+                  "step": None if step is None else int(step),
+                  "error": error, "wall_time": None if wall_time is None else float(wall_time),
+                  "finished": _now(), "rows": len(rows), "csv": os.path.basename(csv_path),
+                  "columns": list(columns), "numeric_columns": _typed_columns(rows, columns),
+                  "extra": {} if extra is None else extra}
+        text = to_json(record)  # fails on a bad ``extra`` before any file is touched
+        os.makedirs(self.runs_dir, exist_ok=True)
+        try:
+            os.unlink(json_path)
+        except FileNotFoundError:
+            pass
+        write_metrics(csv_path, rows, columns)
+        write_json(json_path, json.loads(text))
+        return record
+
+    def run_records(self) -> list:
+        """The records of every finished run (any status), sorted by (rule, seed)."""
+        records = []
+        for name in self._record_names():
+            path = os.path.join(self.runs_dir, name)
+            try:
+                record = read_json(path, nonfinite=False)
+                key = (record["rule"], record["seed"], record["status"], record["csv"])
+            except (OSError, ValueError, KeyError, TypeError) as exc:
+                raise ResultsError(f"{path}: not a run record ({type(exc).__name__}: {exc})") \
+                    from None
+            if os.path.exists(os.path.join(self.runs_dir, key[3])):
+                record["extra"] = _restore_nonfinite(record.get("extra", {}))
+                records.append(record)
+        return sorted(records, key=lambda r: (r["rule"], r["seed"]))
+
+    def completed_runs(self, include_failed: bool = False) -> set:
+        """The ``(rule, seed)`` pairs already finished: status ok or diverged (a deterministic
+        outcome), and failed ones too with ``include_failed``. A resumed study reruns the rest."""
+        return {(r["rule"], r["seed"]) for r in self.run_records()
+                if include_failed or r["status"] != "failed"}
+
+    def read_run(self, rule, seed) -> list:
+        """The metric rows of one finished run (typed as written)."""
+        csv_path, json_path = self.run_paths(rule, seed)
+        record = read_json(json_path, nonfinite=False)
+        return read_metrics(csv_path, numeric=record.get("numeric_columns", ()))
+
+    # -- merging -------------------------------------------------------------------------------
+    def merge(self, expected=None, extra_columns=()) -> list:
+        """Gather every finished run into ``metrics.csv`` and ``meta.json``; return the rows.
+
+        Parameters
+        ----------
+        expected : iterable of (rule, seed), optional
+            The runs the study consists of, in the order wanted in ``metrics.csv``; finished
+            runs not listed come after, sorted. Without it runs are sorted by (rule, seed).
+        extra_columns : sequence of str
+            Study-specific columns to put first (others follow in order of appearance).
+
+        ``meta.json`` gets ``status`` ("complete", or "incomplete" when an expected run has no
+        record; listed in ``missing``), ``started`` (first session), ``finished``, ``elapsed``
+        (s), ``run_time`` (sum of wall times), ``rules``, ``seeds``, ``counts`` per status,
+        ``runs`` (rule, seed, status, step, error, wall_time, finished, rows, extra), the
+        ``sessions`` (mode, start, provenance each), ``provenance`` (of the latest session) and
+        ``mixed_provenance`` (sessions ran different code). Metrics are written before meta.
+        The rows returned have every column (a missing one is None, or "" for a text column),
+        typed as each run wrote them; :meth:`read_metrics` gives the same rows unless runs
+        disagree on a column's type (then it reads back as text).
+        """
+        by_key = {(r["rule"], r["seed"]): r for r in self.run_records()}
+        order, missing = [], []
+        if expected is not None:
+            wanted = list(dict.fromkeys((rule, seed) for rule, seed in expected))
+            for rule, seed in wanted:
+                _check_run(rule, seed)
+            order = [k for k in wanted if k in by_key]
+            missing = [k for k in wanted if k not in by_key]
+        listed = set(order)
+        order += sorted(k for k in by_key if k not in listed)
+        columns, numeric, rows = list(_check_extra_columns(extra_columns)), [], []
+        for key in order:
+            record = by_key[key]
+            columns += [c for c in record.get("columns", ()) if c not in columns]
+            numeric += [c for c in record.get("numeric_columns", ()) if c not in numeric]
+            rows += read_metrics(os.path.join(self.runs_dir, record["csv"]),
+                                 numeric=record.get("numeric_columns", ()))
+        # a column is read back typed only if every run that has it wrote it typed
+        numeric = [c for c in numeric if all(c in r.get("numeric_columns", ())
+                                             for r in by_key.values() if c in r.get("columns", ()))]
+        write_metrics(self.metrics_path, rows, columns)
+        for row in rows:  # every row gets every column, as read_metrics gives them back
+            for c in columns:
+                row.setdefault(c, None if c in numeric else "")
+
+        meta = _read_stored(self.meta_path) if os.path.exists(self.meta_path) else \
+            self._new_meta(None)
+        runs = [{k: by_key[key].get(k) for k in ("rule", "seed", "status", "step", "error",
+                                                   "wall_time", "finished", "rows", "extra")}
+                for key in order]
+        finished = _now()
+        sessions = meta.get("sessions", [])
+        versions = {json.dumps([s.get("provenance", {}).get(k) for k in
+                                ("brainlearn", "git_commit", "git_dirty")]) for s in sessions}
+        meta.update(
+            format=_FORMAT, study=self.study,
+            status="incomplete" if missing else "complete", finished=finished,
+            elapsed=_seconds_between(meta.get("started"), finished),
+            run_time=sum(r["wall_time"] or 0.0 for r in runs),
+            rules=list(dict.fromkeys(rule for rule, _ in order)),
+            seeds=sorted({seed for _, seed in order}),
+            counts={s: sum(r["status"] == s for r in runs) for s in RUN_STATUSES},
+            missing=[list(k) for k in missing], runs=runs,
+            columns=list(METRIC_COLUMNS) + columns, numeric_columns=numeric,
+            mixed_provenance=len(versions) > 1)
+        write_json(self.meta_path, meta)
+        return rows
+
+
+def _is_results(folder) -> bool:
+    return any(os.path.isfile(os.path.join(folder, m)) for m in _MARKERS)
+
+
+def find_studies(path) -> list:
+    """The results folders at ``path``: ``[path]`` when it is one (``OUT/STUDY``), else its
+    subfolders that are (``OUT/``), sorted by name. :class:`ResultsError` when there are none."""
+    path = os.fspath(path)
+    if not os.path.isdir(path):
+        raise ResultsError(f"{path}: no such folder")
+    if _is_results(path):
+        return [ResultsDir.from_path(path)]
+    found = [ResultsDir.from_path(os.path.join(path, n)) for n in sorted(os.listdir(path))
+             if not n.startswith(".") and _is_results(os.path.join(path, n))]
+    if not found:
+        raise ResultsError(f"{path} holds no results (no config.json, meta.json, metrics.csv or "
+                           "summary.csv in it or in its subfolders)")
+    return found

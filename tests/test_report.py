@@ -1,0 +1,214 @@
+"""brainlearn.report: one self-contained, well-formed HTML file with every figure and table."""
+
+import base64
+import math
+import os
+from html.parser import HTMLParser
+
+import pytest
+from matplotlib.figure import Figure
+
+from brainlearn import plotting, report
+from brainlearn import results as R
+
+_VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source",
+         "track", "wbr"}
+
+
+class _Checker(HTMLParser):
+    """Parses the report and checks that every element is closed in order; collects what the
+    tests look at (ids, figures, links, external references, tables)."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.stack, self.errors, self.ids, self.links, self.external = [], [], [], [], []
+        self.figures, self.tables, self.doctype = {}, 0, None
+        self._figure = None
+
+    def handle_decl(self, decl):
+        self.doctype = decl
+
+    def handle_starttag(self, tag, attrs):
+        self._attrs(tag, attrs)
+        if tag not in _VOID:
+            self.stack.append(tag)
+
+    def handle_startendtag(self, tag, attrs):  # <path .../> inside inline SVG
+        self._attrs(tag, attrs)
+
+    def handle_endtag(self, tag):
+        if not self.stack or self.stack[-1] != tag:
+            self.errors.append(f"</{tag}> closes {self.stack[-1:] or 'nothing'}")
+            return
+        self.stack.pop()
+        if tag == "figure":
+            self._figure = None
+
+    def _attrs(self, tag, attrs):
+        attrs = dict(attrs)
+        if "id" in attrs:
+            self.ids.append(attrs["id"])
+        if tag == "figure":
+            self._figure = attrs["id"]
+            self.figures[self._figure] = []
+        elif tag in ("svg", "img") and self._figure and self.stack[-1] == "figure":
+            self.figures[self._figure].append((tag, attrs))
+        if tag == "table":
+            self.tables += 1
+        for key in ("href", "xlink:href", "src"):
+            value = attrs.get(key)
+            if value is None:
+                continue
+            if tag == "a":
+                self.links.append(value)
+            if not value.startswith(("#", "data:")):
+                self.external.append(value)
+
+
+def _parse(text):
+    checker = _Checker()
+    checker.feed(text)
+    checker.close()
+    assert checker.doctype == "DOCTYPE html"
+    assert checker.errors == [] and checker.stack == []
+    assert len(checker.ids) == len(set(checker.ids)), "duplicate ids"
+    assert all(link[1:] in checker.ids for link in checker.links if link.startswith("#"))
+    return checker
+
+
+def _read(path):
+    with open(path, encoding="utf-8") as fh:
+        return fh.read()
+
+
+def _figure(path, formats, style=True):
+    import matplotlib
+    with matplotlib.rc_context(plotting.style() if style else {}):
+        fig = Figure(figsize=(2.5, 1.8))
+        ax = fig.add_subplot()
+        plotting.plot_learning_curve(ax, [0, 1, 2], [[0.1, 0.5, 0.7], [0.2, 0.4, 0.8]], "oja")
+        ax.legend()
+        plotting.save_figure(fig, path, formats=formats)
+
+
+def _study(out, study, rules=("oja", "backprop"), figures=()):
+    rd = R.ResultsDir(out, study)
+    rd.prepare({"study": study, "epochs": 2, "lr": 0.01, "label": "<b>bold</b> & co"})
+    for rule in rules:
+        for seed in (0, 1):
+            rows = [{"rule": rule, "seed": seed, "task": "digits", "step": s, "metric": "accuracy",
+                         "value": 0.5 + 0.1 * s + 0.01 * seed} for s in range(3)]
+            rd.write_run(rule, seed, rows, "ok", wall_time=1.25)
+    rd.write_run("hebb", 0, [], "diverged", 0.5, step=17)
+    rd.write_run("hebb", 1, [], "failed", 0.1, error="Traceback\nValueError: weights <nan>")
+    rows = rd.merge(expected=[(r, s) for r in (*rules, "hebb") for s in (0, 1)])
+    rd.write_summary(R.summarize(rows))
+    for name, formats, style in figures:
+        _figure(rd.figure_path(name), formats, style)
+    return rd
+
+
+@pytest.fixture(scope="module")
+def out(tmp_path_factory):
+    out = tmp_path_factory.mktemp("report")
+    _study(out, "learning", figures=[("curves", ("png", "svg"), True),
+                                     ("glyph_text", ("svg",), False),
+                                     ("png_only", ("png",), True)])
+    _study(out, "retention", rules=("bcm",), figures=[("curves", ("png", "svg"), True)])
+    R.write_json(os.path.join(out, "retention", "figures", "captions.json"),
+                 {"curves": "Retention of task A"})
+    return out
+
+
+def test_report_of_one_study(out, tmp_path):
+    rd = R.ResultsDir(out, "learning")
+    path = report.write_report(rd.path, tmp_path / "one.html")
+    assert path == str(tmp_path / "one.html")
+    text = _read(path)
+    page = _parse(text)
+    # every figure, SVG inline when there is one, PNG as a data URI otherwise
+    assert len(page.figures) == 3
+    kinds = {fid: [tag for tag, _ in found] for fid, found in page.figures.items()}
+    assert sorted(kinds.values()) == [["img"], ["svg"], ["svg"]]
+    for found in page.figures.values():
+        for tag, attrs in found:
+            if tag == "img":
+                prefix = "data:image/png;base64,"
+                assert attrs["src"].startswith(prefix)
+                assert base64.b64decode(attrs["src"][len(prefix):])[:8] == b"\x89PNG\r\n\x1a\n"
+    for caption in ("curves", "glyph_text", "png_only"):
+        assert f"<figcaption>{caption}</figcaption>" in text
+    # the tables: summary (every row), runs (every status), provenance; the configuration
+    summary = rd.read_summary()
+    for row in summary:
+        assert f"<td>{row['rule']}</td><td>accuracy</td><td class=\"num\">{row['mean']:.4g}" in text
+    assert page.tables == 3
+    assert 'class="diverged">diverged' in text and 'class="failed">failed' in text
+    assert "ValueError: weights &lt;nan&gt;" in text
+    assert "&quot;label&quot;: &quot;&lt;b&gt;bold&lt;/b&gt; &amp; co&quot;" in text
+    assert "<b>bold</b>" not in text
+    for key in ("git_commit", "numpy", "numba", "python"):
+        assert f"<td>{key}</td>" in text
+    # nothing outside the file
+    assert page.external == []
+    assert "http://" not in text and "https://" not in text
+    assert "<script" not in text and "@import" not in text
+
+
+def test_report_of_several_studies(out):
+    path = report.write_report(out)
+    assert path == os.path.join(str(out), "report.html")
+    text = _read(path)
+    page = _parse(text)
+    assert len(page.figures) == 4
+    for study in ("learning", "retention"):
+        assert f'<section id="study-{study}">' in text
+        assert f'<a href="#study-{study}">{study}</a>' in text
+    assert "<figcaption>Retention of task A</figcaption>" in text
+    assert "<td>bcm</td>" in text and page.external == []
+    assert "http://" not in text and "https://" not in text
+    # the three inline SVGs (two named "curves") keep their own ids
+    ids = [i for i in page.ids if i.endswith("figure_1")]
+    assert len(ids) == 3 and len(set(ids)) == 3
+
+
+def test_report_is_reproducible_and_written_atomically(out, tmp_path, monkeypatch):
+    a = report.write_report(out, tmp_path / "a.html")
+    b = report.write_report(out, tmp_path / "b.html")
+    assert _read(a) == _read(b)
+
+    def broken_replace(src, dst):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(os, "replace", broken_replace)
+    with pytest.raises(OSError):
+        report.write_report(os.path.join(out, "learning"), a)
+    monkeypatch.undo()
+    assert _read(a) == _read(b)
+
+
+def test_inline_svg_is_cleaned_and_scoped():
+    svg = ('<?xml version="1.0"?>\n<!DOCTYPE svg PUBLIC "-//W3C//DTD SVG 1.1//EN"\n'
+           '  "http://www.w3.org/Graphics/SVG/1.1/DTD/svg11.dtd">\n'
+           '<!-- made with https://example.org -->\n'
+           '<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink">'
+           '<metadata><rdf:RDF xmlns:dc="http://purl.org/dc/elements/1.1/"/></metadata>'
+           '<defs><path id="m1" d="M0 0"/><clipPath id="p2"><rect/></clipPath></defs>'
+           '<g clip-path="url(#p2)"><use xlink:href="#m1"/><a href="#elsewhere"/></g></svg>')
+    out = report._inline_svg(svg, "f0")
+    assert out.startswith("<svg>") and "http" not in out
+    assert 'id="f0-m1"' in out and 'id="f0-p2"' in out
+    assert 'url(#f0-p2)' in out and 'xlink:href="#f0-m1"' in out
+    assert 'href="#elsewhere"' in out  # not an id of this figure: left alone
+
+
+def test_report_of_a_partial_study_and_of_nothing(tmp_path):
+    rd = R.ResultsDir(tmp_path, "memory")
+    rd.prepare({"epochs": 1, "tol": math.inf})
+    text = _read(report.write_report(rd.path))
+    _parse(text)
+    assert "No summary.csv." in text and "No figures." in text
+    assert "&quot;tol&quot;: &quot;inf&quot;" in text
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(R.ResultsError, match="holds no results"):
+        report.write_report(tmp_path / "empty")
