@@ -31,7 +31,7 @@ __all__ = ["main", "build_parser", "rule_info", "rules_table", "rules_markdown"]
 DOCS_COMMAND = "brainlearn rules --markdown --builtin --output docs/rules.md"
 
 # Class attributes of LearningRule that are code, not metadata.
-_NOT_METADATA = ("kernel", "batch_kernel", "numpy_twin")
+_NOT_METADATA = ("kernel", "batch_kernel", "numpy_twin", "rest_kernel", "affine_kernel")
 
 _SIGNAL_TEXT = {
     "pre": "presynaptic activity",

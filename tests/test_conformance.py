@@ -90,6 +90,47 @@ class RenamelessOja(bl.rules.Oja):
     """A subclass of Oja that inherits the registered name ``oja``."""
 
 
+@numba.njit(cache=True)
+def _hebb_only_affine(pre, post, params, state, dt, alpha, beta):
+    # Oja's Hebbian term without its decay: not what Oja's kernel does
+    for i in range(post.shape[0]):
+        beta[i] += params.lr * post[i]
+
+
+@dataclass(frozen=True, repr=False)
+class WrongAffineOja(bl.rules.Oja):
+    """Oja's rule whose affine_kernel leaves out the decay term."""
+
+    name = "conformance_wrong_affine_oja"
+    affine_kernel = _hebb_only_affine
+
+
+def test_affine_kernel_that_disagrees_with_the_kernel_fails():
+    with pytest.raises(AssertionError, match="dW is not alpha_i W_i"):
+        testing.check_affine_kernel(WrongAffineOja())
+
+
+@numba.njit(cache=True)
+def _overwriting_rest(W, params, state, dt, n_steps, dW):
+    # a decay toward zero that overwrites dW instead of adding to it
+    for i in range(W.shape[0]):
+        for j in range(W.shape[1]):
+            dW[i, j] = -W[i, j] * (1.0 - (1.0 - 1e-3 * dt) ** n_steps)
+
+
+@dataclass(frozen=True, repr=False)
+class OverwritingRestOja(bl.rules.Oja):
+    """Oja's rule with a rest kernel that overwrites dW."""
+
+    name = "conformance_overwriting_rest"
+    rest_kernel = _overwriting_rest
+
+
+def test_rest_kernel_that_overwrites_dW_fails():
+    with pytest.raises(AssertionError, match="20 steps in one call and 20 calls of one step"):
+        testing.check_rest_kernel(OverwritingRestOja())
+
+
 def test_kernel_that_writes_W_fails_the_W_check():
     with pytest.raises(AssertionError, match="failed check_kernel_never_writes_W: kernel wrote W"):
         check_rule(WritesW)

@@ -296,6 +296,57 @@ def test_row_parallel_epoch_equals_the_online_driver(rng, rule, dtype):
             np.testing.assert_array_equal(fa, fb)
 
 
+@pytest.mark.parametrize("rule,act", [
+    (bl.rules.Oja(lr=2e-3), "linear"),
+    (bl.rules.BCM(lr=1e-3, tau_theta=5.0), "sigmoid"),
+    (bl.rules.chain(bl.rules.Hebb(lr=1e-3), bl.rules.WeightDecay(decay=1e-2)), "softmax"),
+])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_block_driver_equals_the_online_driver(rng, rule, act, dtype):
+    """Rules with an affine_kernel run blocks of samples through matrix products: online
+    learning all the same, equal to the per-sample driver up to rounding. 150 samples:
+    two full blocks (with corrections from earlier sub-blocks) and a short one."""
+    x = rng.uniform(0, 1, (150, 40))
+    nets = []
+    for driver in ("auto", "online"):
+        net = bl.Network(seed=3, dtype=dtype)
+        inp, out = net.add_input(40), net.add_population(12, activation=act)
+        net.connect(inp, out, rule=rule, init=bl.init.Normal(std=0.1))
+        out.bias[:] = np.linspace(-0.1, 0.1, 12)
+        W0 = net.projections[0].W.copy()
+        bl.train(net, x, driver=driver, seed=0, epochs=2, dt=0.5)
+        nets.append(net)
+    from brainlearn.engine.plan import make_plan
+    assert make_plan(nets[0], None).block == 0  # the block path was eligible
+    Wa, Wb = nets[0].projections[0].W, nets[1].projections[0].W
+    change = np.abs(Wb - W0).max()
+    assert change > 1e-3  # the rule did learn
+    tol = 1e-9 if dtype == "float64" else 2e-4
+    assert np.abs(Wa - Wb).max() <= tol * change
+    for a, b in zip(np.atleast_1d(nets[0].projections[0].state), np.atleast_1d(nets[1].projections[0].state)):
+        for fa, fb in zip(a, b):
+            np.testing.assert_allclose(fa, fb, rtol=tol * 10, atol=tol)
+
+
+def test_block_driver_applies_a_whole_row_decay_directly(rng):
+    """A step that scales a row to (near) zero cannot be folded into the block's factors:
+    the driver ends the block and applies that sample straight to W."""
+    x = rng.uniform(0, 1, (100, 20))
+    rule = bl.rules.chain(bl.rules.Hebb(lr=0.1), bl.rules.WeightDecay(decay=1.0))
+    nets = []
+    for driver in ("auto", "online"):
+        net = bl.Network(seed=1)
+        inp, out = net.add_input(20), net.add_population(5, activation="tanh")
+        net.connect(inp, out, rule=rule)
+        bl.train(net, x, driver=driver, shuffle=False)
+        nets.append(net)
+    # decay * dt = 1: each step replaces W by lr * y x^T of the last sample
+    np.testing.assert_allclose(nets[0].projections[0].W, nets[1].projections[0].W, rtol=1e-12)
+    net = nets[0]
+    W = net.projections[0].W
+    assert np.linalg.matrix_rank(W) == 1
+
+
 def test_a_kernel_numba_cannot_compile_is_reported_by_rule_name(patterns):
     @numba.njit
     def broken(W, pre, post, mod, params, state, dt, dW, db):

@@ -98,7 +98,7 @@ def _kernel_names(plan: Plan):
     imports, env, ok = [], {}, True
     for pp in plan.projections:
         for t in pp.terms:
-            for prefix, fn in (("k", t.kernel), ("kb", t.batch_kernel)):
+            for prefix, fn in (("k", t.kernel), ("kb", t.batch_kernel), ("ka", t.affine)):
                 if fn is None:
                     continue
                 alias = f"{prefix}{t.slot}"
@@ -133,7 +133,137 @@ def generate(plan: Plan) -> str:
     if plan.rows >= 0:
         e()
         _emit_rows(e, plan)
+    if plan.block >= 0:
+        e()
+        _emit_block(e, plan)
     return "\n".join(e.lines) + "\n"
+
+
+#: samples whose corrections are summed one by one inside a block (the rest through a product)
+_SUB = 16
+
+
+def _emit_block(e, plan):
+    """Online learning of one projection, block by block through matrix products.
+
+    Every rule on the projection changes row i by ``alpha_i W_i + beta_i x`` (its
+    ``affine_kernel`` gives alpha and beta from the activity). Then, within a block
+    of samples x_0..x_{m-1} starting from weights W0,
+
+        W_k = diag(A_k) (W0 + sum_{j<k} c_j x_j^T),
+        A_{k+1} = A_k (1 + alpha_k),   c_k = beta_k / A_{k+1},
+
+    and the activity for sample k needs only W0 x_k and the Gram products x_j . x_k:
+
+        u_k = A_k * (W0 x_k + sum_{j<k} c_j (x_j . x_k)) + b.
+
+    One matrix product gives [W0; X] X^T (the drive of every sample and the Gram
+    matrix), the samples are then stepped in order (corrections from earlier
+    sub-blocks of _SUB samples through one more small product), and a last product
+    gives W = diag(A) (W0 + C^T X). This is online learning -- each sample sees the
+    weights left by the one before -- with the same result as the per-sample driver
+    up to rounding, but the weights are read and written once per block instead of
+    twice per sample. Should a row's factor A come near zero (a decay of the whole
+    row in one step), the block ends there and that sample is applied directly.
+    """
+    pp = plan.projections[plan.block]
+    q, post = pp.index, pp.post
+    e("@jit")
+    e("def online_block(X, order, dt, Ws, bs, params, states, acts, B):")
+    e.indent()
+    e(f"W = Ws[{q}]")
+    e(f"b = bs[{post}]")
+    for t in pp.terms:
+        e(f"P{t.slot} = params[{t.slot}]")
+        e(f"S{t.slot} = states[{t.slot}]")
+    e(f"code = acts[{post}]")
+    e("dtype = W.dtype")
+    e("n_post, n_pre = W.shape")
+    e("n = order.shape[0]")
+    e("# rows 0..n_post-1: the weights; rows n_post..: the block's inputs")
+    e("S = np.empty((n_post + B, n_pre), dtype)")
+    e("S[:n_post] = W")
+    e("A = np.ones(n_post, dtype)")
+    e("C = np.zeros((B, n_post), dtype)")
+    e("z = np.zeros(n_post, dtype)")
+    e("a = np.zeros(n_post, dtype)")
+    e("al = np.zeros(n_post, dtype)")
+    e("be = np.zeros(n_post, dtype)")
+    e("s = 0")
+    e("bad = -1")
+    e("while s < n:")
+    e.indent()
+    e("m = min(B, n - s)")
+    e("for k in range(m):")
+    e("    S[n_post + k] = X[order[s + k]]")
+    e("Xb = S[n_post:n_post + m]")
+    e("P = np.dot(S[:n_post + m], Xb.T)  # W0 x_k in column k (rows < n_post); x_j . x_k below")
+    e("A[:] = 1")
+    e("cut = m  # samples folded into C (fewer when a factor came near zero)")
+    e("direct = False")
+    e(f"for r0 in range(0, m, {_SUB}):")
+    e.indent()
+    e(f"r1 = min(r0 + {_SUB}, m)")
+    e("if r0 > 0:")
+    e("    corr = np.dot(np.ascontiguousarray(P[n_post + r0:n_post + r1, :r0]), C[:r0])")
+    e("for k in range(r0, r1):")
+    e.indent()
+    e("for i in range(n_post):")
+    e("    z[i] = P[i, k]")
+    e("if r0 > 0:")
+    e("    for i in range(n_post):")
+    e("        z[i] += corr[k - r0, i]")
+    e("for j in range(r0, k):")
+    e("    g = P[n_post + k, j]")
+    e("    for i in range(n_post):")
+    e("        z[i] += C[j, i] * g")
+    e("for i in range(n_post):")
+    e("    z[i] = A[i] * z[i] + b[i]")
+    e("act_forward(code, z, a)")
+    e("if not all_finite(a):")
+    e("    bad = s + k")
+    e("    break")
+    e("al[:] = 0")
+    e("be[:] = 0")
+    e("x = S[n_post + k]")
+    for t in pp.terms:
+        e(f"ka{t.slot}(x, a, P{t.slot}, S{t.slot}, dt, al, be)")
+    e("small = False")
+    e("for i in range(n_post):")
+    e("    if abs(A[i] * (1 + al[i])) < 1e-3:")
+    e("        small = True")
+    e("if small:")
+    e("    cut = k")
+    e("    direct = True")
+    e("    break")
+    e("for i in range(n_post):")
+    e("    A[i] = A[i] * (1 + al[i])")
+    e("    C[k, i] = be[i] / A[i]")
+    e.dedent()
+    e("if bad >= 0 or direct:")
+    e("    break")
+    e.dedent()
+    e("if bad >= 0:")
+    e("    break")
+    e("if cut > 0:")
+    e("    D = np.dot(C[:cut].T, S[n_post:n_post + cut])")
+    e("    for i in range(n_post):")
+    e("        ai = A[i]")
+    e("        for j in range(n_pre):")
+    e("            S[i, j] = ai * (S[i, j] + D[i, j])")
+    e("if direct:  # sample `cut`, whose factor came near zero, straight into the weights")
+    e("    x = S[n_post + cut]")
+    e("    for i in range(n_post):")
+    e("        f = 1 + al[i]")
+    e("        c = be[i]")
+    e("        for j in range(n_pre):")
+    e("            S[i, j] = f * S[i, j] + c * x[j]")
+    e("    cut += 1")
+    e("s += cut")
+    e.dedent()
+    e("W[:] = S[:n_post]")
+    e("return s, bad")
+    e.dedent()
 
 
 def _emit_rows(e, plan):

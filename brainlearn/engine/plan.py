@@ -33,6 +33,7 @@ class Term:
     slot: int  # index into the params/state tuples
     state_cls: object = None  # NamedTuple class of the state (for the row-parallel driver)
     state_fields: tuple = ()
+    affine: object = None  # the rule's affine_kernel (for the block driver), or None
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,7 @@ class Plan:
     projections: tuple  # ProjectionPlan per projection
     threshold: float  # decision threshold for a single output unit
     rows: int = -1  # projection run by the row-parallel driver (-1: not eligible)
+    block: int = -1  # projection run by the block driver (-1: not eligible)
 
     def incoming(self, pop, lateral=False):
         return [p for p in self.projections if p.post == pop and p.lateral == lateral]
@@ -146,7 +148,8 @@ def make_plan(net, loss=None, learn=True) -> Plan:
                                  f"error and belongs on a projection into {out.name!r}, not "
                                  f"{q.post.name!r}")
             sig = _signal(r, q.name)
-            t = Term(r.kernel, r.batch_kernel, sig, bool(r.constraint), r.feedback, slot)
+            t = Term(r.kernel, r.batch_kernel, sig, bool(r.constraint), r.feedback, slot,
+                     affine=getattr(r, "affine_kernel", None))
             terms.append(t)
             slot += 1
             if sig == "error":
@@ -199,12 +202,33 @@ def make_plan(net, loss=None, learn=True) -> Plan:
                                     q.mask is not None, q.bounds is not None, q.is_lateral))
     acts = tuple(-1 if p.is_input else ACTIVATIONS[p.activation] for p in pops)
     threshold = 0.0 if acts[out.index] == TANH else 0.5
-    rows = -1
+    rows = block = -1
     if learn and loss_code < 0:
         rows, plans = _row_parallel(net, plans)
+        block = _block(net, plans)
     return Plan(order, tuple(offsets), tuple(p.size for p in pops), acts, out.index, loss_code,
                 tuple(sorted(delta, key=order.index)), tuple(sorted(direct.items())),
-                tuple(sorted(reward)), tuple(plans), threshold, rows)
+                tuple(sorted(reward)), tuple(plans), threshold, rows, block)
+
+
+def _block(net, plans):
+    """Whether online learning can run block by block (0) or not (-1).
+
+    That holds for one input population feeding one population through one
+    projection without mask, bounds, constraint rules or a learnt bias, whose rules
+    all give an ``affine_kernel`` (each row changes by ``alpha_i W_i + beta_i x``):
+    then the weights after a block of samples are ``diag(A) (W + C^T X)`` for the
+    block's inputs ``X``, and every activity within the block follows from
+    ``W X^T`` and ``X X^T`` (see the block driver in :mod:`.codegen`).
+    """
+    if len(net.inputs) != 1 or len(net.populations) != 2 or len(net.projections) != 1:
+        return -1
+    q, pp = net.projections[0], plans[0]
+    if q.is_lateral or pp.has_mask or pp.has_bounds or pp.owns_bias or not pp.terms:
+        return -1
+    if any(t.constraint or t.affine is None or t.signal != "none" for t in pp.terms):
+        return -1
+    return 0
 
 
 def _row_parallel(net, plans):
@@ -230,7 +254,7 @@ def _row_parallel(net, plans):
         if any(getattr(st, f).shape[:1] != (q.post.size,) for f in fields):
             return -1, plans
         terms.append(Term(t.kernel, t.batch_kernel, t.signal, t.constraint, t.feedback, t.slot,
-                          type(st), fields))
+                          type(st), fields, t.affine))
     plans = list(plans)
     plans[0] = ProjectionPlan(pp.index, pp.pre, pp.post, tuple(terms), pp.fused, pp.owns_bias,
                               pp.has_mask, pp.has_bounds, pp.lateral)

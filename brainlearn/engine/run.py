@@ -186,8 +186,16 @@ def _live_arrays(net):
     return Ws, bs
 
 
+#: samples per block of the block driver (large enough for efficient matrix products, small
+#: enough that the Gram matrix of a block stays a small part of the work)
+BLOCK = 64
+
+
 def _call_driver(mod, plan, use_rows, use_online, n_blocks, x, T, part, dtv, batch_size, Ws, bs,
-                 Ms, bounds, params, states, dWs, acts, steps):
+                 Ms, bounds, params, states, dWs, acts, steps, use_block=False):
+    if use_block:
+        done, bad = mod.online_block(x, part, dtv, Ws, bs, params, states, acts, BLOCK)
+        return 0.0, 0, done, bad
     if use_rows:
         _run_row_blocks(mod.online_rows, n_blocks, Ws[plan.rows].shape[0],
                         (x, part, dtv, Ws, bs, Ms, bounds, params, states, acts))
@@ -339,7 +347,11 @@ def train(net, data, *, epochs=1, batch_size=1, loss=None, shuffle=True, seed=No
         Force a driver ("minibatch" with ``batch_size=1`` is the reference for
         the online driver). With "auto", a single projection whose rules are all
         ``row_local``, trained without targets, runs row blocks on separate threads
-        for the whole epoch (the same result as "online", bit for bit).
+        for the whole epoch (the same result as "online", bit for bit); one whose
+        rules all give an ``affine_kernel`` (Hebb, Oja, BCM, weight decay) runs
+        blocks of samples through matrix products instead (online learning all the
+        same -- every sample sees the weights left by the one before -- equal to
+        "online" up to rounding).
 
     Returns
     -------
@@ -392,6 +404,9 @@ def train(net, data, *, epochs=1, batch_size=1, loss=None, shuffle=True, seed=No
     use_online = driver == "online" or (driver == "auto" and batch_size == 1)
     # one projection with row-local rules and no targets: threads own row blocks for the epoch
     use_rows = driver == "auto" and batch_size == 1 and plan.rows >= 0 and y is None
+    # rules that change each row by alpha_i W_i + beta_i x: blocks of samples through BLAS
+    use_block = driver == "auto" and batch_size == 1 and plan.block >= 0 and y is None
+    use_rows = use_rows and not use_block
     n_blocks = _row_blocks(net, plan) if use_rows else 1
     record_acc = labels or loss != "mse"
 
@@ -413,7 +428,7 @@ def train(net, data, *, epochs=1, batch_size=1, loss=None, shuffle=True, seed=No
                 with check_compiles:
                     res = _call_driver(mod, plan, use_rows, use_online, n_blocks, x, T, part, dtv,
                                        batch_size, Ws, bs, Ms, bounds, params, states, dWs, acts,
-                                       steps)
+                                       steps, use_block)
                 loss_sum, correct, done, bad = res
                 if bad >= 0:
                     raise DivergenceError(

@@ -19,6 +19,17 @@ A learning rule is three things kept apart (as in optax and Nengo):
   and ``mod`` of shape (batch, n) and adds the *mean* change over the batch;
   without one, the engine calls ``kernel`` once per row.
 
+Rules whose change of row i is ``alpha_i W_i + beta_i x`` (an affine map of the row
+plus a multiple of the input: Hebb, Oja, BCM, weight decay) may also give an
+``affine_kernel``::
+
+      affine_kernel(pre, post, params, state, dt, alpha, beta)
+
+that adds their ``alpha`` and ``beta`` (n_post,) for one sample and updates the
+state exactly as ``kernel`` does. The engine then runs online learning of a
+single projection block by block through matrix products (see
+:mod:`brainlearn.engine.codegen`), with the same result as sample by sample.
+
 Rules with slow dynamics of their own (decaying early-phase weights, protein
 synthesis, consolidation) also give a ``rest_kernel``::
 
@@ -119,6 +130,10 @@ class LearningRule:
     numpy_twin: ClassVar = None
     kernel: ClassVar = None
     batch_kernel: ClassVar = None
+    #: optional ``affine_kernel(pre, post, params, state, dt, alpha, beta)`` for rules whose change
+    #: is ``dW_i = alpha_i W_i + beta_i x`` (see the module docstring); lets the engine run
+    #: online epochs block by block through matrix products
+    affine_kernel: ClassVar = None
     #: optional ``rest_kernel(W, params, state, dt, n_steps, dW)``: the state's own dynamics
     #: through a period without input (see the module docstring); None: nothing changes at rest
     rest_kernel: ClassVar = None
@@ -126,7 +141,7 @@ class LearningRule:
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         # Compiled dispatchers bind like methods when read through an instance; keep them plain.
-        for attr in ("kernel", "batch_kernel", "numpy_twin", "rest_kernel"):
+        for attr in ("kernel", "batch_kernel", "numpy_twin", "rest_kernel", "affine_kernel"):
             val = cls.__dict__.get(attr)
             if val is not None and not isinstance(val, staticmethod):
                 setattr(cls, attr, staticmethod(val))

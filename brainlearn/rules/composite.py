@@ -74,6 +74,13 @@ def _weight_decay_delta(W, pre, post, mod, params, state, dt, dW, db):
             dW[i, j] += c * W[i, j]
 
 
+@jit
+def _weight_decay_affine(pre, post, params, state, dt, alpha, beta):
+    c = params.decay * dt
+    for i in range(alpha.shape[0]):
+        alpha[i] -= c
+
+
 @register("weight_decay")
 @dataclass(frozen=True, repr=False)
 class WeightDecay(LocalRule):
@@ -89,6 +96,7 @@ class WeightDecay(LocalRule):
     elementwise = True
     row_local = True
     kernel = _weight_decay_delta
+    affine_kernel = _weight_decay_affine
 
 
 @jit

@@ -42,6 +42,12 @@ def _hebb_delta_batch(W, pre, post, mod, params, state, dt, dW, db):
             dW[i, j] += G[i, j]
 
 
+@jit
+def _hebb_affine(pre, post, params, state, dt, alpha, beta):
+    for i in range(post.shape[0]):
+        beta[i] += params.lr * post[i]
+
+
 @register("hebb")
 @dataclass(frozen=True, repr=False)
 class Hebb(LocalRule):
@@ -69,6 +75,7 @@ class Hebb(LocalRule):
     unstable = True
     kernel = _hebb_delta
     batch_kernel = _hebb_delta_batch
+    affine_kernel = _hebb_affine
 
 
 # -- Oja -------------------------------------------------------------------------------------------
@@ -80,6 +87,15 @@ def _oja_delta(W, pre, post, mod, params, state, dt, dW, db):
         c = lr * y
         for j in range(W.shape[1]):
             dW[i, j] += c * (pre[j] - y * W[i, j])
+
+
+@jit
+def _oja_affine(pre, post, params, state, dt, alpha, beta):
+    lr = params.lr
+    for i in range(post.shape[0]):
+        y = post[i]
+        alpha[i] -= lr * y * y
+        beta[i] += lr * y
 
 
 @register("oja")
@@ -107,6 +123,7 @@ class Oja(LocalRule):
     elementwise = True
     row_local = True
     kernel = _oja_delta
+    affine_kernel = _oja_affine
 
 
 # -- Sanger / GHA ------------------------------------------------------------------------------------
@@ -171,6 +188,17 @@ def _bcm_delta(W, pre, post, mod, params, state, dt, dW, db):
         theta[i] += rate * (post[i] * post[i] / params.y0 - theta[i])
 
 
+@jit
+def _bcm_affine(pre, post, params, state, dt, alpha, beta):
+    lr = params.lr
+    theta = state.theta
+    rate = dt / params.tau_theta
+    for i in range(post.shape[0]):
+        y = post[i]
+        beta[i] += lr * y * (y - theta[i])
+        theta[i] += rate * (y * y / params.y0 - theta[i])
+
+
 @register("bcm")
 @dataclass(frozen=True, repr=False)
 class BCM(LocalRule):
@@ -213,6 +241,7 @@ class BCM(LocalRule):
     elementwise = True
     row_local = True
     kernel = _bcm_delta
+    affine_kernel = _bcm_affine
 
     def init_state(self, projection, rng):
         W = projection.W

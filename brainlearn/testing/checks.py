@@ -410,6 +410,72 @@ def check_numpy_twin(rule):
 
 
 @_check
+def check_affine_kernel(rule):
+    """The ``affine_kernel`` says what the kernel does: ``dW_i = alpha_i W_i + beta_i x``,
+    with the same state after every step, on real signals."""
+    fn = type(rule).affine_kernel
+    if fn is None:
+        raise SkipCheck("no affine_kernel")
+    net, data = _trained(rule)
+    q = _rule_projections(net, rule)[0]
+    pre, post, mod = _kernel_inputs(net, data, q, rule, np.arange(10))
+    W = q.W.copy()
+    k_state, a_state = _copy_state(q.state), _copy_state(q.state)
+    dt = W.dtype.type(0.5)
+    for r in range(pre.shape[0]):
+        dW = np.zeros_like(W)
+        rule.kernel(W.copy(), pre[r], post[r], mod[r], rule.params(W.dtype), k_state, dt, dW,
+                    np.zeros(0, W.dtype))
+        alpha, beta = np.zeros(W.shape[0], W.dtype), np.zeros(W.shape[0], W.dtype)
+        fn(pre[r], post[r], rule.params(W.dtype), a_state, dt, alpha, beta)
+        expect = alpha[:, None] * W + beta[:, None] * pre[r][None, :]
+        scale = float(np.max(np.abs(dW), initial=0.0))
+        assert np.allclose(dW, expect, rtol=1e-9, atol=1e-12 * max(scale, 1.0)), \
+            f"step {r}: the kernel's dW is not alpha_i W_i + beta_i x from affine_kernel (max abs " \
+            f"difference {_max_diff(dW, expect):.3g}, scale {scale:.3g})"
+        for f in k_state._fields:
+            a, b = getattr(k_state, f), getattr(a_state, f)
+            assert np.allclose(a, b, rtol=1e-12, atol=0), \
+                f"step {r}: state.{f} after the kernel and after affine_kernel differ " \
+                f"(max abs difference {_max_diff(a, b):.3g})"
+        W = W + dW
+
+
+@_check
+def check_rest_kernel(rule):
+    """The ``rest_kernel`` adds to ``dW`` without writing ``W``, is deterministic, and
+    ``n`` steps in one call equal ``n`` calls of one step."""
+    fn = type(rule).rest_kernel
+    if fn is None:
+        raise SkipCheck("no rest_kernel")
+    net, _ = _trained(rule)
+    q = _rule_projections(net, rule)[0]
+    W0 = q.W.copy()
+    params, dt = rule.params(W0.dtype), W0.dtype.type(2.0)
+    runs = []
+    for split in (False, False, True):
+        W, st = W0.copy(), _copy_state(q.state)
+        dW = np.full_like(W0, 0.25)
+        if split:
+            for _ in range(20):
+                fn(W, params, st, dt, 1, dW)
+        else:
+            fn(W, params, st, dt, 20, dW)
+        assert _same_bits(W, W0), "rest_kernel wrote W (it must add its change to dW)"
+        runs.append((dW, st))
+    (d1, s1), (d2, s2), (d3, s3) = runs
+    assert _same_bits(d1, d2) and all(_same_bits(a, b) for a, b in zip(s1, s2)), \
+        "rest_kernel is not deterministic: two calls from the same state differ"
+    scale = float(np.max(np.abs(d1 - 0.25), initial=0.0))
+    assert np.allclose(d1, d3, rtol=1e-9, atol=1e-12 * max(scale, 1.0)), \
+        f"20 steps in one call and 20 calls of one step differ in dW (max abs difference " \
+        f"{_max_diff(d1, d3):.3g}); also check that the kernel adds to dW instead of overwriting it"
+    for f, a, b in zip(s1._fields, s1, s3):
+        assert np.allclose(a, b, rtol=1e-9, atol=1e-12), \
+            f"20 steps in one call and 20 calls of one step differ in state.{f}"
+
+
+@_check
 def check_finite_long_run(rule):
     """10^4 online presentations of digits leave weights, biases and state finite."""
     if rule.unstable:
@@ -434,6 +500,7 @@ def check_finite_long_run(rule):
 _CHECKS = (check_constructible, check_metadata, check_bad_hyperparameters, check_params_round_trip,
            check_deterministic, check_kernel_never_writes_W, check_kernel_adds_to_dW,
            check_elementwise_claim, check_row_local_claim, check_dtypes_kept,
-           check_online_equals_batch1, check_numpy_twin, check_finite_long_run)
+           check_online_equals_batch1, check_numpy_twin, check_affine_kernel, check_rest_kernel,
+           check_finite_long_run)
 
 
