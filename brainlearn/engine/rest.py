@@ -102,19 +102,19 @@ def rest(net, duration, *, dt=1.0):
 
 
 def _finish(q, terms):
-    """Mask, bounds and constraint rules, as the drivers apply them after an update."""
+    """Constraint rules, mask and bounds, in the order the drivers apply them after an update."""
     W = q.W
-    if q.mask is not None:
-        W *= q.mask
-    if q.bounds is not None:
-        np.clip(W, q.bounds[0], q.bounds[1], out=W)
     dtype = W.dtype
     empty = np.zeros(0, dtype)
     for rule, state, _ in terms:
         if rule.constraint:
             rule.kernel(W, np.zeros(W.shape[1], dtype), np.zeros(W.shape[0], dtype),
                         np.zeros(W.shape[0], dtype), rule.params(dtype), state, dtype.type(0.0),
-                        np.zeros_like(W), empty)
+                        W, empty)
+    if q.mask is not None:
+        W *= q.mask
+    if q.bounds is not None:
+        np.clip(W, q.bounds[0], q.bounds[1], out=W)
 
 
 def end_task(net):
