@@ -169,13 +169,19 @@ def _emit_block(e, plan):
     pp = plan.projections[plan.block]
     q, post = pp.index, pp.post
     e("@jit")
-    e("def online_block(X, order, dt, Ws, bs, params, states, acts, B):")
+    e("def online_block(X, order, dt, Ws, bs, params, states, acts, B, lo, hi):")
     e.indent()
-    e(f"W = Ws[{q}]")
-    e(f"b = bs[{post}]")
+    e("# rows lo..hi only (the engine may run disjoint row ranges on separate threads when the")
+    e("# rules are row-local and the activation element-wise: rows then evolve independently)")
+    e(f"W = Ws[{q}][lo:hi]")
+    e(f"b = bs[{post}][lo:hi]")
     for t in pp.terms:
         e(f"P{t.slot} = params[{t.slot}]")
-        e(f"S{t.slot} = states[{t.slot}]")
+        if plan.rows >= 0 and t.state_fields:
+            fields = ", ".join(f"states[{t.slot}].{f}[lo:hi]" for f in t.state_fields)
+            e(f"S{t.slot} = SC{t.slot}({fields})")
+        else:
+            e(f"S{t.slot} = states[{t.slot}]")
     e(f"code = acts[{post}]")
     e("dtype = W.dtype")
     e("n_post, n_pre = W.shape")

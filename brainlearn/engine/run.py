@@ -194,7 +194,17 @@ BLOCK = 64
 def _call_driver(mod, plan, use_rows, use_online, n_blocks, x, T, part, dtv, batch_size, Ws, bs,
                  Ms, bounds, params, states, dWs, acts, steps, use_block=False):
     if use_block:
-        done, bad = mod.online_block(x, part, dtv, Ws, bs, params, states, acts, BLOCK)
+        n_rows = Ws[plan.block].shape[0]
+        with _blas_threads(1):
+            if n_blocks == 1:
+                done, bad = mod.online_block(x, part, dtv, Ws, bs, params, states, acts, BLOCK,
+                                             0, n_rows)
+            else:
+                res = _run_row_blocks(mod.online_block, n_blocks, n_rows,
+                                      (x, part, dtv, Ws, bs, params, states, acts, BLOCK))
+                done = min(r[0] for r in res)
+                bads = [r[1] for r in res if r[1] >= 0]
+                bad = min(bads) if bads else -1
         return 0.0, 0, done, bad
     if use_rows:
         _run_row_blocks(mod.online_rows, n_blocks, Ws[plan.rows].shape[0],
@@ -264,15 +274,44 @@ def _run_row_blocks(fn, n_blocks, n_rows, args):
     global _POOL
     bounds = [(k * n_rows // n_blocks, (k + 1) * n_rows // n_blocks) for k in range(n_blocks)]
     if n_blocks == 1:
-        fn(*args, 0, n_rows)
-        return
+        return [fn(*args, 0, n_rows)]
     if _POOL is None or _POOL._max_workers < n_blocks:
         from concurrent.futures import ThreadPoolExecutor
         _POOL = ThreadPoolExecutor(max_workers=n_blocks, thread_name_prefix="brainlearn-rows")
     futures = [_POOL.submit(fn, *args, lo, hi) for lo, hi in bounds[1:]]
-    fn(*args, *bounds[0])
-    for f in futures:
-        f.result()
+    first = fn(*args, *bounds[0])
+    return [first] + [f.result() for f in futures]
+
+
+_BLAS = None
+
+
+class _blas_threads:
+    """Limit the BLAS library's threads inside the block (the engine's own threads own row
+    ranges, and BLAS threads that wait on each other inside small products are slow on a
+    busy machine). A no-op without threadpoolctl."""
+
+    def __init__(self, n):
+        self.n = n
+        self.ctx = None
+
+    def __enter__(self):
+        global _BLAS
+        if _BLAS is None:
+            try:
+                import scipy.linalg.cython_blas  # noqa: F401 - the BLAS Numba calls: load it first
+                from threadpoolctl import ThreadpoolController
+                _BLAS = ThreadpoolController()
+            except Exception:  # noqa: BLE001 - optional: without it BLAS keeps its threads
+                _BLAS = False
+        if _BLAS:
+            self.ctx = _BLAS.limit(limits=self.n, user_api="blas")
+        return self
+
+    def __exit__(self, *exc):
+        if self.ctx is not None:
+            self.ctx.restore_original_limits()
+        return False
 
 
 def _row_blocks(net, plan):
@@ -407,7 +446,7 @@ def train(net, data, *, epochs=1, batch_size=1, loss=None, shuffle=True, seed=No
     # rules that change each row by alpha_i W_i + beta_i x: blocks of samples through BLAS
     use_block = driver == "auto" and batch_size == 1 and plan.block >= 0 and y is None
     use_rows = use_rows and not use_block
-    n_blocks = _row_blocks(net, plan) if use_rows else 1
+    n_blocks = _row_blocks(net, plan) if (use_rows or (use_block and plan.rows >= 0)) else 1
     record_acc = labels or loss != "mse"
 
     history = History()
