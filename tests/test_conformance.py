@@ -263,6 +263,9 @@ def test_well_behaved_plugin_passes_every_check(registered):
     # its trace is per presynaptic neuron, so the rows of W cannot be split between threads
     assert status.pop("check_row_local_claim") == \
         "skipped: the rule does not declare row_local = True"
+    # optional kernels it does not give
+    assert status.pop("check_affine_kernel") == "skipped: no affine_kernel"
+    assert status.pop("check_rest_kernel") == "skipped: no rest_kernel"
     assert set(status.values()) == {"passed"}, results
 
 
