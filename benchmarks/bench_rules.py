@@ -3,8 +3,8 @@
 
 Measures synaptic updates per second (n_pre x n_post x samples / s) of online
 learning (batch size 1) with every local rule -- hebb, oja, sanger, bcm,
-covariance, competitive, anti_hebbian (lateral), reward_hebbian and the chain
-hebb + weight_decay -- at 784 -> 100 and 64 -> 100, float32, for
+covariance, competitive, anti_hebbian (lateral), reward_hebbian, ltp (threshold LTP/LTD),
+tag_and_capture and the chain hebb + weight_decay -- at 784 -> 100 and 64 -> 100, float32, for
 
 * brainlearn: ``bl.train(net, x, epochs=1, batch_size=1, shuffle=False, quiet=True)``
   on ``input(n_pre) -> population(n_post)`` with the rule (one compiled call per epoch);
@@ -93,6 +93,17 @@ RULES = [
     RuleCase("reward_hebbian", {"lr": 1e-3}, "uniform", activation="softmax", labels=True,
              note="softmax output, random labels, reward = 1 when argmax is right; "
                   "tau_e=0.5, beta=0.05"),
+    RuleCase("ltp", {"lr": 1e-4, "theta_minus": -1.0, "theta_plus": 0.05}, "uniform",
+             note="threshold LTP/LTD, soft bounds [0, 1]; activity never falls below theta_minus "
+                  "here, so every row depresses or potentiates at every step (the worst case: "
+                  "rows below theta_minus are skipped)"),
+    RuleCase("tag_and_capture", {"ltp_rate": 0.01, "ltd_rate": 0.005, "theta_ltd": -1.0,
+                                 "theta_ltp": 0.0, "ltp_weight": 1e-3, "ltd_weight": 5e-4,
+                                 "late_weight": 2e-3}, "uniform",
+             note="tag-trigger-consolidation; dt = 1 s per sample, slow dynamics every 60 s; "
+                  "activity never falls below theta_ltd here, so every row is tagged at every "
+                  "step (about half for LTP, half for LTD), proteins are triggered and the late "
+                  "phase moves within the run"),
     RuleCase("hebb+weight_decay", {"lr": 1e-5, "decay": 1e-5}, "standard",
              note="chain(hebb, weight_decay): two deltas, so not fused into W"),
 ]
@@ -388,6 +399,106 @@ class NumpyRule:
             rbar[0] += beta * (r - rbar[0])
 
 
+    def _ltp(self, X, L):
+        # x >= 0 here, so a row's change has the sign of g(y_i): dW = |c_i| x_j (bound_i - w_ij)
+        # with |c_i| = lr dt (LTP), lr ltd_scale dt (LTD) or 0, bound_i = w_max (LTP) or w_min
+        np = self.np
+        W, y, c, s, e, G, T = self.W, self.y, self.c, self.s, self.e, self.G, self.T
+        p = self.p
+        k_ltp, k_ltd = p["lr"] * self.dt, p["lr"] * p["ltd_scale"] * self.dt
+        tm, tp, w_min, w_max = p["theta_minus"], p["theta_plus"], p["w_min"], p["w_max"]
+        if not p["soft_bounds"]:
+            raise NotImplementedError("the ltp references implement soft bounds")
+        dot, mul, add, sub, ge = np.dot, np.multiply, np.add, np.subtract, np.greater_equal
+        c_col, e_col = c[:, None], e[:, None]
+        for x, xr in zip(X, X[:, None]):
+            dot(W, x, out=y)
+            ge(y, tm, out=s)  # 1.0 at or above theta_minus
+            ge(y, tp, out=e)  # 1.0 at or above theta_plus
+            mul(s, k_ltd, out=c)
+            mul(e, k_ltp - k_ltd, out=s)
+            add(c, s, out=c)
+            mul(e, w_max - w_min, out=e)
+            add(e, w_min, out=e)
+            sub(e_col, W, out=T)
+            dot(c_col, xr, out=G)
+            mul(G, T, out=G)
+            add(W, G, out=W)
+
+    def _tag_and_capture(self, X, L):
+        # per sample: trace, LTP/LTD rows, induction on the untagged fraction; every
+        # consolidation_dt seconds the slow step (see brainlearn.rules.consolidation)
+        np = self.np
+        W, y, G, T = self.W, self.y, self.G, self.T
+        a = self.a
+        h, l, tr, clock = a["tag_ltp"], a["tag_ltd"], a["trace"], a["clock"]
+        p, f32 = self.p, self.f32
+        n_post = W.shape[0]
+        keep = f32(math.exp(-1.0 / p["tau_trace"]))
+        rate, gain, is_ltp, is_ltd = (np.empty((n_post, 1), f32) for _ in range(4))
+        b_ltp, b_ltd = (np.empty(n_post, bool) for _ in range(2))
+        one = f32(1.0)
+        dot, mul, add, sub, minimum, ge = (np.dot, np.multiply, np.add, np.subtract, np.minimum,
+                                           np.greater_equal)
+        for x, xr in zip(X, X[:, None]):
+            dot(W, x, out=y)
+            mul(tr, keep, out=tr)
+            add(tr, y, out=tr)
+            ge(tr, p["theta_ltp"], out=b_ltp)
+            ge(tr, p["theta_ltd"], out=b_ltd)
+            b_ltd &= ~b_ltp
+            is_ltp[:, 0] = b_ltp
+            is_ltd[:, 0] = b_ltd
+            rate[:, 0] = is_ltp[:, 0] * p["ltp_rate"] + is_ltd[:, 0] * p["ltd_rate"]
+            gain[:, 0] = is_ltp[:, 0] * p["ltp_weight"] - is_ltd[:, 0] * p["ltd_weight"]
+            dot(rate, xr, out=G)  # q = min(rate_i x_j, 1) (x >= 0 here)
+            minimum(G, one, out=G)
+            sub(one, h, out=T)  # t = (1 - h - l) q
+            sub(T, l, out=T)
+            mul(T, G, out=T)
+            mul(T, is_ltp, out=G)
+            add(h, G, out=h)
+            mul(T, is_ltd, out=G)
+            add(l, G, out=l)
+            mul(T, gain, out=T)
+            add(W, T, out=W)
+            clock += one
+            if clock[0] >= p["consolidation_dt"]:
+                self._tac_slow(float(clock[0]))
+                clock[...] = 0
+
+    def _tac_slow(self, T_s):
+        np, a, p, f32 = self.np, self.a, self.p, self.f32
+        W, G, T = self.W, self.G, self.T
+        h, l, z, prot = a["tag_ltp"], a["tag_ltd"], a["late"], a["protein"]
+        n_pre = W.shape[1]
+        c = f32(T_s / p["tau_late"])
+        on = (h.sum(axis=1) + l.sum(axis=1)) >= f32(p["protein_threshold"] * n_pre)
+        gp = (c * p["capture"] * prot)[:, None].astype(f32)
+        mul, add, sub = np.multiply, np.add, np.subtract
+        sub(h, l, out=G)
+        mul(G, gp, out=G)  # drive gamma p (h - l), times T / tau_z
+        sub(f32(1.0), z, out=T)  # z (1 - z) (z - kappa)
+        mul(T, z, out=T)
+        mul(T, z - f32(p["late_threshold"]), out=T)
+        mul(T, c, out=T)
+        add(T, G, out=T)  # the change of z
+        T[np.abs(z + T) < 1e-20] = -z[np.abs(z + T) < 1e-20]
+        add(z, T, out=z)
+        mul(T, f32(p["late_weight"]), out=T)
+        add(W, T, out=W)
+        for tag, tau, g in ((h, p["tau_tag_ltp"], p["ltp_weight"]),
+                            (l, p["tau_tag_ltd"], -p["ltd_weight"])):
+            mul(tag, f32(math.exp(-T_s / tau) - 1.0), out=G)  # the tag's change
+            add(tag, G, out=tag)
+            mul(G, f32(g), out=G)
+            add(W, G, out=W)
+        p_inf = p["tau_protein_decay"] / (p["tau_protein_rise"] + p["tau_protein_decay"])
+        rise = math.exp(-T_s * (1.0 / p["tau_protein_rise"] + 1.0 / p["tau_protein_decay"]))
+        prot[...] = np.where(on, p_inf + (prot - p_inf) * f32(rise),
+                             prot * f32(math.exp(-T_s / p["tau_protein_decay"])))
+
+
 # -- PyTorch reference -------------------------------------------------------------------------------
 class TorchRule:
     """Per-sample PyTorch loop under ``torch.no_grad``: ``torch.mv`` forward, in-place updates
@@ -543,6 +654,93 @@ class TorchRule:
             W.add_(E, alpha=c)
             rbar += beta * (r - rbar)
         rbar_t[0] = rbar
+
+
+    def _ltp(self, X, L):
+        torch, W, y, c, s, e, G, T = (self.torch, self.W, self.y, self.c, self.s, self.e, self.G,
+                                      self.T)
+        p = self.p
+        k_ltp, k_ltd = p["lr"], p["lr"] * p["ltd_scale"]  # dt = 1
+        tm, tp, w_min, w_max = p["theta_minus"], p["theta_plus"], p["w_min"], p["w_max"]
+        if not p["soft_bounds"]:
+            raise NotImplementedError("the ltp references implement soft bounds")
+        mv, ge, outer, sub = torch.mv, torch.ge, torch.outer, torch.sub
+        m1, m2 = torch.empty(y.shape, dtype=torch.bool), torch.empty(y.shape, dtype=torch.bool)
+        e_col = e.unsqueeze(1)
+        for x in X.unbind(0):  # the algorithm of NumpyRule._ltp
+            mv(W, x, out=y)
+            ge(y, tm, out=m1)
+            ge(y, tp, out=m2)
+            c.copy_(m1).mul_(k_ltd)
+            s.copy_(m2)
+            c.add_(s, alpha=k_ltp - k_ltd)
+            e.copy_(s).mul_(w_max - w_min).add_(w_min)
+            sub(e_col, W, out=T)
+            outer(c, x, out=G)
+            T.mul_(G)
+            W.add_(T)
+
+
+    def _tag_and_capture(self, X, L):
+        # the algorithm of NumpyRule._tag_and_capture, with tensors
+        torch, W, y, G, T = self.torch, self.W, self.y, self.G, self.T
+        a, p = self.a, self.p
+        h, l, tr, clock = a["tag_ltp"], a["tag_ltd"], a["trace"], a["clock"]
+        keep = math.exp(-1.0 / p["tau_trace"])
+        n_post = W.shape[0]
+        e = torch.empty
+        rate, gain, is_ltp, is_ltd = (e(n_post, 1) for _ in range(4))
+        b_ltp, b_ltd = (e(n_post, dtype=torch.bool) for _ in range(2))
+        mv, ge, outer = torch.mv, torch.ge, torch.outer
+        for x in X.unbind(0):
+            mv(W, x, out=y)
+            tr.mul_(keep).add_(y)
+            ge(tr, p["theta_ltp"], out=b_ltp)
+            ge(tr, p["theta_ltd"], out=b_ltd)
+            b_ltd.logical_and_(b_ltp.logical_not())
+            is_ltp[:, 0].copy_(b_ltp)
+            is_ltd[:, 0].copy_(b_ltd)
+            torch.mul(is_ltp, p["ltp_rate"], out=rate)
+            rate.add_(is_ltd, alpha=p["ltd_rate"])
+            torch.mul(is_ltp, p["ltp_weight"], out=gain)
+            gain.add_(is_ltd, alpha=-p["ltd_weight"])
+            outer(rate[:, 0], x, out=G)
+            G.clamp_(max=1.0)
+            torch.neg(h, out=T)
+            T.add_(1.0).sub_(l).mul_(G)
+            torch.mul(T, is_ltp, out=G)
+            h.add_(G)
+            torch.mul(T, is_ltd, out=G)
+            l.add_(G)
+            W.add_(T.mul_(gain))
+            clock.add_(1.0)
+            if float(clock[0]) >= p["consolidation_dt"]:
+                self._tac_slow(float(clock[0]))
+                clock.zero_()
+
+    def _tac_slow(self, T_s):
+        torch, a, p = self.torch, self.a, self.p
+        W, G, T = self.W, self.G, self.T
+        h, l, z, prot = a["tag_ltp"], a["tag_ltd"], a["late"], a["protein"]
+        c = T_s / p["tau_late"]
+        on = (h.sum(dim=1) + l.sum(dim=1)) >= p["protein_threshold"] * W.shape[1]
+        torch.sub(h, l, out=G)
+        G.mul_((prot * (c * p["capture"])).unsqueeze(1))
+        torch.neg(z, out=T)
+        T.add_(1.0).mul_(z).mul_(z - p["late_threshold"]).mul_(c).add_(G)
+        small = (z + T).abs_() < 1e-20
+        T[small] = -z[small]
+        z.add_(T)
+        W.add_(T, alpha=p["late_weight"])
+        for tag, tau, g in ((h, p["tau_tag_ltp"], p["ltp_weight"]),
+                            (l, p["tau_tag_ltd"], -p["ltd_weight"])):
+            torch.mul(tag, math.exp(-T_s / tau) - 1.0, out=G)
+            tag.add_(G)
+            W.add_(G, alpha=g)
+        p_inf = p["tau_protein_decay"] / (p["tau_protein_rise"] + p["tau_protein_decay"])
+        rise = math.exp(-T_s * (1.0 / p["tau_protein_rise"] + 1.0 / p["tau_protein_decay"]))
+        prot.copy_(torch.where(on, p_inf + (prot - p_inf) * rise,
+                               prot * math.exp(-T_s / p["tau_protein_decay"])))
 
 
 # -- one case ------------------------------------------------------------------------------------------

@@ -13,6 +13,8 @@ ACT = {
     "tanh": (np.tanh, lambda a, g: g * (1 - a ** 2)),
     "sigmoid": (lambda z: 1 / (1 + np.exp(-z)), lambda a, g: g * a * (1 - a)),
     "relu": (lambda z: np.maximum(z, 0), lambda a, g: g * (a > 0)),
+    "sign": (lambda z: np.where(z >= 0, 1.0, -1.0), lambda a, g: g * 0.0),
+    "step": (lambda z: np.where(z > 0, 1.0, 0.0), lambda a, g: g * 0.0),
     "softmax": (None, None),
 }
 
@@ -300,6 +302,257 @@ class NaiveRowNormalize(NaiveRule):
         return np.where(lengths > 0, self.norm * W / np.where(lengths > 0, lengths, 1.0), W)
 
 
+class NaiveThresholdLTP(NaiveRule):
+    """Artola-Brocher-Singer threshold rule: g(y) = 0 (y < theta_minus), -ltd_scale
+    (theta_minus <= y < theta_plus), 1 (y >= theta_plus); step = lr dt g(y_i) x_j.
+    Soft bounds: a positive step times (w_max - w), a negative one times (w - w_min).
+    Hard bounds: rows with g != 0 become clip(w + step, w_min, w_max)."""
+
+    def __init__(self, lr, ltd_scale, theta_minus, theta_plus, w_min, w_max, soft_bounds):
+        self.lr, self.ltd_scale = lr, ltd_scale
+        self.theta_minus, self.theta_plus = theta_minus, theta_plus
+        self.w_min, self.w_max, self.soft_bounds = w_min, w_max, soft_bounds
+
+    def delta(self, W, x, y, mod, dt):
+        g = np.where(y < self.theta_minus, 0.0,
+                     np.where(y < self.theta_plus, -self.ltd_scale, 1.0))
+        step = self.lr * dt * np.outer(g, x)
+        if self.soft_bounds:
+            room = np.where(step > 0, self.w_max - W, W - self.w_min)
+            return step * room, None
+        changed = (g != 0)[:, None]
+        return np.where(changed, np.clip(W + step, self.w_min, self.w_max) - W, 0.0), None
+
+
+class NaiveSynapticScaling(NaiveRule):
+    """rate += (1 - exp(-dt / tau)) (y - rate) (from rate = target); then
+    dw_ij = lr dt (1 - rate_i / target) w_ij with the updated rate."""
+
+    def __init__(self, lr, target, tau):
+        self.lr, self.target, self.tau = lr, target, tau
+
+    def reset(self, W):
+        self.rate = np.full(W.shape[0], float(self.target))
+
+    def delta(self, W, x, y, mod, dt):
+        self.rate = self.rate + (1 - np.exp(-dt / self.tau)) * (y - self.rate)
+        return self.lr * dt * (1 - self.rate / self.target)[:, None] * W, None
+
+
+class NaiveEWC(NaiveRule):
+    """Elastic weight consolidation (Kirkpatrick et al. 2017). Per presentation:
+    fisher_sum += (mod x^T)^2, count += 1; dW = -min(lr strength fisher, 1) (W - anchor).
+    At a task end: F_task = fisher_sum / count; fisher = gamma fisher + F_task; anchor = W
+    (online) or the fisher-weighted mean (gamma fisher_old anchor + F_task W) / fisher."""
+
+    signal = "error"
+
+    def __init__(self, strength, lr, gamma, online):
+        self.strength, self.lr, self.gamma, self.online = strength, lr, gamma, online
+
+    def reset(self, W):
+        self.fisher_sum = np.zeros_like(W)
+        self.count = 0.0
+        self.fisher = np.zeros_like(W)
+        self.anchor = W.copy()
+
+    def delta(self, W, x, y, mod, dt):
+        coef = np.minimum(self.lr * self.strength * self.fisher, 1.0)  # reads the old state
+        self.fisher_sum = self.fisher_sum + np.outer(mod, x) ** 2
+        self.count += 1.0
+        return -coef * (W - self.anchor), None
+
+    def end_task(self, W):
+        task = self.fisher_sum / self.count if self.count else np.zeros_like(W)
+        old = self.gamma * self.fisher
+        fisher = old + task
+        if self.online:
+            self.anchor = W.copy()
+        else:
+            with np.errstate(invalid="ignore", divide="ignore"):
+                self.anchor = np.where(fisher > 0, (old * self.anchor + task * W) / fisher, W)
+        self.fisher = fisher
+        self.fisher_sum = np.zeros_like(W)
+        self.count = 0.0
+
+
+class NaiveSynapticIntelligence(NaiveRule):
+    """Synaptic intelligence (Zenke, Poole & Ganguli 2017). Per batch, with g the batch-mean
+    gradient mod x^T: omega -= g_prev (W - W_prev), W_prev = W, g_prev = g;
+    dW = -clip(lr strength importance, 0, 1) (W - anchor). At a task end the last step is
+    added, importance += omega / ((W - W_start)^2 + xi), and omega, g_prev are zeroed and
+    W_prev = W_start = anchor = W."""
+
+    signal = "error"
+
+    def __init__(self, strength, lr, xi):
+        self.strength, self.lr, self.xi = strength, lr, xi
+
+    def reset(self, W):
+        self.omega = np.zeros_like(W)
+        self.W_prev = W.copy()
+        self.grad_prev = np.zeros_like(W)
+        self.W_start = W.copy()
+        self.importance = np.zeros_like(W)
+        self.anchor = W.copy()
+
+    def batch_delta(self, W, xs, ys, mods, dt):
+        grad = np.mean([np.outer(m, x) for x, m in zip(xs, mods)], axis=0)
+        self.omega = self.omega - self.grad_prev * (W - self.W_prev)
+        self.W_prev, self.grad_prev = W.copy(), grad
+        coef = np.clip(self.lr * self.strength * self.importance, 0.0, 1.0)
+        return -coef * (W - self.anchor), None
+
+    def delta(self, W, x, y, mod, dt):
+        return self.batch_delta(W, [x], [y], [mod], dt)
+
+    def end_task(self, W):
+        omega = self.omega - self.grad_prev * (W - self.W_prev)
+        self.importance = self.importance + omega / ((W - self.W_start) ** 2 + self.xi)
+        self.reset_path(W)
+
+    def reset_path(self, W):
+        self.omega = np.zeros_like(W)
+        self.grad_prev = np.zeros_like(W)
+        self.W_prev, self.W_start, self.anchor = W.copy(), W.copy(), W.copy()
+
+
+def _fmix32(x):
+    """murmur3's 32-bit finaliser on uint64 arrays holding 32-bit values."""
+    mask = np.uint64(0xFFFFFFFF)
+    x = x ^ (x >> np.uint64(16))
+    x = (x * np.uint64(0x85EBCA6B)) & mask
+    x = x ^ (x >> np.uint64(13))
+    x = (x * np.uint64(0xC2B2AE35)) & mask
+    return x ^ (x >> np.uint64(16))
+
+
+class CounterStream:
+    """The calcium rule's counter-based generator: uniforms keyed by (key, step, element)."""
+
+    def __init__(self, key, step):
+        lo, hi = np.uint64(step % 2 ** 22), np.uint64(step // 2 ** 22)
+        h = _fmix32(np.array([key], np.uint64) ^ np.uint64(0x2545F491))
+        h = _fmix32(h ^ lo)
+        self.stream = _fmix32(((h + np.uint64(0x9E3779B9)) & np.uint64(0xFFFFFFFF)) ^ hi)[0]
+
+    def uniform(self, m):
+        m = np.asarray(m, dtype=np.uint64)
+        h = _fmix32(self.stream ^ (m & np.uint64(0xFFFFFFFF)))
+        h = _fmix32(h ^ (m >> np.uint64(32)) ^ np.uint64(0x9E3779B9))
+        return (h.astype(np.float64) + 0.5) / 2.0 ** 32
+
+    def normal(self, m):
+        m = np.asarray(m, dtype=np.uint64)
+        u1, u2 = self.uniform(2 * m), self.uniform(2 * m + 1)
+        return np.sqrt(-2 * np.log(u1)) * np.cos(2 * np.pi * u2)
+
+
+class NaiveCalcium(NaiveRule):
+    """Graupner & Brunel (2012): calcium c = c_pre[j] + c_post[i] jumps by C_pre (after the delay D)
+    and C_post per spike and decays with tau_Ca;
+    tau drho/dt = -rho(1-rho)(rho*-rho) + gamma_p(1-rho)H(c-theta_p) - gamma_d rho H(c-theta_d)
+    + sigma sqrt(tau) sqrt(H(c-theta_d) + H(c-theta_p)) eta, dW = (b-1) w0 drho.
+
+    One step of h seconds: spikes at its start; the cubic drift by Euler in sub-steps of at most
+    tau/100; then, piece by piece between arrivals of delayed presynaptic calcium, the time c spends
+    above each threshold (c decays exponentially) and over it the exact Ornstein-Uhlenbeck solution
+    of the (then linear) equation. ``key`` is the generator key from the rule state.
+    """
+
+    draws = 32  # normal draws reserved per synapse and step
+
+    def __init__(self, tau_ca, c_pre, c_post, theta_d, theta_p, gamma_d, gamma_p, sigma, tau,
+                 rho_star, delay, beta, b, w0, rates, key=0):
+        self.p = dict(tau_ca=tau_ca, c_pre=c_pre, c_post=c_post, theta_d=theta_d, theta_p=theta_p,
+                      gamma_d=gamma_d, gamma_p=gamma_p, sigma=sigma, tau=tau, rho_star=rho_star,
+                      delay=delay, b=b, w0=w0)
+        self.rates, self.key = rates, int(key)
+
+    def reset(self, W):
+        p = self.p
+        self.rho = np.clip((W - p["w0"]) / ((p["b"] - 1) * p["w0"]), 0, 1)
+        self.c_pre, self.c_post = np.zeros(W.shape[1]), np.zeros(W.shape[0])
+        self.queue = [[] for _ in range(W.shape[1])]  # [remaining time, count] in flight
+        self.step = 0
+
+    def _counts(self, v, h, rng, elements):
+        v = np.maximum(np.asarray(v, np.float64), 0.0)
+        if self.rates:
+            return (rng.uniform(elements) < v * h).astype(np.float64) * (v > 0)
+        return v
+
+    def _relax(self, r, gp, gd, k, t, rng, m, on):
+        """Exact OU step over t (vectors) where ``on``; returns (rho, next draw index)."""
+        p = self.p
+        t = np.where(on, t, 0.0)
+        lam = (gp + gd) / p["tau"]
+        target = gp / (gp + gd)
+        r = np.where(on, target + (r - target) * np.exp(-lam * t), r)
+        if p["sigma"] > 0:
+            var = p["sigma"] ** 2 * k / p["tau"] * -np.expm1(-2 * lam * t) / (2 * lam)
+            r = np.where(on, r + np.sqrt(var) * rng.normal(m), r)
+        return r, m + on
+
+    def _segment(self, r, c, t, rng, m, active):
+        p = self.p
+        with np.errstate(divide="ignore"):
+            tp = np.where(c > p["theta_p"], np.minimum(p["tau_ca"] * np.log(c / p["theta_p"]), t), 0)
+            td = np.where(c > p["theta_d"], np.minimum(p["tau_ca"] * np.log(c / p["theta_d"]), t), 0)
+        both = np.minimum(tp, td)
+        r, m = self._relax(r, p["gamma_p"], p["gamma_d"], 2, both, rng, m, active & (both > 0))
+        r, m = self._relax(r, p["gamma_p"], 0.0, 1, tp - td, rng, m, active & (tp > td))
+        r, m = self._relax(r, 0.0, p["gamma_d"], 1, td - tp, rng, m, active & (td > tp))
+        return r, m
+
+    def delta(self, W, x, y, mod, dt):
+        p, h = self.p, float(dt)
+        n_post, n_pre = W.shape
+        rng = CounterStream(self.key, self.step)
+        extra = n_post * n_pre * self.draws * 2
+        self.c_post = self.c_post + p["c_post"] * self._counts(y, h, rng, extra + n_pre + np.arange(n_post))
+        spikes = self._counts(x, h, rng, extra + np.arange(n_pre))
+        arrivals = []
+        for j in range(n_pre):
+            now = [(p["delay"], spikes[j])] if spikes[j] > 0 and p["delay"] < h else []
+            if spikes[j] > 0 and p["delay"] >= h:
+                self.queue[j].append([p["delay"], spikes[j]])
+            now += [(r, n) for r, n in self.queue[j] if r < h]
+            self.queue[j] = [[r - h, n] for r, n in self.queue[j] if r >= h]
+            arrivals.append(sorted(now, key=lambda a: a[0]))
+        rho = self.rho.copy()
+        n_sub = max(1, int(np.ceil(h / (0.01 * p["tau"]))))
+        for _ in range(n_sub):
+            rho = rho + h / n_sub / p["tau"] * (-rho * (1 - rho) * (p["rho_star"] - rho))
+        theta = min(p["theta_d"], p["theta_p"])
+        for j in range(n_pre):
+            c = self.c_pre[j] + self.c_post
+            active = (c > theta) | (len(arrivals[j]) > 0)
+            m = (np.arange(n_post) * n_pre + j) * self.draws
+            r, s = rho[:, j], 0.0
+            for offset, count in arrivals[j]:
+                if offset > s:
+                    r, m = self._segment(r, c, offset - s, rng, m, active)
+                    c = c * np.exp(-(offset - s) / p["tau_ca"])
+                    s = offset
+                c = c + p["c_pre"] * count
+            r, m = self._segment(r, c, h - s, rng, m, active)
+            rho[:, j] = r
+        dW = (p["b"] - 1) * p["w0"] * (rho - self.rho)
+        self.rho = rho
+        decay = np.exp(-h / p["tau_ca"])
+        self.c_post = self.c_post * decay
+        self.c_pre = self.c_pre * decay + np.array(
+            [sum(p["c_pre"] * n * np.exp(-(h - o) / p["tau_ca"]) for o, n in a) for a in arrivals])
+        self.step += 1
+        return dW, None
+
+    def rest(self, W, dt, n_steps):
+        """n_steps steps without spikes: the weight change."""
+        return sum(self.delta(W, np.zeros(W.shape[1]), np.zeros(W.shape[0]), None, dt)[0]
+                   for _ in range(n_steps))
+
+
 class NaiveChain(NaiveRule):
     """Several rules on one projection: their changes summed (all read the same W), then the
     constraints applied in the order given."""
@@ -331,9 +584,29 @@ class NaiveChain(NaiveRule):
                 W = r.constrain(W)
         return W
 
+    def batch_delta(self, W, xs, ys, mods, dt):
+        """Each rule's change of the batch (see _mean_change), summed."""
+        dW, db = np.zeros_like(W), None
+        for r in self.rules:
+            if r.constraint:
+                continue
+            dWr, dbr = _mean_change(r, W, xs, ys, mods, dt)
+            dW = dW + dWr
+            if dbr is not None:
+                db = dbr if db is None else db + dbr
+        return dW, db
+
+    def end_task(self, W):
+        for r in self.rules:
+            if hasattr(r, "end_task"):
+                r.end_task(W)
+
 
 def _mean_change(rule, W, xs, ys, mods, dt):
-    """The mean change of a batch: every row read at the same W, the state moved row by row."""
+    """The mean change of a batch: every row read at the same W, the state moved row by row
+    (a twin whose state moves once per batch, such as SI's path integral, gives batch_delta)."""
+    if hasattr(rule, "batch_delta"):
+        return rule.batch_delta(W, xs, ys, mods, dt)
     changes = [rule.delta(W, x, y, m, dt) for x, y, m in zip(xs, ys, mods)]
     dW = np.mean([c[0] for c in changes], axis=0) if changes[0][0] is not None else None
     db = np.mean([c[1] for c in changes], axis=0) if changes[0][1] is not None else None
@@ -391,7 +664,8 @@ def train_population(X, W, b, act, rule, *, W_lat=None, lateral_rule=None, settl
     return W, W_lat
 
 
-def train_layers(X, T, Ws, bs, acts, rules, *, loss, batch_size=1, epochs=1, dt=1.0):
+def train_layers(X, T, Ws, bs, acts, rules, *, loss, batch_size=1, epochs=1, dt=1.0,
+                 reset=True):
     """Naive training of a chain input -> h1 -> ... -> output; ``rules[k]`` on projection k.
 
     Per row: the forward pass; the output error dL/dz; the hidden errors, each taken through
@@ -400,12 +674,14 @@ def train_layers(X, T, Ws, bs, acts, rules, *, loss, batch_size=1, epochs=1, dt=
     population ("direct", DFA); the reward R = 1 if argmax(output) == argmax(target) else 0.
     Each rule reads its third factor (error of its post population, R broadcast, or zeros).
     Per batch the mean change is applied, then constraints. Returns ``(Ws, bs)``.
+    ``reset=False`` keeps the rules' state (training continues, e.g. on the next task).
     """
     Ws = [np.array(W, dtype=np.float64) for W in Ws]
     bs = [np.array(b, dtype=np.float64) for b in bs]
     n_layers = len(Ws)
     for rule, W in zip(rules, Ws):
-        rule.reset(W)
+        if reset:
+            rule.reset(W)
     for rows in _batches(len(X), batch_size, epochs):
         xs = np.asarray(X[rows], dtype=np.float64)
         ts = np.asarray(T[rows], dtype=np.float64)
@@ -441,3 +717,79 @@ def train_layers(X, T, Ws, bs, acts, rules, *, loss, batch_size=1, epochs=1, dt=
                 bs[k] = bs[k] + db
             Ws[k] = rule.constrain(Ws[k])
     return Ws, bs
+
+
+class NaiveTagAndCapture(NaiveRule):
+    """Tag-trigger-consolidation, mean field (Clopath et al. 2008), all rows at once, float64.
+
+    Each step: trace = exp(-dt/tau_trace) trace + y; rows with trace >= theta_ltp move the
+    untagged fraction u = 1 - h - l into h with probability q = clip(ltp_rate x_j, 0, 1),
+    rows with theta_ltd <= trace < theta_ltp into l (ltd_rate); dW = g_h dh - g_l dl.
+    clock += dt; when clock >= consolidation_dt, one slow step of T = clock (then clock = 0):
+    from the values at its start, z += T/tau_late (z(1-z)(z-kappa) + gamma p (h - l))
+    (|z| < 1e-20 -> 0), h *= exp(-T/tau_h), l *= exp(-T/tau_l), and p relaxes exactly over T
+    to tau_pd/(tau_pm + tau_pd) at rate 1/tau_pm + 1/tau_pd when sum_j (h + l) >= theta_p
+    n_pre, else decays at 1/tau_pd. ``rest`` runs the pending clock, then n steps of dt.
+    """
+
+    def __init__(self, ltp_rate, ltd_rate, theta_ltd, theta_ltp, tau_trace, tau_tag_ltp,
+                 tau_tag_ltd, protein_threshold, tau_protein_rise, tau_protein_decay, tau_late,
+                 late_threshold, capture, ltp_weight, ltd_weight, late_weight, up_fraction,
+                 consolidation_dt):
+        self.ltp_rate, self.ltd_rate = ltp_rate, ltd_rate
+        self.theta_ltd, self.theta_ltp, self.tau_trace = theta_ltd, theta_ltp, tau_trace
+        self.tau_h, self.tau_l = tau_tag_ltp, tau_tag_ltd
+        self.theta_p, self.tau_pm, self.tau_pd = protein_threshold, tau_protein_rise, tau_protein_decay
+        self.tau_z, self.kappa, self.gamma = tau_late, late_threshold, capture
+        self.g_h, self.g_l, self.g_z = ltp_weight, ltd_weight, late_weight
+        self.consolidation_dt = consolidation_dt
+        assert up_fraction == 0, "the twin starts with every late phase down"
+
+    def reset(self, W):
+        n_post = W.shape[0]
+        self.tag_ltp, self.tag_ltd, self.late = (np.zeros(W.shape) for _ in range(3))
+        self.baseline = np.array(W, dtype=np.float64)
+        self.protein, self.trace, self.clock = (np.zeros(n_post) for _ in range(3))
+
+    def _slow(self, T):
+        """One slow step of T seconds; returns the weight change."""
+        h, l, z, p = self.tag_ltp, self.tag_ltd, self.late, self.protein
+        drive = self.gamma * p[:, None] * (h - l)
+        z_new = z + T / self.tau_z * (z * (1 - z) * (z - self.kappa) + drive)
+        z_new = np.where(np.abs(z_new) < 1e-20, 0.0, z_new)
+        h_new, l_new = h * np.exp(-T / self.tau_h), l * np.exp(-T / self.tau_l)
+        on = (h + l).sum(axis=1) >= self.theta_p * h.shape[1]
+        p_inf = self.tau_pd / (self.tau_pm + self.tau_pd)
+        rate = 1 / self.tau_pm + 1 / self.tau_pd
+        self.protein = np.where(on, p_inf + (p - p_inf) * np.exp(-T * rate),
+                                p * np.exp(-T / self.tau_pd))
+        dW = self.g_h * (h_new - h) - self.g_l * (l_new - l) + self.g_z * (z_new - z)
+        self.tag_ltp, self.tag_ltd, self.late = h_new, l_new, z_new
+        return dW
+
+    def delta(self, W, x, y, mod, dt):
+        self.trace = np.exp(-dt / self.tau_trace) * self.trace + y
+        ltp = self.trace >= self.theta_ltp
+        ltd = (self.trace >= self.theta_ltd) & ~ltp
+        u = 1 - self.tag_ltp - self.tag_ltd
+        t_h = u * np.clip(np.outer(np.where(ltp, self.ltp_rate, 0.0), x), 0, 1)
+        t_l = u * np.clip(np.outer(np.where(ltd, self.ltd_rate, 0.0), x), 0, 1)
+        self.tag_ltp = self.tag_ltp + t_h
+        self.tag_ltd = self.tag_ltd + t_l
+        dW = self.g_h * t_h - self.g_l * t_l
+        self.clock = self.clock + dt
+        if np.any(self.clock >= self.consolidation_dt):  # every row has the same clock
+            dW = dW + self._slow(float(self.clock.max()))
+            self.clock = np.zeros_like(self.clock)
+        return dW, None
+
+    def rest(self, W, dt, n_steps):
+        """The weight change of ``n_steps`` steps of ``dt`` seconds without input."""
+        dW = np.zeros(W.shape)
+        if np.any(self.clock > 0):
+            dW += self._slow(float(self.clock.max()))
+            self.clock = np.zeros_like(self.clock)
+        for _ in range(n_steps):
+            dW += self._slow(dt)
+        self.trace = self.trace * np.exp(-dt * n_steps / self.tau_trace)
+        return dW

@@ -22,7 +22,8 @@ import brainlearn as bl
 from brainlearn.engine.plan import make_plan
 from brainlearn.rules import (BCM, AntiHebbian, Clip, Competitive, Covariance, Delta,
                               DirectFeedbackAlignment, FeedbackAlignment, Hebb, Oja,
-                              RewardHebbian, RowNormalize, Sanger, WeightDecay, chain)
+                              RewardHebbian, RowNormalize, Sanger, SynapticScaling, TagAndCapture,
+                              ThresholdLTP, WeightDecay, chain)
 
 import naive
 
@@ -37,6 +38,12 @@ TWINS = {
     "clip": naive.NaiveClip, "row_normalize": naive.NaiveRowNormalize,
     "delta": naive.NaiveGradient, "feedback_alignment": naive.NaiveGradient,
     "direct_feedback_alignment": naive.NaiveGradient,
+    # chained with backprop; the two-task twin tests are in test_consolidation_gradient.py
+    "ewc": naive.NaiveEWC, "synaptic_intelligence": naive.NaiveSynapticIntelligence,
+    "ltp": naive.NaiveThresholdLTP, "synaptic_scaling": naive.NaiveSynapticScaling,
+    "tag_and_capture": naive.NaiveTagAndCapture,
+    # spike-driven; its twin tests (kernel, rest kernel, training) are in test_ltp_calcium.py
+    "calcium": naive.NaiveCalcium,
 }
 #: how the error reaches a hidden population, per gradient rule (as the papers define it)
 FEEDBACK = {"delta": "transpose", "feedback_alignment": "random",
@@ -99,6 +106,13 @@ def test_every_builtin_rule_has_a_twin():
 
 
 # -- local rules: one network, a population per rule ----------------------------------------------
+#: tag-and-capture with time constants of minutes and weights large enough to show
+TAC = TagAndCapture(ltp_rate=0.2, ltd_rate=0.1, theta_ltd=-0.2, theta_ltp=0.5, tau_trace=0.2,
+                    tau_tag_ltp=120.0, tau_tag_ltd=180.0, protein_threshold=0.25,
+                    tau_protein_rise=20.0, tau_protein_decay=200.0, tau_late=30.0, capture=1.0,
+                    ltp_weight=0.3, ltd_weight=0.2, late_weight=0.4, consolidation_dt=4.0)
+
+
 @dataclass(frozen=True)
 class LocalCase:
     rule: object
@@ -120,6 +134,14 @@ LOCAL = {
     "chain_oja_clip": LocalCase(chain(Oja(lr=0.02), Clip(low=-0.25, high=0.25))),
     "chain_hebb_decay_normalize": LocalCase(chain(Hebb(lr=0.005), WeightDecay(decay=0.02),
                                                   RowNormalize(norm=1.5))),
+    # sigmoid activities cross both thresholds; the data are N(0, 1), so x < 0 occurs too
+    "ltp_soft": LocalCase(ThresholdLTP(lr=0.2, ltd_scale=0.5, theta_minus=0.4, theta_plus=0.6,
+                                       w_min=-0.5, w_max=0.5), "sigmoid"),
+    "ltp_hard": LocalCase(ThresholdLTP(lr=0.05, theta_minus=0.4, theta_plus=0.6, w_min=-0.3,
+                                       w_max=0.4, soft_bounds=False), "sigmoid"),
+    "synaptic_scaling": LocalCase(SynapticScaling(lr=0.1, target=0.3, tau=2.0), "relu"),
+    # minutes instead of hours, so that 2 x 303 steps of 0.5 s trigger proteins and capture
+    "tag_and_capture": LocalCase(TAC),
     "anti_hebbian_lateral": LocalCase(Hebb(lr=0.002), "tanh", init_std=0.5,
                                       lateral=AntiHebbian(lr=0.02, p=0.1)),
 }
@@ -195,6 +217,10 @@ SINGLE = {
     "chain_hebb_decay_normalize": (chain(Hebb(lr=0.005), WeightDecay(decay=0.02),
                                          RowNormalize(norm=1.5)), "linear", (4, 6)),
     "chain_oja_clip": (chain(Oja(lr=0.02), Clip(low=-0.25, high=0.25)), "tanh", (4, 6)),
+    "ltp": (ThresholdLTP(lr=0.2, ltd_scale=0.5, theta_minus=0.4, theta_plus=0.6, w_min=-0.5,
+                         w_max=0.5), "sigmoid", (4, 6)),
+    "synaptic_scaling": (SynapticScaling(lr=0.1, target=0.3, tau=2.0), "relu", (4, 6)),
+    "tag_and_capture": (TAC, "linear", (4, 6)),
     # enough synapses for several row blocks on threads (when there are several cores)
     "bcm_many_rows": (BCM(lr=0.02, y0=0.5, tau_theta=5.0, theta0=0.2), "tanh", (101, 200)),
 }

@@ -10,12 +10,18 @@ Oja(lr=0.01)
 from .base import (FAMILIES, SIGNALS, EmptyState, GradientRule, LearningRule, LocalRule, available,
                    get, hyperparameter, make, plugin_errors, register)
 from .composite import Chain, Clip, RowNormalize, WeightDecay, chain
+from .consolidation import TagAndCapture
+from .consolidation_gradient import EWC, SynapticIntelligence
 from .gradient import Backprop, Delta, DirectFeedbackAlignment, FeedbackAlignment
 from .hebbian import BCM, AntiHebbian, Competitive, Covariance, Hebb, Oja, Sanger
+from .homeostatic import SynapticScaling
+from .ltp import Calcium
+from .threshold import ThresholdLTP
 from .three_factor import RewardHebbian
 
 __all__ = ["LearningRule", "LocalRule", "GradientRule", "EmptyState", "hyperparameter", "register",
            "get", "available", "make", "plugin_errors", "chain", "Chain", "SIGNALS", "FAMILIES",
            "Backprop", "FeedbackAlignment", "DirectFeedbackAlignment", "Delta",
+           "EWC", "SynapticIntelligence", "Calcium", "TagAndCapture",
            "Hebb", "Oja", "Sanger", "BCM", "Covariance", "Competitive", "AntiHebbian",
-           "RewardHebbian", "WeightDecay", "Clip", "RowNormalize"]
+           "ThresholdLTP", "SynapticScaling", "RewardHebbian", "WeightDecay", "Clip", "RowNormalize"]
