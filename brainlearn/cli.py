@@ -1,8 +1,13 @@
 """The ``brainlearn`` command line (also ``python -m brainlearn``).
 
+Commands: ``rules``, ``studies``, ``run``, ``figures``, ``report``, ``bench`` (the study
+commands live in :mod:`brainlearn._cli_studies`); global ``--version`` and ``--quiet``.
+
 Error contract: bad usage or bad input prints one line on stderr naming the
-problem and exits with status 2, without a traceback. :func:`main` takes the
-argument list and returns the exit status instead of exiting, so tests can call it.
+problem and exits with status 2, without a traceback. ``run`` exits with 0 when
+the study completed (diverged runs are results) and 1 when runs failed. :func:`main`
+takes the argument list and returns the exit status instead of exiting, so tests can
+call it.
 
 ``brainlearn rules`` reads every rule's metadata from the registry (the class
 attributes and the hyperparameter fields declared with
@@ -25,7 +30,8 @@ import warnings
 
 from ._version import __version__
 
-__all__ = ["main", "build_parser", "rule_info", "rules_table", "rules_markdown"]
+__all__ = ["main", "study_main", "build_parser", "run_guarded", "rule_info", "rules_table",
+           "rules_markdown"]
 
 #: the command that regenerates the committed rule reference
 DOCS_COMMAND = "brainlearn rules --markdown --builtin --output docs/rules.md"
@@ -368,8 +374,14 @@ def _cmd_rules(args) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="brainlearn", description="Biologically inspired plasticity simulator.")
     parser.add_argument("--version", action="version", version=f"brainlearn {__version__}")
+    parser.add_argument("--quiet", "-q", action="store_true",
+                        help="no progress bar or informational notes (results still printed)")
+    # --quiet also after the command; SUPPRESS keeps a global --quiet from being reset
+    quiet = _Parser(add_help=False)
+    quiet.add_argument("--quiet", "-q", action="store_true", default=argparse.SUPPRESS,
+                       help="no progress bar or informational notes")
     sub = parser.add_subparsers(dest="command", parser_class=_Parser, metavar="COMMAND")
-    p = sub.add_parser("rules", help="list the registered learning rules",
+    p = sub.add_parser("rules", parents=[quiet], help="list the registered learning rules",
                        description="List the registered learning rules (built-in and plug-ins).")
     fmt = p.add_mutually_exclusive_group()
     fmt.add_argument("--json", action="store_true",
@@ -382,21 +394,36 @@ def build_parser() -> argparse.ArgumentParser:
                    help="only the rules that ship with brainlearn (no plug-ins); "
                         f"used for docs/rules.md: {DOCS_COMMAND}")
     p.set_defaults(func=_cmd_rules)
+    from ._cli_studies import add_commands
+    add_commands(sub, quiet)
     return parser
 
 
 def main(argv=None) -> int:
     """Run the command line with ``argv`` (default ``sys.argv[1:]``); return the exit status."""
-    parser = build_parser()
+    return run_guarded(build_parser(), argv)
+
+
+def study_main(study, argv=None, prog=None) -> int:
+    """``brainlearn run STUDY`` as a script (the ``experiments/`` scripts): the same options but
+    STUDY, the same code, the same exit status. ``sys.exit(study_main("learning"))``."""
+    from ._cli_studies import study_main as _study_main
+    return _study_main(study, argv, prog)
+
+
+def run_guarded(parser, argv=None, func=None) -> int:
+    """Parse ``argv`` with ``parser`` and run ``func(args)`` (default: the command's function)
+    under the error contract; return the exit status."""
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # --help, --version, usage errors: argparse has printed already
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
-    if not getattr(args, "func", None):
+    func = func or getattr(args, "func", None)
+    if not func:
         parser.print_help()
         return 0
     try:
-        return args.func(args)
+        return func(args)
     except BrokenPipeError:
         # The reader went away (``brainlearn rules | head``): end quietly. Point stdout at
         # devnull so that the interpreter's final flush does not complain either.

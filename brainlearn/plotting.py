@@ -16,7 +16,14 @@ __all__ = ["PALETTE", "rule_color", "style", "save_figure", "plot_learning_curve
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]
 
 _FIXED = {"backprop": "#0072B2", "feedback_alignment": "#56B4E9", "direct_feedback_alignment": "#009E73",
-          "oja": "#E69F00", "hebb": "#D55E00", "bcm": "#CC79A7"}
+          "oja": "#E69F00", "hebb": "#D55E00", "bcm": "#CC79A7",
+          # the learning study's panels: the local rules drawn together get distinct colours,
+          # the single-layer rules differ from each other, the control is grey
+          "sanger": "#009E73", "covariance": "#56B4E9", "competitive": "#0072B2", "ltp": "#000000",
+          "delta": "#E69F00", "reward_hebbian": "#D55E00", "random_features": "#8C8C8C",
+          # the retention study's panels: backprop + EWC / SI together; tag-and-capture among
+          # the default local rules (hebb, the other vermillion, is not one of them there)
+          "ewc": "#D55E00", "synaptic_intelligence": "#CC79A7", "tag_and_capture": "#D55E00"}
 
 
 def rule_color(name: str) -> str:

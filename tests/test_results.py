@@ -526,6 +526,34 @@ def test_merge_types_a_column_only_when_every_run_does(tmp_path):
     assert merged[0]["size"] == 3  # the rows returned keep the types of each run
 
 
+def test_merge_puts_timing_metrics_in_timings_csv(tmp_path):
+    rd = R.ResultsDir(tmp_path, "s")
+    rd.prepare(CONFIG)
+    order = [("b", 0), ("a", 0)]
+    runs = {}
+    for rule, seed in order:
+        runs[rule, seed] = (_rows(rule, seed, phase="x")
+                            + _rows(rule, seed, steps=1, metric="wall_time", phase="y")
+                            + _rows(rule, seed, steps=1, metric="loss", phase="z"))
+        rd.write_run(rule, seed, runs[rule, seed], "ok", 1.0)
+    merged = rd.merge(expected=order, timing_metrics=("wall_time",))
+    other = [r for k in order for r in runs[k] if r["metric"] != "wall_time"]
+    timed = [r for k in order for r in runs[k] if r["metric"] == "wall_time"]
+    for name, rows in (("metrics.csv", other), ("timings.csv", timed)):
+        R.write_metrics(tmp_path / name, rows, extra_columns=("phase",))
+        assert (tmp_path / "s" / name).read_bytes() == (tmp_path / name).read_bytes(), name
+    # the rows of every run, its timings after its other rows; read back the same
+    want = [r for k in order for r in sorted(runs[k], key=lambda r: r["metric"] == "wall_time")]
+    assert merged == want and rd.read_metrics() == want
+    assert rd.read_metrics(include_timings=False) == other and rd.read_timings() == timed
+    assert rd.read_meta()["timing_metrics"] == ["wall_time"]
+    # without timing metrics: every row in metrics.csv, and the stale timings.csv goes
+    assert rd.merge(expected=order) == [r for k in order for r in runs[k]]
+    assert not os.path.exists(rd.timings_path) and rd.read_timings() == []
+    with pytest.raises(TypeError, match="timing_metrics='wall_time': expected a sequence"):
+        rd.merge(timing_metrics="wall_time")
+
+
 def test_find_studies(tmp_path):
     for study in ("retention", "learning"):
         R.ResultsDir(tmp_path, study).prepare(CONFIG)

@@ -6,7 +6,13 @@ A study writes into ``OUT/STUDY/`` (:class:`ResultsDir`)::
     runs/          one finished run (rule, seed) a pair of files: RULE__seedK.csv (its metric
                    rows) and RULE__seedK.json (its record: status, wall time, ...). The record is
                    written last, so a run counts as finished exactly when its record exists.
-    metrics.csv    every run's rows in tidy long format (ResultsDir.merge)
+    metrics.csv    every run's rows in tidy long format (ResultsDir.merge), except those of
+                   the study's timing metrics
+    timings.csv    the rows of the timing metrics (e.g. wall time: measurements of the machine,
+                   which differ between runs with the same seed), same columns as metrics.csv;
+                   only when the study declares timing metrics (ResultsDir.merge), so that a
+                   seeded study's metrics.csv is byte-identical for the same configuration and
+                   seeds; ResultsDir.read_metrics() gives the rows of both files together.
     meta.json      provenance, start/end time, per-run status and wall time (prepare, merge)
     summary.csv    mean, std and 95% CI over seeds (summarize + ResultsDir.write_summary)
     figures/       PNG and SVG figures drawn from the CSVs
@@ -35,7 +41,9 @@ The API in one screen::
     summarize(rows, metrics=None, by=("rule", "metric"), where=None, reduce="last") -> rows
     write_summary(path, summary_rows) -> path;  read_summary(path) -> rows
     provenance() -> dict
-    ResultsDir(out, study): prepare(config, mode), completed_runs(), write_run(...), merge(...)
+    ResultsDir(out, study): prepare(config, mode), completed_runs(), write_run(...),
+        merge(expected, extra_columns, timing_metrics) -> rows (metrics and timings),
+        read_metrics(include_timings=True) -> rows, read_timings() -> rows
     find_studies(path) -> [ResultsDir, ...]
 """
 

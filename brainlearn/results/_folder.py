@@ -1,4 +1,14 @@
-"""The results folder of one study, ``OUT/STUDY/``: prepare, record runs, resume, merge."""
+"""The results folder of one study, ``OUT/STUDY/``: prepare, record runs, resume, merge.
+
+Timing metrics: measurements of the machine rather than of the model (e.g. the wall time of
+learning) differ between two runs with the same seed. :meth:`ResultsDir.merge` puts the rows
+of the metrics named in ``timing_metrics`` into ``timings.csv`` (the same columns as
+``metrics.csv``) and every other row into ``metrics.csv``, so that a seeded study's
+``metrics.csv`` is byte-identical for the same configuration and seeds. The per-run files
+``runs/RULE__seedK.csv`` keep all the rows of a run, and both files are rebuilt from them on
+every merge (so a resumed study gets them right). :meth:`ResultsDir.read_metrics` gives the
+rows of both files back together.
+"""
 
 from __future__ import annotations
 
@@ -87,6 +97,27 @@ def _read_stored(path):
         raise ResultsError(f"{path}: not valid JSON ({exc}): repair it or use --force") from None
 
 
+def _check_timing_metrics(timing_metrics) -> tuple:
+    if isinstance(timing_metrics, str):
+        raise TypeError(f"timing_metrics={timing_metrics!r}: expected a sequence of metric "
+                        "names, not one str")
+    names = tuple(timing_metrics)
+    for name in names:
+        if not isinstance(name, str) or not name:
+            raise TypeError(f"timing_metrics: {name!r} is not a metric name (a non-empty str)")
+    return names
+
+
+def _by_run(rows) -> list:
+    """``rows`` regrouped run by run (runs in order of first appearance), each run's rows in
+    their order: metrics rows followed by timing rows give every run's timings after its
+    metrics."""
+    first = {}
+    for row in rows:
+        first.setdefault((row["rule"], row["seed"]), len(first))
+    return sorted(rows, key=lambda r: first[(r["rule"], r["seed"])])  # stable
+
+
 def _typed_columns(rows, columns) -> list:
     """The extra columns whose values are all numbers or bools (read back typed)."""
     out = []
@@ -107,7 +138,7 @@ class ResultsDir:
         done = rd.completed_runs()            # (rule, seed) pairs already finished
         for rule, seed in todo:               # possibly in worker processes
             rd.write_run(rule, seed, rows, "ok", wall_time=12.3)
-        rows = rd.merge(expected=todo)        # -> metrics.csv and meta.json
+        rows = rd.merge(expected=todo)        # -> metrics.csv (timings.csv) and meta.json
         rd.write_summary(summarize(rows))     # -> summary.csv
 
     The object holds only paths, so it can be sent to worker processes; each run writes its own
@@ -138,6 +169,7 @@ class ResultsDir:
     config_path = property(lambda self: os.path.join(self.path, "config.json"))
     meta_path = property(lambda self: os.path.join(self.path, "meta.json"))
     metrics_path = property(lambda self: os.path.join(self.path, "metrics.csv"))
+    timings_path = property(lambda self: os.path.join(self.path, "timings.csv"))
     summary_path = property(lambda self: os.path.join(self.path, "summary.csv"))
     figures_dir = property(lambda self: os.path.join(self.path, "figures"))
     runs_dir = property(lambda self: os.path.join(self.path, "runs"))
@@ -166,11 +198,31 @@ class ResultsDir:
         """The stored ``meta.json``."""
         return read_json(self.meta_path, nonfinite=False)
 
-    def read_metrics(self) -> list:
-        """The rows of ``metrics.csv``, extra columns typed as when they were written."""
+    def read_metrics(self, include_timings: bool = True) -> list:
+        """The study's metric rows, extra columns typed as when they were written.
+
+        Parameters
+        ----------
+        include_timings : bool
+            True (default): the rows of ``metrics.csv`` and of ``timings.csv`` (when it
+            exists) together, run by run: the runs in their order in ``metrics.csv`` (a run
+            with timing rows only after them), each run's timing rows after its other rows --
+            the rows :meth:`merge` returned. False: the rows of ``metrics.csv`` only.
+        """
         numeric = self.read_meta().get("numeric_columns", ()) if os.path.exists(self.meta_path) \
             else ()
-        return read_metrics(self.metrics_path, numeric=numeric)
+        rows = read_metrics(self.metrics_path, numeric=numeric)
+        if include_timings and os.path.exists(self.timings_path):
+            rows = _by_run(rows + read_metrics(self.timings_path, numeric=numeric))
+        return rows
+
+    def read_timings(self) -> list:
+        """The rows of ``timings.csv`` (no file: an empty list), typed as :meth:`read_metrics`."""
+        if not os.path.exists(self.timings_path):
+            return []
+        numeric = self.read_meta().get("numeric_columns", ()) if os.path.exists(self.meta_path) \
+            else ()
+        return read_metrics(self.timings_path, numeric=numeric)
 
     def read_summary(self) -> list:
         """The rows of ``summary.csv``."""
@@ -400,8 +452,9 @@ class ResultsDir:
         return read_metrics(csv_path, numeric=record.get("numeric_columns", ()))
 
     # -- merging -------------------------------------------------------------------------------
-    def merge(self, expected=None, extra_columns=()) -> list:
-        """Gather every finished run into ``metrics.csv`` and ``meta.json``; return the rows.
+    def merge(self, expected=None, extra_columns=(), timing_metrics=()) -> list:
+        """Gather every finished run into ``metrics.csv`` (and ``timings.csv``) and
+        ``meta.json``; return the rows.
 
         Parameters
         ----------
@@ -410,17 +463,25 @@ class ResultsDir:
             runs not listed come after, sorted. Without it runs are sorted by (rule, seed).
         extra_columns : sequence of str
             Study-specific columns to put first (others follow in order of appearance).
+        timing_metrics : sequence of str
+            Metrics that measure the machine, not the model (e.g. ``wall_time``): their rows go
+            to ``timings.csv`` (same columns and run order as ``metrics.csv``), so that
+            ``metrics.csv`` is the same file for the same seeds. Empty: no ``timings.csv`` (a
+            stale one is removed).
 
         ``meta.json`` gets ``status`` ("complete", or "incomplete" when an expected run has no
         record; listed in ``missing``), ``started`` (first session), ``finished``, ``elapsed``
         (s), ``run_time`` (sum of wall times), ``rules``, ``seeds``, ``counts`` per status,
         ``runs`` (rule, seed, status, step, error, wall_time, finished, rows, extra), the
-        ``sessions`` (mode, start, provenance each), ``provenance`` (of the latest session) and
-        ``mixed_provenance`` (sessions ran different code). Metrics are written before meta.
-        The rows returned have every column (a missing one is None, or "" for a text column),
-        typed as each run wrote them; :meth:`read_metrics` gives the same rows unless runs
-        disagree on a column's type (then it reads back as text).
+        ``sessions`` (mode, start, provenance each), ``provenance`` (of the latest session),
+        ``mixed_provenance`` (sessions ran different code) and ``timing_metrics``. Metrics
+        and timings are written before meta. The rows returned are every run's rows, timing
+        rows included (each run's after its other rows), with every column (a missing one is
+        None, or "" for a text column), typed as each run wrote them; :meth:`read_metrics`
+        gives the same rows unless runs disagree on a column's type (then it reads back as
+        text).
         """
+        timing = list(dict.fromkeys(_check_timing_metrics(timing_metrics)))
         by_key = {(r["rule"], r["seed"]): r for r in self.run_records()}
         order, missing = [], []
         if expected is not None:
@@ -441,7 +502,14 @@ class ResultsDir:
         # a column is read back typed only if every run that has it wrote it typed
         numeric = [c for c in numeric if all(c in r.get("numeric_columns", ())
                                              for r in by_key.values() if c in r.get("columns", ()))]
-        write_metrics(self.metrics_path, rows, columns)
+        measured = [r for r in rows if r["metric"] not in timing]
+        timed = [r for r in rows if r["metric"] in timing]
+        write_metrics(self.metrics_path, measured, columns)
+        if timing:
+            write_metrics(self.timings_path, timed, columns)
+        elif os.path.exists(self.timings_path):
+            os.unlink(self.timings_path)
+        rows = _by_run(measured + timed)
         for row in rows:  # every row gets every column, as read_metrics gives them back
             for c in columns:
                 row.setdefault(c, None if c in numeric else "")
@@ -465,7 +533,7 @@ class ResultsDir:
             counts={s: sum(r["status"] == s for r in runs) for s in RUN_STATUSES},
             missing=[list(k) for k in missing], runs=runs,
             columns=list(METRIC_COLUMNS) + columns, numeric_columns=numeric,
-            mixed_provenance=len(versions) > 1)
+            timing_metrics=timing, mixed_provenance=len(versions) > 1)
         write_json(self.meta_path, meta)
         return rows
 

@@ -1,0 +1,292 @@
+"""The study commands of the command line: ``studies``, ``run``, ``figures``, ``report``, ``bench``.
+
+Kept apart from :mod:`brainlearn.cli` (which builds the parser and owns the error contract) so
+that each module reads in one sitting. :func:`study_main` is the door the scripts in
+``experiments/`` use: the same arguments and the same code as ``brainlearn run STUDY``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import subprocess
+import sys
+import textwrap
+import traceback
+
+from .cli import UsageError
+
+__all__ = ["add_commands", "add_run_arguments", "summary_table", "study_main"]
+
+
+def _say(args, text) -> None:
+    """An informational line on stderr (left out with --quiet)."""
+    if not getattr(args, "quiet", False):
+        print(text, file=sys.stderr)
+
+
+def _last_line(text) -> str:
+    lines = [line for line in str(text or "").strip().splitlines() if line.strip()]
+    return lines[-1].strip() if lines else ""
+
+
+# -- studies ---------------------------------------------------------------------------------------
+def _study_infos() -> list:
+    from .studies import available_studies, config_to_dict, get_study
+    infos = []
+    for name in available_studies():
+        study = get_study(name)
+        full = study.make_config(False)
+        quick = study.make_config(True)
+        infos.append({"name": name, "summary": study.summary,
+                      "default_rules": list(study.default_rules(full)),
+                      "headline": list(study.headline),
+                      "extra_columns": list(study.extra_columns),
+                      "timing_metrics": list(study.timing_metrics),
+                      "config": config_to_dict(full), "quick_config": config_to_dict(quick)})
+    return infos
+
+
+def _studies_text(infos, width=None) -> str:
+    """NAME and SUMMARY columns, the default rules under each summary; with ``width`` the text
+    wraps inside the second column."""
+    if not infos:
+        return "No studies are registered.\n"
+    name_width = max(len("NAME"), *(len(i["name"]) for i in infos))
+    indent = " " * (name_width + 2)
+    text_width = max(30, width - len(indent)) if width else None
+    lines = [f"{'NAME':<{name_width}}  SUMMARY"]
+    for info in infos:
+        for k, text in enumerate((info["summary"], "default rules: "
+                                  + (", ".join(info["default_rules"]) or "-"))):
+            parts = textwrap.wrap(text, text_width, break_on_hyphens=False) if text_width \
+                else [text]
+            first = f"{info['name']:<{name_width}}  " if k == 0 else indent
+            lines += [first + parts[0]] + [indent + p for p in parts[1:]]
+    return "\n".join(lines) + "\n"
+
+
+def _cmd_studies(args) -> int:
+    infos = _study_infos()
+    if args.json:
+        from .results import to_json
+        sys.stdout.write(to_json(infos))
+    else:
+        from .cli import _table_width
+        sys.stdout.write(_studies_text(infos, _table_width()))
+    return 0
+
+
+# -- run -------------------------------------------------------------------------------------------
+def _positive_int(text) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an int") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is not >= 1")
+    return value
+
+
+def add_run_arguments(parser, with_study=True) -> None:
+    """The arguments of ``brainlearn run`` (``with_study=False``: without the STUDY positional,
+    for a script that runs one study)."""
+    if with_study:
+        parser.add_argument("study", metavar="STUDY", help="the study (brainlearn studies)")
+    parser.add_argument("--rules", metavar="A,B",
+                        help="comma-separated rules (default: every registered rule that fits)")
+    parser.add_argument("--seeds", type=_positive_int, default=3, metavar="N",
+                        help="run seeds 0..N-1 (default 3)")
+    parser.add_argument("--quick", action="store_true",
+                        help="the quick size (seconds; for trying things out and CI)")
+    parser.add_argument("--out", default="results", metavar="DIR",
+                        help="results go to DIR/STUDY (default: results)")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        dest="sets", help="override a configuration field (repeatable)")
+    parser.add_argument("--workers", type=_positive_int, default=1, metavar="N",
+                        help="run N runs at once in worker processes (same results)")
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--resume", action="store_true",
+                      help="finish an interrupted study: run only what is missing")
+    mode.add_argument("--force", action="store_true",
+                      help="replace the existing results of the study")
+
+
+def _parse_sets(sets) -> dict:
+    overrides = {}
+    for item in sets:
+        key, eq, value = item.partition("=")
+        if not eq or not key.strip():
+            raise UsageError(f"--set {item}: expected KEY=VALUE")
+        overrides[key.strip()] = value
+    return overrides
+
+
+def _fmt(value, digits=4) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "n/a"
+    return f"{value:.{digits}g}"
+
+
+def summary_table(summary_rows) -> str:
+    """The summary rows as a plain-text table: the group columns (``task`` only when there are
+    several), ``mean +- ci95`` and ``n`` (with the count of NaN values, e.g. diverged runs)."""
+    from .results import SUMMARY_COLUMNS
+    if not summary_rows:
+        return "(no headline metrics)\n"
+    groups = [k for k in summary_rows[0] if k not in SUMMARY_COLUMNS]
+    if "task" in groups and len({r.get("task") for r in summary_rows}) == 1:
+        groups.remove("task")
+    header = [g.upper() for g in groups] + ["MEAN +- 95% CI", "N"]
+    cells = []
+    for r in summary_rows:
+        n = str(r["n"]) + (f" ({r['n_nan']} nan)" if r.get("n_nan") else "")
+        cells.append([str(r.get(g, "")) for g in groups]
+                     + [f"{_fmt(r['mean'])} +- {_fmt(r['ci95'], 2)}", n])
+    widths = [max(len(row[c]) for row in [header] + cells) for c in range(len(header))]
+    lines = ["  ".join(f"{v:<{w}}" for v, w in zip(row, widths)).rstrip()
+             for row in [header] + cells]
+    return "\n".join(lines) + "\n"
+
+
+def _run(args, study) -> int:
+    from .results import ResultsError
+    from .studies import execute, plan_study
+    mode = "resume" if args.resume else ("force" if args.force else "new")
+    plan = plan_study(study, rules=args.rules, seeds=args.seeds, quick=args.quick, out=args.out,
+                      overrides=_parse_sets(args.sets), workers=args.workers, mode=mode,
+                      progress=False if args.quiet else None)
+    try:
+        res = execute(plan)
+    except ResultsError as exc:  # the folder cannot be used as asked: bad input
+        raise UsageError(" ".join(str(exc).split())) from None
+    except Exception as exc:  # noqa: BLE001 - a bug, not bad input: show where
+        traceback.print_exc()
+        print(f"brainlearn: error: study {study!r} stopped: {_last_line(exc) or type(exc)}",
+              file=sys.stderr)
+        return 1
+    sys.stdout.write(summary_table(res.summary))
+    counts = res.counts
+    total = sum(counts.values())
+    print(f"{total} runs: " + ", ".join(f"{counts[s]} {s}" for s in ("ok", "diverged", "failed"))
+          + (f" ({total - len(res.ran)} resumed)" if len(res.ran) < total else ""))
+    for r in res.diverged:
+        print(f"  diverged: {r['rule']} seed {r['seed']} at step {r['step']}")
+    for r in res.failed:
+        print(f"  failed: {r['rule']} seed {r['seed']}: {_last_line(r['error'])}",
+              file=sys.stderr)
+    if res.figure_error:
+        print(f"brainlearn: error: drawing the figures failed: {_last_line(res.figure_error)} "
+              f"(traceback in {os.path.join(res.path, 'meta.json')})", file=sys.stderr)
+    _say(args, f"results: {res.path} ({len(res.figure_paths)} figure files)")
+    return res.exit_status
+
+
+def _cmd_run(args) -> int:
+    return _run(args, args.study)
+
+
+def study_main(study, argv=None, prog=None) -> int:
+    """``brainlearn run STUDY`` as a script: the same options (without STUDY), the same code.
+
+    Used by ``experiments/STUDY.py``: ``sys.exit(study_main("learning"))``.
+    """
+    from .cli import _Parser, run_guarded
+    parser = _Parser(prog=prog or f"brainlearn run {study}",
+                     description=f"Run the {study!r} study (the same as `brainlearn run {study}`).")
+    add_run_arguments(parser, with_study=False)
+    parser.add_argument("--quiet", action="store_true", help="no progress bar or notes")
+    return run_guarded(parser, argv, lambda args: _run(args, study))
+
+
+# -- figures, report, bench ------------------------------------------------------------------------
+def _cmd_figures(args) -> int:
+    from .studies import redraw_figures
+    status = 0
+    for rd, paths, error in redraw_figures(args.dir):
+        if error:
+            print(f"brainlearn: error: the figures of {rd.path} failed: {_last_line(error)}",
+                  file=sys.stderr)
+            status = 1
+        else:
+            _say(args, f"{rd.path}: {len(paths)} figure files redrawn")
+    return status
+
+
+def _cmd_report(args) -> int:
+    from .report import write_report
+    path = write_report(args.dir, args.output, title=args.title)
+    _say(args, f"report: {path}")
+    return 0
+
+
+def benchmarks_dir():
+    """The ``benchmarks/`` folder of a source checkout holding this package, or None."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    path = os.path.join(root, "benchmarks")
+    if os.path.isdir(path) and any(n.startswith("bench_") and n.endswith(".py")
+                                   for n in os.listdir(path)):
+        return path
+    return None
+
+
+def _cmd_bench(args) -> int:
+    folder = benchmarks_dir()
+    if folder is None:
+        raise UsageError("bench needs a source checkout of brainlearn (no benchmarks/ folder "
+                         "next to the installed package): clone the repository and run it there")
+    root = os.path.dirname(folder)
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
+    status = 0
+    for name in sorted(n for n in os.listdir(folder)
+                       if n.startswith("bench_") and n.endswith(".py")):
+        _say(args, f"== {name} ==")
+        sys.stdout.flush()
+        cmd = [sys.executable, os.path.join(folder, name)] + (["--quick"] if args.quick else [])
+        done = subprocess.run(cmd, cwd=root, env=env, check=False)
+        if done.returncode != 0:
+            print(f"brainlearn: error: {name} exited with status {done.returncode}",
+                  file=sys.stderr)
+            status = 1
+    return status
+
+
+def add_commands(sub, quiet_parent) -> None:
+    """Add the study commands to the subparsers ``sub`` (``quiet_parent`` gives --quiet)."""
+    parents = [quiet_parent]
+    p = sub.add_parser("studies", parents=parents, help="list the studies",
+                       description="List the registered studies and the rules each runs.")
+    p.add_argument("--json", action="store_true",
+                   help="JSON: name, summary, default rules, headline metrics, configurations")
+    p.set_defaults(func=_cmd_studies)
+
+    p = sub.add_parser("run", parents=parents, help="run a study (rules x seeds)",
+                       description="Run a study: every rule with every seed; write config.json, "
+                                   "metrics.csv (timings.csv: wall times), summary.csv, "
+                                   "meta.json and figures/ to "
+                                   "OUT/STUDY, then print the summary. Exit status 0 when the "
+                                   "study completed (diverged runs are results), 1 when runs "
+                                   "failed, 2 for bad usage or input.")
+    add_run_arguments(p)
+    p.set_defaults(func=_cmd_run)
+
+    p = sub.add_parser("figures", parents=parents, help="redraw the figures of stored results",
+                       description="Redraw every figure from the stored CSV files (no run).")
+    p.add_argument("dir", metavar="DIR", help="a study's results (OUT/STUDY) or OUT")
+    p.set_defaults(func=_cmd_figures)
+
+    p = sub.add_parser("report", parents=parents, help="write a self-contained HTML report",
+                       description="One HTML file (figures embedded, summary tables, "
+                                   "configuration, provenance, run status) that opens offline.")
+    p.add_argument("dir", metavar="DIR", help="a study's results (OUT/STUDY) or OUT")
+    p.add_argument("--output", "-o", metavar="FILE", help="default: DIR/report.html")
+    p.add_argument("--title", help="the page title")
+    p.set_defaults(func=_cmd_report)
+
+    p = sub.add_parser("bench", parents=parents, help="run the benchmarks (source checkout)",
+                       description="Run the scripts in benchmarks/ (needs a source checkout).")
+    p.add_argument("--quick", action="store_true", help="smoke-run sizes")
+    p.set_defaults(func=_cmd_bench)
+

@@ -1,0 +1,234 @@
+"""Figures of the learning study, drawn from its metric rows alone (as read back from
+metrics.csv and timings.csv, which holds the ``wall_time`` rows)."""
+
+from __future__ import annotations
+
+import math
+import os
+
+import numpy as np
+
+from ..plotting import rule_color, save_figure, style
+
+__all__ = ["draw_all", "learning_curves", "final_accuracy", "receptive_fields"]
+
+_ROLE_TITLES = {
+    "end_to_end": "Gradient rules, end to end (MLP)",
+    "single_layer": "Supervised local rules, one layer",
+    "hidden": "Local rules: hidden layer + shared readout",
+}
+_ROLE_ORDER = ("end_to_end", "single_layer", "hidden")
+#: classes of the data sets the study knows (for the chance line)
+_CLASSES = {"digits": 10, "mnist": 10}
+_DASHES = ("-", "--", ":", "-.")
+
+
+def _num(value):
+    return None if value in (None, "") else int(value)
+
+
+def _series(rows, metric):
+    """``{rule: {seed: (steps, values)}}`` of one metric, rules in order of first appearance."""
+    out = {}
+    for r in rows:
+        if r["metric"] != metric:
+            continue
+        out.setdefault(r["rule"], {}).setdefault(int(r["seed"]), []).append(
+            (int(r["step"]), float(r["value"])))
+    return {rule: {seed: tuple(np.array(v) for v in zip(*sorted(pts)))
+                   for seed, pts in seeds.items()} for rule, seeds in out.items()}
+
+
+def _roles(rows):
+    return {r["rule"]: r.get("role") or "hidden" for r in rows}
+
+
+def _mean_ci(values):
+    """Mean and 95% Student-t half-width over the finite entries of each column of ``values``
+    (n_seeds, n_points); half-width 0 where fewer than two values."""
+    from scipy import stats
+    values = np.asarray(values, dtype=float)
+    mean = np.full(values.shape[1], np.nan)
+    half = np.zeros(values.shape[1])
+    for k in range(values.shape[1]):
+        v = values[:, k][np.isfinite(values[:, k])]
+        if v.size:
+            mean[k] = v.mean()
+        if v.size > 1:
+            half[k] = stats.t.ppf(0.975, v.size - 1) * v.std(ddof=1) / math.sqrt(v.size)
+    return mean, half
+
+
+def _chance(rows):
+    tasks = {r["task"] for r in rows}
+    classes = {_CLASSES.get(t) for t in tasks}
+    return 1.0 / classes.pop() if len(classes) == 1 and None not in classes else None
+
+
+def learning_curves(rows, path):
+    """Test accuracy against presentations seen, mean and 95% CI band per rule, a panel per role."""
+    from matplotlib.figure import Figure
+    curves = _series(rows, "test_accuracy")
+    roles = _roles(rows)
+    panels = [role for role in _ROLE_ORDER if any(roles[r] == role for r in curves)]
+    panels += sorted({roles[r] for r in curves} - set(panels))
+    if not panels:
+        return []
+    chance = _chance(rows)
+    fig = Figure(figsize=(4.3 * len(panels), 3.9), layout="constrained")
+    axes = fig.subplots(1, len(panels), squeeze=False)[0]
+    for ax, role in zip(axes, panels):
+        used = {}
+        low = 1.0
+        for rule, seeds in curves.items():
+            if roles[rule] != role:
+                continue
+            steps = sorted({int(s) for st, _ in seeds.values() for s in st})
+            grid = np.full((len(seeds), len(steps)), np.nan)
+            where = {s: k for k, s in enumerate(steps)}
+            for i, (st, val) in enumerate(seeds.values()):
+                for s, v in zip(st, val):
+                    grid[i, where[int(s)]] = v
+            mean, half = _mean_ci(grid)
+            color = rule_color(rule)
+            dash = _DASHES[used.get(color, 0) % len(_DASHES)]
+            used[color] = used.get(color, 0) + 1
+            ax.plot(steps, mean, color=color, linestyle=dash, label=f"{rule} (n={len(seeds)})")
+            ax.fill_between(steps, mean - half, mean + half, color=color, alpha=0.18, linewidth=0)
+            lower = (mean - half)[np.isfinite(mean)]
+            low = min(low, float(lower.min()) if lower.size else low)
+        # each panel spans its own data (down to 0 at most), so that close curves stay apart
+        bottom = max(0.0, math.floor((low - 0.02) * 20) / 20)
+        if chance is not None and chance >= bottom:
+            ax.axhline(chance, color="0.5", linestyle=":", linewidth=1.0, label="chance")
+        ax.set_title(_ROLE_TITLES.get(role, role))
+        ax.set_xlabel("training presentations seen (samples)")
+        ax.set_ylabel("test accuracy (fraction correct)")
+        ax.set_ylim(bottom, 1.0 + 0.02 * (1.0 - bottom))
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2, fontsize=8)
+    return save_figure(fig, path)
+
+
+def final_accuracy(rows, path):
+    """Final test accuracy and wall time per rule: seeds as dots, mean with its 95% CI."""
+    from matplotlib.figure import Figure
+    final = {rule: [float(v[-1]) for _, v in seeds.values()]
+             for rule, seeds in _series(rows, "final_test_accuracy").items()}
+    wall = {rule: [float(v[-1]) for _, v in seeds.values()]
+            for rule, seeds in _series(rows, "wall_time").items()}
+    if not final:
+        return []
+    stats = {rule: _mean_ci(np.array(vals)[:, None]) for rule, vals in final.items()}
+    # best on top; rules with no finite value (all diverged) at the bottom
+    order = sorted(final, key=lambda r: (np.nan_to_num(stats[r][0][0], nan=-1.0), r))
+    fig = Figure(figsize=(9.0, 0.42 * len(order) + 1.4), layout="constrained")
+    ax_acc, ax_time = fig.subplots(1, 2, sharey=True, width_ratios=(3, 2))
+    ypos = np.arange(len(order))
+    labels = []
+    for y, rule in zip(ypos, order):
+        color = rule_color(rule)
+        vals = np.array(final[rule])
+        n_bad = int(np.sum(~np.isfinite(vals)))
+        labels.append(rule + (f" ({n_bad} diverged)" if n_bad else ""))
+        ax_acc.plot(vals[np.isfinite(vals)], np.full(np.sum(np.isfinite(vals)), y + 0.18), "o",
+                    color=color, alpha=0.45, markersize=3.5, linestyle="none")
+        mean, half = stats[rule][0][0], stats[rule][1][0]
+        if np.isfinite(mean):
+            ax_acc.errorbar(mean, y, xerr=half, fmt="D", color=color, markersize=6, capsize=3)
+        times = np.array(wall.get(rule, []), dtype=float)
+        times = times[np.isfinite(times) & (times > 0)]
+        if times.size:
+            # times are positive and skewed: mean and interval of log10(time), drawn back in s
+            lm, lh = (v[0] for v in _mean_ci(np.log10(times)[:, None]))
+            centre = 10.0 ** lm
+            err = [[centre - 10.0 ** (lm - lh)], [10.0 ** (lm + lh) - centre]]
+            ax_time.plot(times, np.full(times.size, y + 0.18), "o", color=color, alpha=0.45,
+                         markersize=3.5, linestyle="none")
+            ax_time.errorbar(centre, y, xerr=err, fmt="D", color=color, markersize=6, capsize=3)
+        elif rule in wall:
+            ax_time.text(0.02, y, "no learning", transform=ax_time.get_yaxis_transform(),
+                         color="0.4", fontsize=8, va="center")
+    chance = _chance(rows)
+    if chance is not None:
+        ax_acc.axvline(chance, color="0.5", linestyle="--", linewidth=1.0)
+        ax_acc.text(chance, len(order) - 0.4, " chance", color="0.4", fontsize=8, va="bottom")
+    ax_acc.set_yticks(ypos, labels)
+    ax_acc.set_ylim(-0.6, len(order) - 0.1)
+    ax_acc.set_xlim(0.0, 1.0)
+    ax_acc.set_xlabel("final test accuracy (fraction correct; mean, 95% CI)")
+    ax_time.set_xscale("log")
+    ax_time.set_xlabel("wall time of learning (s; geometric mean, 95% CI)")
+    for y, rule in zip(ypos, order):
+        ax_acc.get_yticklabels()[y].set_color(rule_color(rule))
+    return save_figure(fig, path)
+
+
+def receptive_fields(rows, path):
+    """Input weights of the stored units of each rule (seed 0) as images, a row per rule.
+
+    One mosaic image (each unit scaled by its own largest |weight|, white gaps between units)
+    instead of an axes per unit: the same picture, drawn many times faster.
+    """
+    from matplotlib.figure import Figure
+    fields = {}
+    for r in rows:
+        if r["metric"] != "rf" or int(r["seed"]) != 0:
+            continue
+        unit, pixel = _num(r.get("unit")), _num(r.get("pixel"))
+        if unit is None or pixel is None:
+            continue
+        fields.setdefault(r["rule"], {}).setdefault(unit, {})[pixel] = float(r["value"])
+    if not fields:
+        return []
+    roles = _roles(rows)
+    n_cols = max(len(units) for units in fields.values())
+    n_pix = max(len(px) for units in fields.values() for px in units.values())
+    side = math.isqrt(n_pix)
+    shape = (side, side) if side * side == n_pix else (1, n_pix)
+    gap = max(1, shape[0] // 8)
+    cell_h, cell_w = shape[0] + gap, shape[1] + gap
+    mosaic = np.full((len(fields) * cell_h - gap, n_cols * cell_w - gap), np.nan)
+    for i, units in enumerate(fields.values()):
+        for j, unit in enumerate(sorted(units)):
+            pixels = units[unit]
+            w = np.full(n_pix, np.nan)
+            for p, v in pixels.items():
+                if p < n_pix:
+                    w[p] = v
+            m = np.nanmax(np.abs(w)) if np.isfinite(w).any() else 0.0
+            img = (w / m if m > 0 else np.zeros_like(w)).reshape(shape)
+            mosaic[i * cell_h:i * cell_h + shape[0], j * cell_w:j * cell_w + shape[1]] = img
+    scale = 0.11 if shape[0] <= 10 else 0.04  # inches per pixel: 8x8 digits or 28x28 MNIST
+    fig = Figure(figsize=(mosaic.shape[1] * scale + 2.4, mosaic.shape[0] * scale + 0.9),
+                 layout="constrained")
+    ax = fig.subplots()
+    import matplotlib
+    cmap = matplotlib.colormaps["RdBu_r"].with_extremes(bad="white")
+    im = ax.imshow(mosaic, cmap=cmap, vmin=-1.0, vmax=1.0, interpolation="nearest")
+    ax.grid(False)
+    for spine in ax.spines.values():
+        spine.set_visible(False)
+    ax.set_xticks([j * cell_w + (shape[1] - 1) / 2 for j in range(n_cols)],
+                  [str(j) for j in range(n_cols)])
+    ax.tick_params(length=0)
+    ax.set_xlabel("unit (hidden unit; for one-layer rules the output unit of that class)")
+    ticks = [i * cell_h + (shape[0] - 1) / 2 for i in range(len(fields))]
+    labels = [rule if roles.get(rule) != "hidden" else f"{rule} (+ readout)" for rule in fields]
+    ax.set_yticks(ticks, labels)
+    for tick, rule in zip(ax.get_yticklabels(), fields):
+        tick.set_color(rule_color(rule))
+    bar = fig.colorbar(im, ax=ax, shrink=min(1.0, 3.0 / max(1, len(fields))), pad=0.02)
+    bar.set_label("weight / max |weight| of the unit")
+    return save_figure(fig, path)
+
+
+def draw_all(rows, figdir) -> list:
+    """Every figure of the study into ``figdir``; returns the file paths (PNG and SVG)."""
+    import matplotlib
+    os.makedirs(figdir, exist_ok=True)
+    paths = []
+    with matplotlib.rc_context(style()):
+        paths += learning_curves(rows, os.path.join(figdir, "learning_curves"))
+        paths += final_accuracy(rows, os.path.join(figdir, "final_accuracy"))
+        paths += receptive_fields(rows, os.path.join(figdir, "receptive_fields"))
+    return [os.fspath(p) for p in paths]

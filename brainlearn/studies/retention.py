@@ -1,0 +1,509 @@
+"""The ``retention`` study: how much of earlier tasks a rule keeps while it learns new ones.
+
+A network learns a sequence of tasks, one after the other, and after each task is tested on
+every task of the sequence. This gives the accuracy matrix of Lopez-Paz & Ranzato (2017),
+``R[i, j]`` = accuracy on task ``j`` after training through task ``i`` (tasks numbered from 1),
+and from it the continual-learning metrics (:func:`continual_metrics`).
+
+Scenarios (van de Ven & Tolias 2019), all on the bundled 8x8 digits; the config field
+``scenarios`` lists those a run trains (all three by default), each from a fresh network:
+
+``task_incremental``
+    split digits, five tasks of two classes ({0, 1}, {2, 3}, ..., {8, 9}); at evaluation the
+    task is known: the prediction is the larger of the two output units of the task's classes
+    (a multi-head network made by masking the shared 10-unit output at evaluation). Training
+    uses the shared 10-way softmax, so the masking helps only at test time.
+``class_incremental``
+    the same five tasks, evaluated over all ten output units (one head, the task unknown).
+``permuted``
+    domain-incremental permuted digits: ``n_permuted`` tasks, each the full ten-class problem
+    with its pixels shuffled by a fixed permutation drawn from the run's seed (task 1 is the
+    original digits); one 10-way head shared by all tasks.
+
+Rules in their natural role (:func:`role_of`, from each rule's metadata, so plug-ins take part
+when they fit; the roles are those of the learning study, plus the consolidation terms):
+
+``end_to_end``
+    gradient rules that read the error (backprop, feedback alignment, direct feedback
+    alignment): a ``64-hidden-10`` tanh/softmax network with the rule on both projections,
+    learning rate ``lr``.
+``consolidation``
+    gradient-family terms that consolidate at task boundaries (they override ``end_task``:
+    EWC, synaptic intelligence): the same network and initial weights with
+    ``chain("backprop", term)`` on both projections, the term's ``lr`` equal to backprop's and
+    its ``strength`` the config's ``ewc_strength`` / ``si_strength``.
+``single_layer``
+    supervised local rules of one layer: the delta rule (``output_only``, learning rate
+    ``lr``) and reward-modulated rules (``needs`` holds ``reward``, their own defaults) learn a
+    ``64-10`` softmax layer from the pixels.
+``hidden``
+    the other local rules (Hebbian, threshold LTP, tag-and-capture, plug-ins): the rule learns
+    the hidden layer (``tanh`` units, as in the gradient networks; rate-network settings in
+    :data:`HIDDEN_SETTINGS`, a rule not listed keeps its defaults) while the **shared
+    readout** -- the delta rule on the hidden-to-output projection at ``readout_lr``, the same
+    for every local rule -- learns the classes from the hidden activity in the same
+    presentations. Forgetting is then that of the features and of the readout together (a
+    readout that is itself trained sequentially forgets like any single layer does).
+    Tag-and-capture stands on the same footing as every other rule: it learns during the
+    presentations (its early phase), and the rest after each task is where its proteins and
+    late phase act.
+
+Left out by default (:func:`exclusion` gives the reason; ``--rules`` still runs a rule that has
+a role): lateral rules, constraints and terms without pre and post activity (``weight_decay``),
+homeostatic and associative-memory rules, rules marked ``unstable`` (``hebb``, ``covariance``:
+their weights grow without bound), and spike-driven rules (a ``rates`` hyperparameter: they
+read spike counts at millisecond steps -- ``calcium``; see :mod:`brainlearn.protocols`).
+
+Every rule gets the same protocol: for each task, ``epochs`` passes over its training set in
+an order drawn from the run's seed (online, ``batch_size`` 1, ``dt`` seconds per
+presentation); then, between tasks, :func:`brainlearn.end_task` (EWC and SI consolidate, other
+rules ignore it) and :func:`brainlearn.rest` for ``rest`` seconds (rules with rest dynamics --
+tag-and-capture -- decay their tags and consolidate the late phase; for the others nothing
+happens). Training runs in ``evals_per_task`` chunks per task, each one call of
+:func:`brainlearn.train` (compiled drivers, no Python per sample); task 1's test set is scored
+after each chunk, every task's at the end of each task (one forward pass each). The initial
+weights are drawn from the run's seed (the same for every rule with the same architecture),
+and so are the presentation orders and the permutations.
+
+Metrics (tidy rows; extra columns ``scenario``, ``eval_task`` and ``role``):
+
+* ``accuracy``: ``R[i, j]``, rows with ``task = str(i)`` (trained through task ``i``) and
+  ``eval_task = j``, ``step`` the samples seen at the end of task ``i`` (before the rest);
+* ``retention``: the accuracy on task 1 (``eval_task = 1``) at step 0 and after every chunk,
+  through all later tasks; ``task`` is the task being trained, ``step`` the samples seen;
+* ``avg_accuracy``, ``bwt``, ``forgetting`` (:func:`continual_metrics`; the headline,
+  summarised per rule and scenario): ``task`` is the scenario's name, ``step`` the samples seen
+  at the end.
+
+A run that diverges keeps the rows of the scenarios (and tasks) it finished; ``status`` is
+``diverged`` in ``meta.json``.
+
+Figures (from ``metrics.csv`` alone; :mod:`brainlearn.studies._retention_figures`): the accuracy
+matrices of every rule as heatmaps on one colour scale (one figure per scenario), the retention
+curves of task 1 with 95% bands (a row per scenario, a column per role; backprop is drawn with
+the consolidation terms as their reference), and BWT and average accuracy per rule with 95%
+confidence intervals.
+
+References
+----------
+Lopez-Paz, D. & Ranzato, M. (2017). Gradient episodic memory for continual learning. NeurIPS.
+Chaudhry, A., Dokania, P. K., Ajanthan, T. & Torr, P. H. S. (2018). Riemannian walk for
+incremental learning: understanding forgetting and intransigence. ECCV.
+van de Ven, G. M. & Tolias, A. S. (2019). Three scenarios for continual learning. arXiv:1904.07734.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+from .. import datasets
+from ..engine import DivergenceError, end_task, rest, train
+from ..network import Network
+from ..rules import base as _rules
+from ..rules import chain, make
+from . import Study, register_study
+
+__all__ = ["RetentionConfig", "RetentionStudy", "SCENARIOS", "SPLIT_CLASSES", "HIDDEN_SETTINGS",
+           "role_of", "exclusion", "continual_metrics", "accuracy_matrix", "make_tasks",
+           "build_network", "run_scenario"]
+
+SCENARIOS = ("task_incremental", "class_incremental", "permuted")
+#: the class pairs of split digits, in task order
+SPLIT_CLASSES = ((0, 1), (2, 3), (4, 5), (6, 7), (8, 9))
+
+#: rate-network settings of the built-in local rules in a hidden layer (inputs in [0, 1], one
+#: second per presentation; the activity thresholds, in (0, 1), suit the tanh units used here
+#: and the sigmoid units the learning study gives LTP-style rules); a rule not listed keeps
+#: its own defaults
+HIDDEN_SETTINGS = {
+    "oja": {"lr": 1e-3},
+    "sanger": {"lr": 1e-3},
+    "bcm": {"lr": 1e-3, "y0": 0.5},
+    "competitive": {"lr": 0.05},
+    "ltp": {"lr": 0.01, "theta_minus": 0.6, "theta_plus": 0.8, "w_min": -1.0, "w_max": 1.0},
+    # early/late weights a fraction of the initial weights' scale (|W| ~ 0.1); thresholds on
+    # the activity (its trace equals the activity when dt >> tau_trace)
+    "tag_and_capture": {"theta_ltd": 0.6, "theta_ltp": 0.8, "ltp_weight": 0.1,
+                        "ltd_weight": 0.05, "late_weight": 0.2},
+}
+
+
+@dataclass(frozen=True)
+class RetentionConfig:
+    """Configuration of the retention study (defaults: the full size).
+
+    Parameters
+    ----------
+    scenarios : tuple of str
+        The scenarios to run, of ``task_incremental``, ``class_incremental``, ``permuted``
+        (``--set scenarios=class_incremental,permuted``).
+    n_permuted : int
+        Number of tasks of the permuted scenario.
+    hidden : int
+        Hidden units (all two-layer networks).
+    epochs : int
+        Passes over each task's training set.
+    evals_per_task : int
+        Evaluations of every task while each task is trained (points of the retention curve).
+    lr : float
+        Learning rate of the gradient rules (and of the consolidation terms' penalty step).
+    readout_lr : float
+        Learning rate of the shared delta-rule readout of the local rules.
+    ewc_strength, si_strength : float
+        Penalty strengths of EWC and synaptic intelligence. The defaults (10 and 0.001, below
+        the rules' own 100 and 0.03, set for two tasks) are, of a sweep on the full-size
+        permuted scenario (EWC 1-100, SI 0.001-0.03, seeds 0-1), the strongest penalty whose
+        average accuracy stays within 0.03 of the best: stronger penalties keep more of the
+        first tasks but learn the later ones less, and the average falls.
+    rest : float
+        Seconds of rest after each task (:func:`brainlearn.rest`).
+    dt : float
+        Seconds per presentation.
+    batch_size : int
+        1: online learning; larger: minibatches.
+    dtype : str
+        ``float32`` or ``float64``.
+    """
+
+    scenarios: tuple[str, ...] = SCENARIOS
+    n_permuted: int = 5
+    hidden: int = 100
+    epochs: int = 3
+    evals_per_task: int = 8
+    lr: float = 0.05
+    readout_lr: float = 0.05
+    ewc_strength: float = 10.0
+    si_strength: float = 0.001
+    rest: float = 3600.0
+    dt: float = 1.0
+    batch_size: int = 1
+    dtype: Literal["float32", "float64"] = "float64"
+
+    @classmethod
+    def quick(cls) -> RetentionConfig:
+        """The quick size: one pass per task, a smaller hidden layer, fewer evaluations."""
+        return cls(hidden=48, epochs=1, evals_per_task=3)
+
+    def __post_init__(self):
+        if isinstance(self.scenarios, str) or not self.scenarios:
+            raise ValueError(f"scenarios={self.scenarios!r}; allowed: a non-empty tuple of "
+                             f"{', '.join(SCENARIOS)}")
+        if len(set(self.scenarios)) != len(self.scenarios):
+            raise ValueError(f"scenarios={self.scenarios!r} repeats a scenario")
+        for name in self.scenarios:
+            if name not in SCENARIOS:
+                raise ValueError(f"scenarios: {name!r} is not a scenario; allowed: "
+                                 f"{', '.join(SCENARIOS)}")
+        for name in ("n_permuted", "hidden", "epochs", "evals_per_task", "batch_size"):
+            value = getattr(self, name)
+            low = 2 if name == "n_permuted" else 1
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+                raise ValueError(f"{name}={value!r} must be an integer >= {low}")
+        for name in ("lr", "readout_lr", "ewc_strength", "si_strength", "rest", "dt"):
+            value = getattr(self, name)
+            positive = name == "dt"
+            if not np.isfinite(value) or value < 0 or (positive and value == 0):
+                raise ValueError(f"{name}={value!r} must be a finite number "
+                                 f"{'> 0' if positive else '>= 0'}")
+        if self.dtype not in ("float32", "float64"):
+            raise ValueError(f"dtype={self.dtype!r}; allowed: float32, float64")
+
+
+# -- metrics ---------------------------------------------------------------------------------------
+def continual_metrics(R) -> dict:
+    """Average accuracy, backward transfer and forgetting of an accuracy matrix.
+
+    With ``R[i, j]`` the accuracy on task ``j`` after training through task ``i`` (T x T,
+    0-based here):
+
+    .. math::
+
+        \\mathrm{ACC} = \\frac{1}{T}\\sum_{j} R_{T,j}, \\qquad
+        \\mathrm{BWT} = \\frac{1}{T-1}\\sum_{j<T} (R_{T,j} - R_{j,j}), \\qquad
+        F = \\frac{1}{T-1}\\sum_{j<T} \\Big(\\max_{l<T} R_{l,j} - R_{T,j}\\Big)
+
+    (Lopez-Paz & Ranzato 2017 for ACC and BWT; Chaudhry et al. 2018 for the forgetting, whose
+    maximum runs over every earlier stage :math:`l \\in \\{1, \\dots, T-1\\}`). Negative BWT
+    is forgetting; forgetting is at least ``-BWT``.
+    """
+    R = np.asarray(R, dtype=float)
+    if R.ndim != 2 or R.shape[0] != R.shape[1] or R.shape[0] < 2:
+        raise ValueError(f"R has shape {R.shape}; allowed: (T, T) with T >= 2")
+    T = R.shape[0]
+    last = R[T - 1]
+    return {"avg_accuracy": float(last.mean()),
+            "bwt": float(np.mean(last[:T - 1] - np.diag(R)[:T - 1])),
+            "forgetting": float(np.mean(R[:T - 1, :T - 1].max(axis=0) - last[:T - 1]))}
+
+
+def accuracy_matrix(rows, rule, seed, scenario) -> np.ndarray:
+    """``R`` (T x T) of one run and scenario from metric rows (``metric == "accuracy"``)."""
+    cells = {(int(r["task"]), int(r["eval_task"])): r["value"] for r in rows
+             if r["metric"] == "accuracy" and r["rule"] == rule and int(r["seed"]) == seed
+             and r["scenario"] == scenario}
+    if not cells:
+        raise ValueError(f"no accuracy rows for rule={rule!r}, seed={seed}, scenario={scenario!r}")
+    T = max(max(i, j) for i, j in cells)
+    R = np.full((T, T), np.nan)
+    for (i, j), v in cells.items():
+        R[i - 1, j - 1] = v
+    return R
+
+
+# -- tasks -----------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Task:
+    """One task: training and test arrays, and the classes evaluated (None: all)."""
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    classes: tuple | None
+
+
+def make_tasks(data, scenario, n_permuted, rng) -> list:
+    """The task sequence of a scenario (permutations drawn from ``rng``)."""
+    if scenario in ("task_incremental", "class_incremental"):
+        tasks = []
+        for pair in SPLIT_CLASSES:
+            tr = np.isin(data.y_train, pair)
+            te = np.isin(data.y_test, pair)
+            tasks.append(Task(data.x_train[tr], data.y_train[tr], data.x_test[te], data.y_test[te],
+                              pair if scenario == "task_incremental" else None))
+        return tasks
+    if scenario == "permuted":
+        n_in = data.x_train.shape[1]
+        perms = [np.arange(n_in)] + [rng.permutation(n_in) for _ in range(n_permuted - 1)]
+        return [Task(data.x_train[:, p], data.y_train, data.x_test[:, p], data.y_test, None)
+                for p in perms]
+    raise ValueError(f"scenario={scenario!r}; allowed: {', '.join(SCENARIOS)}")
+
+
+# -- rules in their roles --------------------------------------------------------------------------
+def _overrides_end_task(rule_cls) -> bool:
+    return getattr(rule_cls, "end_task", None) is not _rules.LearningRule.end_task
+
+
+def exclusion(rule_cls) -> str | None:
+    """Why a rule class is left out of the study by default, or None when it fits."""
+    needs = set(getattr(rule_cls, "needs", ()))
+    family = getattr(rule_cls, "family", "custom")
+    if getattr(rule_cls, "lateral", False):
+        return "a lateral rule (a population to itself); the study's networks are feed-forward"
+    if getattr(rule_cls, "constraint", False):
+        return "a constraint: it learns nothing alone (compose it with a rule in a chain)"
+    if "error" in needs and family == "gradient" and _overrides_end_task(rule_cls):
+        return None  # a consolidation term, chained with backprop
+    if not {"pre", "post"} <= needs:
+        return "a term without presynaptic and postsynaptic activity: it learns nothing alone"
+    if family == "homeostatic":
+        return "a homeostatic rule: it scales weights toward a target rate, learns no features"
+    if family == "memory":
+        return "an associative-memory rule (recurrent storage and recall)"
+    if getattr(rule_cls, "unstable", False):
+        return "unstable by design (its weights grow without bound)"
+    if "rates" in getattr(rule_cls, "__dataclass_fields__", {}):
+        return ("a spike-driven rule (its signals are spike counts at millisecond steps); "
+                "see brainlearn.protocols and the spacing study")
+    return None
+
+
+def role_of(rule_cls) -> str | None:
+    """The role of a rule class in this study (see the module docstring), or None.
+
+    A rule with a role may still be left out by default (:func:`exclusion`); asked for by name
+    it runs in its role.
+    """
+    needs = set(getattr(rule_cls, "needs", ()))
+    if getattr(rule_cls, "lateral", False) or getattr(rule_cls, "constraint", False):
+        return None
+    if "error" in needs and getattr(rule_cls, "family", "") == "gradient" \
+            and _overrides_end_task(rule_cls) and not getattr(rule_cls, "output_only", False):
+        return "consolidation"
+    if not {"pre", "post"} <= needs:
+        return None
+    if getattr(rule_cls, "output_only", False) or "reward" in needs:
+        return "single_layer"
+    if "error" in needs:
+        return "end_to_end"
+    return "hidden"
+
+
+def _with(rule_cls, **params):
+    """An instance of ``rule_cls`` with those of ``params`` it has as hyperparameters."""
+    names = {f.name for f in dataclasses.fields(rule_cls)}
+    return rule_cls(**{k: v for k, v in params.items() if k in names})
+
+
+def build_network(rule, config, seed) -> Network:
+    """The network of ``rule`` (a registered name) in its role, seeded by ``seed``."""
+    cls = _rules.get(rule)
+    role = role_of(cls)
+    if role is None:
+        raise ValueError(f"rule={rule!r} has no role in the retention study: "
+                         f"{exclusion(cls) or 'it cannot learn a classifier here'}")
+    net = Network(seed=seed, dtype=config.dtype)
+    x = net.add_input(64, name="input")
+    if role == "single_layer":
+        out = net.add_population(10, activation="softmax", name="output")
+        # the delta rule at the gradient rules' rate; reward-modulated rules as they come
+        net.connect(x, out, rule=_with(cls, lr=config.lr) if "error" in cls.needs else cls())
+        return net
+    h = net.add_population(config.hidden, activation="tanh", name="hidden")
+    out = net.add_population(10, activation="softmax", name="output")
+    if role == "end_to_end":
+        rules = [_with(cls, lr=config.lr)] * 2
+    elif role == "consolidation":
+        strength = {"ewc": config.ewc_strength,
+                    "synaptic_intelligence": config.si_strength}.get(rule)
+        extra = {} if strength is None else {"strength": strength}
+        term = _with(cls, lr=config.lr, **extra)
+        rules = [chain(make("backprop", lr=config.lr), term)] * 2
+    else:
+        rules = [_with(cls, **HIDDEN_SETTINGS.get(rule, {})), make("delta", lr=config.readout_lr)]
+    net.connect(x, h, rule=rules[0])
+    net.connect(h, out, rule=rules[1])
+    return net
+
+
+# -- one run ---------------------------------------------------------------------------------------
+def _evaluate_tasks(net, tasks, x_test) -> np.ndarray:
+    """Accuracy on the test set of each of ``tasks`` (``x_test``: their inputs, concatenated;
+    one forward pass)."""
+    out = net.predict(x_test)
+    accs = np.empty(len(tasks))
+    start = 0
+    for k, task in enumerate(tasks):
+        o = out[start:start + len(task.y_test)]
+        start += len(task.y_test)
+        if task.classes is None:
+            pred = o.argmax(axis=1)
+        else:  # the task is known: compare only its own output units
+            classes = np.asarray(task.classes)
+            pred = classes[o[:, classes].argmax(axis=1)]
+        accs[k] = np.mean(pred == task.y_test)
+    return accs
+
+
+def run_scenario(rule, config, seed, scenario, data=None, rows=None) -> list:
+    """Train ``rule`` through the tasks of ``scenario``; append and return the metric rows.
+
+    Raises :class:`~brainlearn.DivergenceError` (with ``step`` the samples seen in this
+    scenario) when training diverges; the rows recorded before are in ``rows``.
+    """
+    data = datasets.load("digits") if data is None else data
+    rows = [] if rows is None else rows
+    rng = np.random.default_rng([seed, SCENARIOS.index(scenario)])
+    tasks = make_tasks(data, scenario, config.n_permuted, rng)
+    net = build_network(rule, config, seed)
+    role = role_of(_rules.get(rule))
+    x_test = np.concatenate([t.x_test for t in tasks])
+    T = len(tasks)
+    R = np.zeros((T, T))
+
+    def row(metric, task, step, value, eval_task=None):
+        rows.append({"rule": rule, "seed": seed, "task": task, "step": step, "metric": metric,
+                     "value": float(value), "scenario": scenario, "eval_task": eval_task,
+                     "role": role})
+
+    step = 0
+    first = tasks[:1]  # between task ends only task 1 is scored (the retention curve)
+    row("retention", "1", step, _evaluate_tasks(net, first, tasks[0].x_test)[0], 1)
+    for i, task in enumerate(tasks, start=1):
+        n = len(task.y_train)
+        order = np.concatenate([rng.permutation(n) for _ in range(config.epochs)])
+        chunks = np.array_split(order, min(config.evals_per_task, len(order)))
+        for k, chunk in enumerate(chunks):
+            try:
+                train(net, (task.x_train[chunk], task.y_train[chunk]), epochs=1,
+                      batch_size=config.batch_size, shuffle=False, seed=seed, dt=config.dt,
+                      quiet=True)
+            except DivergenceError as exc:
+                raise DivergenceError(f"{rule} diverged in the {scenario} scenario, task {i}: "
+                                      f"{exc}", exc.epoch, step + exc.step) from exc
+            step += len(chunk)
+            if k == len(chunks) - 1:
+                accs = _evaluate_tasks(net, tasks, x_test)
+            else:
+                accs = _evaluate_tasks(net, first, tasks[0].x_test)
+            row("retention", str(i), step, accs[0], 1)
+        R[i - 1] = accs
+        for j in range(1, T + 1):
+            row("accuracy", str(i), step, accs[j - 1], j)
+        if i < T:
+            end_task(net)
+            if config.rest > 0:
+                rest(net, config.rest)
+    for name, value in continual_metrics(R).items():
+        row(name, scenario, step, value)
+    return rows
+
+
+class RetentionStudy(Study):
+    """Sequential tasks on the digits: accuracy matrix, BWT, forgetting, retention of task 1."""
+
+    name = "retention"
+    summary = ("sequential tasks (split and permuted digits): accuracy matrix, average accuracy, "
+               "backward transfer, forgetting")
+    Config = RetentionConfig
+    headline = ("avg_accuracy", "bwt", "forgetting")
+    extra_columns = ("scenario", "eval_task", "role")
+    summary_by = ("rule", "scenario", "metric")
+    captions = {
+        **{f"accuracy_matrix_{s}": f"{t}: accuracy on task j (columns) after training through "
+                                   "task i (rows), mean over seeds, one panel per rule; below "
+                                   "the diagonal is what is retained, the diagonal what is "
+                                   "learned."
+           for s, t in (("task_incremental", "Split digits, task-incremental"),
+                        ("class_incremental", "Split digits, class-incremental"),
+                        ("permuted", "Permuted digits"))},
+        "retention": "Accuracy on task 1 as the later tasks are learned (mean over seeds with "
+                     "95% Student-t bands), a row per scenario and a column per role; dotted "
+                     "lines mark the task boundaries.",
+        "bwt": "Backward transfer (mean change of earlier tasks' accuracy from just after they "
+               "were learned to the end; negative is forgetting) per rule and scenario: seeds "
+               "as dots, mean with its 95% confidence interval.",
+        "average_accuracy": "Average accuracy over all tasks at the end of the sequence per "
+                            "rule and scenario: seeds as dots, mean with its 95% confidence "
+                            "interval.",
+    }
+
+    def fits(self, rule_cls) -> bool:
+        """Rules with a role here (:func:`role_of`): gradient, consolidation and local rules."""
+        return role_of(rule_cls) is not None and exclusion(rule_cls) is None
+
+    def valid_rules(self, config) -> list:
+        """Every registered rule with a role, also those left out by default (``--rules``)."""
+        from .. import rules
+        return sorted(n for n in rules.available() if role_of(rules.get(n)) is not None)
+
+    def run_one(self, config, rule, seed) -> list:
+        rows = []
+        data = datasets.load("digits")
+        for k, scenario in enumerate(config.scenarios):
+            try:
+                run_scenario(rule, config, seed, scenario, data, rows)
+            except DivergenceError as exc:
+                # NaN headline values for this scenario and those not run: summary.csv counts
+                # the run in n_nan instead of leaving it out silently
+                role = role_of(_rules.get(rule))
+                for name in config.scenarios[k:]:
+                    step = exc.step if name == scenario else 0
+                    rows.extend({"rule": rule, "seed": seed, "task": name, "step": step,
+                                 "metric": metric, "value": float("nan"), "scenario": name,
+                                 "eval_task": None, "role": role} for metric in self.headline)
+                exc.rows = rows
+                raise
+        return rows
+
+    def figures(self, rows, config, figdir) -> list:
+        from ._retention_figures import draw_all
+        return draw_all(rows, figdir)
+
+
+register_study(RetentionStudy())

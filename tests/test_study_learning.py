@@ -1,0 +1,333 @@
+"""The learning study: roles of the rules, a quick run through run_study, its files and values."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+
+import numpy as np
+import pytest
+
+import brainlearn as bl
+import brainlearn.studies.learning as learning
+from brainlearn.results import METRIC_COLUMNS, read_metrics, read_summary
+from brainlearn.rules.base import LocalRule
+from brainlearn.studies import get_study, redraw_figures, run_study
+
+RULES = ["backprop", "oja", "delta", learning.CONTROL]
+SEEDS = 2
+FIGURES = ("learning_curves", "final_accuracy", "receptive_fields")
+
+
+@pytest.fixture(scope="module")
+def quick(tmp_path_factory):
+    """One quick run of the study: backprop (end to end), Oja (hidden layer + readout), the delta
+    rule (one layer) and the random-features control, two seeds each. The rows: those of
+    metrics.csv and of timings.csv (the wall times)."""
+    out = tmp_path_factory.mktemp("learning")
+    res = run_study("learning", rules=RULES, seeds=SEEDS, quick=True, out=str(out))
+    rows = [r for name in ("metrics.csv", "timings.csv")
+            for r in read_metrics(os.path.join(res.path, name), numeric=("unit", "pixel"))]
+    return res, rows
+
+
+def _values(rows, rule, metric, seed=None):
+    return [r["value"] for r in rows if r["rule"] == rule and r["metric"] == metric
+            and (seed is None or r["seed"] == seed)]
+
+
+def _final(rows, rule):
+    return np.array(_values(rows, rule, "final_test_accuracy"))
+
+
+# -- roles and fits -------------------------------------------------------------------------------
+FITTING = {"backprop": "end_to_end", "feedback_alignment": "end_to_end",
+           "direct_feedback_alignment": "end_to_end", "delta": "single_layer",
+           "reward_hebbian": "single_layer", "hebb": "hidden", "oja": "hidden",
+           "sanger": "hidden", "bcm": "hidden", "covariance": "hidden", "competitive": "hidden",
+           "ltp": "hidden"}
+EXCLUDED = ("anti_hebbian", "clip", "row_normalize", "weight_decay", "ewc",
+            "synaptic_intelligence", "synaptic_scaling", "calcium", "tag_and_capture")
+
+
+@pytest.mark.parametrize("name", sorted(FITTING))
+def test_builtin_rules_take_their_natural_role(name):
+    cls = bl.rules.get(name)
+    assert learning.role_of(cls) == FITTING[name]
+    assert get_study("learning").fits(cls)
+
+
+@pytest.mark.parametrize("name", EXCLUDED)
+def test_rules_without_a_role_here_are_left_out_with_a_reason(name):
+    cls = bl.rules.get(name)
+    assert not get_study("learning").fits(cls)
+    assert learning.exclusion(cls) or learning.role_of(cls) is None
+
+
+def test_plugin_rules_fit_by_their_metadata():
+    @dataclasses.dataclass(frozen=True)
+    class Unsupervised(LocalRule):  # not registered: fits() reads the class alone
+        family = "custom"
+
+    @dataclasses.dataclass(frozen=True)
+    class Lateral(LocalRule):
+        lateral = True
+
+    study = get_study("learning")
+    assert study.fits(Unsupervised) and learning.role_of(Unsupervised) == "hidden"
+    assert not study.fits(Lateral)
+    config = study.make_config(quick=True)
+    assert learning.input_code(Unsupervised, config) == "centred"
+    assert learning.input_code(bl.rules.get("ltp"), config) == "rates"
+    assert learning.input_code(bl.rules.get("backprop"), config) == "rates"
+
+
+def test_default_rules_are_the_fitting_rules_and_the_control():
+    study = get_study("learning")
+    config = study.make_config(quick=True)
+    default = study.default_rules(config)
+    assert set(FITTING) <= set(default) and learning.CONTROL in default
+    assert not set(EXCLUDED) & set(default)
+
+
+def test_bad_config_and_rules_are_refused_in_one_line(tmp_path):
+    with pytest.raises(ValueError, match="does not fit"):
+        run_study("learning", rules=["anti_hebbian"], quick=True, out=str(tmp_path))
+    with pytest.raises(ValueError, match="inputs"):
+        run_study("learning", rules=["oja"], quick=True, out=str(tmp_path),
+                  overrides={"inputs": "whitened"})
+    with pytest.raises(ValueError, match="epochs"):
+        learning.LearningConfig(epochs=0)
+    with pytest.raises(ValueError, match="readout_lr"):
+        learning.LearningConfig(readout_lr=-1.0)
+    assert os.listdir(tmp_path) == []
+
+
+def test_checkpoints_start_at_zero_and_end_at_the_total():
+    assert list(learning.checkpoints(10, 4)) == [0, 2, 5, 8, 10]
+    assert list(learning.checkpoints(3, 8)) == [0, 1, 2, 3]
+
+
+# -- a quick run ----------------------------------------------------------------------------------
+def test_quick_run_writes_every_file(quick):
+    res, _ = quick
+    assert res.exit_status == 0 and res.counts == {"ok": len(RULES) * SEEDS, "diverged": 0,
+                                                   "failed": 0}
+    for name in ("config.json", "metrics.csv", "timings.csv", "summary.csv", "meta.json"):
+        assert os.path.isfile(os.path.join(res.path, name)), name
+    for fig in FIGURES:
+        for ext in ("png", "svg"):
+            path = os.path.join(res.path, "figures", f"{fig}.{ext}")
+            assert os.path.getsize(path) > 1000, path
+    for name in ("metrics.csv", "timings.csv"):
+        with open(os.path.join(res.path, name)) as fh:
+            header = fh.readline().strip().split(",")
+        assert header == list(METRIC_COLUMNS) + ["role", "unit", "pixel"], name
+
+
+def test_wall_times_are_in_timings_csv(quick):
+    """The wall time (a measurement of the machine) is stored in timings.csv, one row per run,
+    positive for every rule that learns and 0 for the control; metrics.csv holds none."""
+    res, _ = quick
+    metrics = read_metrics(res.metrics_path)
+    timings = read_metrics(res.timings_path)
+    assert "wall_time" not in {r["metric"] for r in metrics}
+    assert sorted((r["rule"], r["seed"]) for r in timings) == sorted(
+        (rule, seed) for rule in RULES for seed in range(SEEDS))
+    assert {r["metric"] for r in timings} == {"wall_time"}
+    for r in timings:
+        if r["rule"] == learning.CONTROL:
+            assert r["value"] == 0.0
+        else:
+            assert r["value"] > 0, r
+
+
+def test_same_seed_gives_an_identical_metrics_csv(quick, tmp_path):
+    """The study again with the same settings and seeds: metrics.csv is the same file, byte for
+    byte (only timings.csv, the wall times, may differ)."""
+    res, _ = quick
+    again = run_study("learning", rules=RULES, seeds=SEEDS, quick=True, out=str(tmp_path))
+    assert again.exit_status == 0
+    with open(res.metrics_path, "rb") as a, open(again.metrics_path, "rb") as b:
+        first, second = a.read(), b.read()
+    assert first.count(b"\n") > 100 and first == second
+    assert [(r["rule"], r["seed"], r["metric"]) for r in read_metrics(again.timings_path)] == \
+        [(r["rule"], r["seed"], r["metric"]) for r in read_metrics(res.timings_path)]
+
+
+def test_quick_run_rows_are_complete(quick):
+    res, rows = quick
+    config = res.config
+    n = len(bl.datasets.load("digits").y_train)
+    total = config.epochs * n
+    steps = list(learning.checkpoints(total, config.eval_points))
+    for rule in RULES:
+        for seed in range(SEEDS):
+            curve = [r for r in rows if r["rule"] == rule and r["seed"] == seed
+                     and r["metric"] == "test_accuracy"]
+            assert [r["step"] for r in curve] == steps
+            for metric in ("final_test_accuracy", "wall_time", "synaptic_updates"):
+                (row,) = [r for r in rows if r["rule"] == rule and r["seed"] == seed
+                          and r["metric"] == metric]
+                assert row["step"] == total
+            rf = [r for r in rows if r["rule"] == rule and r["seed"] == seed
+                  and r["metric"] == "rf"]
+            assert len(rf) == (config.rf_units * 64 if seed == 0 else 0)
+    roles = {r["rule"]: r["role"] for r in rows}
+    assert roles == {"backprop": "end_to_end", "oja": "hidden", "delta": "single_layer",
+                     learning.CONTROL: "hidden"}
+    summary = read_summary(os.path.join(res.path, "summary.csv"))
+    assert {(s["rule"], s["metric"]) for s in summary} == {
+        (rule, m) for rule in RULES for m in ("final_test_accuracy", "wall_time")}
+    assert all(s["n"] == SEEDS for s in summary)
+
+
+def test_quick_run_values_are_plausible(quick):
+    res, rows = quick
+    total = res.config.epochs * len(bl.datasets.load("digits").y_train)
+    acc = [r["value"] for r in rows if r["metric"] in ("test_accuracy", "final_test_accuracy")]
+    assert all(0.0 <= a <= 1.0 for a in acc)
+    # the reference 64-h-10 network reaches about 0.97 after full training; two passes get most
+    assert _final(rows, "backprop").min() > 0.85
+    assert _final(rows, "delta").min() > 0.85
+    assert _values(rows, "backprop", "test_accuracy")[0] < 0.3  # untrained: near chance
+    # Oja's hidden layer through the shared readout: far above chance (0.1)
+    assert _final(rows, "oja").min() > 0.5
+    # synaptic updates: n_pre * n_post per presentation over the learning projections
+    h = res.config.hidden
+    assert _values(rows, "backprop", "synaptic_updates") == [(64 * h + h * 10) * total] * SEEDS
+    assert _values(rows, "oja", "synaptic_updates") == [64 * h * total] * SEEDS
+    assert _values(rows, "delta", "synaptic_updates") == [64 * 10 * total] * SEEDS
+    assert _values(rows, learning.CONTROL, "synaptic_updates") == [0.0] * SEEDS
+    assert all(t > 0 for t in _values(rows, "oja", "wall_time"))
+
+
+def test_one_shared_readout(quick):
+    """Before learning, Oja's hidden layer is the control's: the same weights, the same readout,
+    so the same accuracy to the last bit; the control's features never change."""
+    _, rows = quick
+    for seed in range(SEEDS):
+        oja0 = [r["value"] for r in rows if r["rule"] == "oja" and r["seed"] == seed
+                and r["metric"] == "test_accuracy" and r["step"] == 0]
+        control = _values(rows, learning.CONTROL, "test_accuracy", seed)
+        assert oja0 == control[:1]
+        assert len(set(control)) == 1
+
+
+def test_oja_units_converge_toward_one_component(quick):
+    """Oja's rule on independent units drives every unit toward the first principal component
+    (Oja 1982), so the stored receptive fields become more alike than the random ones."""
+    _, rows = quick
+
+    def mean_abs_cos(rule):
+        rf = {}
+        for r in rows:
+            if r["rule"] == rule and r["metric"] == "rf":
+                rf.setdefault(r["unit"], {})[r["pixel"]] = r["value"]
+        W = np.array([[units[p] for p in sorted(units)] for _, units in sorted(rf.items())])
+        W /= np.linalg.norm(W, axis=1, keepdims=True)
+        C = np.abs(W @ W.T)
+        return C[np.triu_indices(len(W), 1)].mean()
+
+    assert mean_abs_cos("oja") > 1.5 * mean_abs_cos(learning.CONTROL)
+
+
+@pytest.mark.parametrize("rule, seed", [("oja", 0), ("backprop", 1)])
+def test_same_seed_gives_identical_rows(quick, rule, seed):
+    """A run again from (config, rule, seed): the rows stored in metrics.csv, bit for bit (the
+    wall time, a measurement of the machine, is stored in timings.csv instead)."""
+    res, _ = quick
+    again = learning.run(rule, res.config, seed)
+    stored = [r for r in read_metrics(res.metrics_path, numeric=("unit", "pixel"))
+              if r["rule"] == rule and r["seed"] == seed]
+
+    def key(r):
+        return {k: r[k] for k in METRIC_COLUMNS + ("role", "unit", "pixel")}
+
+    keep = [key(r) for r in again if r["metric"] not in get_study("learning").timing_metrics]
+    assert stored and [key(r) for r in stored] == keep
+
+
+def test_figures_redraw_from_the_csv_files_alone(quick, monkeypatch):
+    """``brainlearn figures DIR``: the same figures again from metrics.csv and timings.csv (the
+    wall times of the final-accuracy figure), without the runs' files."""
+    res, _ = quick
+    study = get_study("learning")
+    given = []
+
+    def figures(rows, config, figdir, draw=study.figures):
+        given.append(rows)
+        return draw(rows, config, figdir)
+
+    monkeypatch.setattr(study, "figures", figures)
+    figdir = os.path.join(res.path, "figures")
+    with open(os.path.join(figdir, "final_accuracy.svg"), "rb") as fh:
+        drawn = fh.read()
+    for name in os.listdir(figdir):
+        os.remove(os.path.join(figdir, name))
+    ((_, paths, error),) = redraw_figures(res.path)
+    assert error is None
+    assert sorted(os.path.basename(p) for p in paths) == sorted(
+        f"{f}.{e}" for f in FIGURES for e in ("png", "svg"))
+    (rows,) = given
+    assert len([r for r in rows if r["metric"] == "wall_time"]) == len(RULES) * SEEDS
+    with open(os.path.join(figdir, "final_accuracy.svg"), "rb") as fh:
+        assert fh.read() == drawn
+
+
+def test_a_diverged_run_keeps_its_curve(monkeypatch):
+    """A divergence in the second chunk: the error carries the presentations seen at the
+    divergence and the rows so far, with a NaN final accuracy (the runner records them)."""
+    calls = []
+    real = learning.train
+
+    def diverging(net, data, **kw):
+        calls.append(len(data[0]))
+        if len(calls) == 3:  # the warm-up call, one chunk, then the divergence
+            raise bl.DivergenceError("non-finite weights", 0, 5)
+        return real(net, data, **kw)
+
+    monkeypatch.setattr(learning, "train", diverging)
+    config = dataclasses.replace(learning.LearningConfig.quick(), eval_points=2, epochs=1,
+                                 rf_units=0)
+    with pytest.raises(bl.DivergenceError) as info:
+        learning.run("delta", config, 0)
+    first = calls[1]
+    assert info.value.step == first + 5
+    rows = info.value.rows
+    assert [r["step"] for r in rows if r["metric"] == "test_accuracy"] == [0, first]
+    (final,) = [r for r in rows if r["metric"] == "final_test_accuracy"]
+    assert np.isnan(final["value"]) and final["step"] == first + 5
+    (updates,) = [r for r in rows if r["metric"] == "synaptic_updates"]
+    assert updates["value"] == 64 * 10 * (first + 5)
+
+
+def test_mnist_from_a_path(tmp_path, digits):
+    """``mnist_path`` loads MNIST IDX files. The stand-in here is the digits themselves written
+    as IDX files (8x8 images, so that the compiled drivers of the digits are reused)."""
+    for prefix, x, y in (("train", digits.x_train[:120], digits.y_train[:120]),
+                         ("t10k", digits.x_test[:60], digits.y_test[:60])):
+        images = np.round(x.reshape(-1, 8, 8) * 255).astype(np.uint8)
+        bl.datasets.write_idx(tmp_path / f"{prefix}-images-idx3-ubyte", images)
+        bl.datasets.write_idx(tmp_path / f"{prefix}-labels-idx1-ubyte", y.astype(np.uint8))
+    study = get_study("learning")
+    config = study.make_config(quick=True, overrides={
+        "mnist_path": str(tmp_path), "epochs": "1", "eval_points": "2", "readout_epochs": "1",
+        "rf_units": "2"})
+    rows = learning.run("oja", config, 0)
+    assert {r["task"] for r in rows} == {"mnist"}
+    assert _values(rows, "oja", "synaptic_updates") == [64 * config.hidden * 120]
+    assert [r["step"] for r in rows if r["metric"] == "test_accuracy"] == [0, 60, 120]
+    assert len([r for r in rows if r["metric"] == "rf"]) == 2 * 64
+
+
+def test_receptive_fields_of_28x28_images(tmp_path):
+    """MNIST-sized receptive fields (784 weights a unit) are drawn as 28x28 images."""
+    from brainlearn.studies._learning_figures import receptive_fields
+    w = np.sin(np.arange(784) / 20.0)
+    rows = [{"rule": rule, "seed": 0, "task": "mnist", "step": 10, "metric": "rf",
+             "value": float(sign * w[p]), "role": role, "unit": str(u), "pixel": str(p)}
+            for rule, role, sign in (("oja", "hidden", 1), ("delta", "single_layer", -1))
+            for u in range(3) for p in range(784)]
+    paths = receptive_fields(rows, str(tmp_path / "rf"))
+    assert [os.path.basename(p) for p in paths] == ["rf.png", "rf.svg"]

@@ -1,0 +1,248 @@
+"""The retention study: files, columns, figures, the continual-learning metrics, and behaviour.
+
+One quick run (backprop, EWC chained with backprop, one local rule; two seeds) is shared by the
+tests. Literature behaviour checked on it: plain gradient descent on sequential tasks forgets
+the earlier ones (catastrophic forgetting; Lopez-Paz & Ranzato 2017), completely so in the
+class-incremental scenario (van de Ven & Tolias 2019), and EWC forgets less than backprop on
+permuted digits (Kirkpatrick et al. 2017).
+"""
+
+import csv
+import dataclasses
+import itertools
+import os
+from dataclasses import dataclass
+
+import numpy as np
+import pytest
+
+import brainlearn as bl
+from brainlearn.results import read_json, read_metrics
+from brainlearn.studies import get_study, run_study
+from brainlearn.studies import retention as rt
+
+LOCAL_RULE = "tag_and_capture"
+RULES = ["backprop", "ewc", LOCAL_RULE]
+SEEDS = 2
+T_SPLIT = 5
+FIGURES = ["accuracy_matrix_task_incremental", "accuracy_matrix_class_incremental",
+           "accuracy_matrix_permuted", "retention", "bwt", "average_accuracy"]
+
+
+@pytest.fixture(scope="module")
+def study_dir(tmp_path_factory):
+    missing = [r for r in RULES if r not in bl.rules.available()]
+    if missing:
+        pytest.skip(f"rules not registered yet: {', '.join(missing)}")
+    out = tmp_path_factory.mktemp("retention")
+    res = run_study("retention", rules=RULES, seeds=SEEDS, quick=True, out=str(out))
+    assert res.exit_status == 0, (res.counts, res.figure_error)
+    return os.path.join(str(out), "retention")
+
+
+@pytest.fixture(scope="module")
+def rows(study_dir):
+    return read_metrics(os.path.join(study_dir, "metrics.csv"), numeric=("eval_task",))
+
+
+@pytest.fixture(scope="module")
+def config():
+    return rt.RetentionConfig.quick()
+
+
+def _matrix(rows, rule, seed, scenario):
+    return rt.accuracy_matrix(rows, rule, seed, scenario)
+
+
+def _value(rows, rule, seed, scenario, metric):
+    (v,) = [r["value"] for r in rows if r["rule"] == rule and r["seed"] == seed
+            and r["scenario"] == scenario and r["metric"] == metric]
+    return v
+
+
+# -- files, columns, figures --------------------------------------------------------------------
+def test_files_columns_and_figures(study_dir, config):
+    for name in ("config.json", "metrics.csv", "summary.csv", "meta.json"):
+        assert os.path.isfile(os.path.join(study_dir, name)), name
+    with open(os.path.join(study_dir, "metrics.csv"), newline="") as fh:
+        header = next(csv.reader(fh))
+    assert header == ["rule", "seed", "task", "step", "metric", "value",
+                      "scenario", "eval_task", "role"]
+    # drawn by the runner from metrics.csv as read back (brainlearn figures redraws the same way)
+    figdir = os.path.join(study_dir, "figures")
+    meta = read_json(os.path.join(study_dir, "meta.json"))
+    assert sorted(meta["figures"]) == sorted(FIGURES) and meta["figure_error"] is None
+    for name in FIGURES:
+        for ext in ("png", "svg"):
+            path = os.path.join(figdir, f"{name}.{ext}")
+            assert os.path.getsize(path) > 1000, path
+    with open(os.path.join(study_dir, "summary.csv"), newline="") as fh:
+        summary = list(csv.DictReader(fh))
+    keys = {(s["rule"], s["scenario"], s["metric"]) for s in summary}
+    assert keys == {(r, s, m) for r in RULES for s in config.scenarios
+                    for m in ("avg_accuracy", "bwt", "forgetting")}
+    assert all(int(s["n"]) == SEEDS for s in summary)
+
+
+def test_rows_have_the_right_shape(rows, config):
+    roles = {"backprop": "end_to_end", "ewc": "consolidation", LOCAL_RULE: "hidden"}
+    for rule in RULES:
+        for seed in range(SEEDS):
+            for scenario in config.scenarios:
+                T = config.n_permuted if scenario == "permuted" else T_SPLIT
+                mine = [r for r in rows if r["rule"] == rule and r["seed"] == seed
+                        and r["scenario"] == scenario]
+                assert {r["role"] for r in mine} == {roles[rule]}
+                acc = [r for r in mine if r["metric"] == "accuracy"]
+                assert sorted((int(r["task"]), r["eval_task"]) for r in acc) == \
+                    [(i, j) for i in range(1, T + 1) for j in range(1, T + 1)]
+                R = _matrix(rows, rule, seed, scenario)
+                assert R.shape == (T, T) and np.all((R >= 0) & (R <= 1))
+                # the retention curve: step 0, then every chunk of every task; it ends at R[T, 1]
+                curve = sorted((r["step"], r["value"]) for r in mine if r["metric"] == "retention")
+                assert {r["eval_task"] for r in mine if r["metric"] == "retention"} == {1}
+                assert len(curve) == 1 + T * config.evals_per_task
+                assert curve[0][0] == 0 and curve[-1] == (acc[-1]["step"], R[T - 1, 0])
+                assert all(b[0] > a[0] for a, b in itertools.pairwise(curve))
+                # R[i, 1] is the curve's point at the end of task i
+                ends = sorted({r["step"] for r in acc})
+                points = dict(curve)
+                assert [points[s] for s in ends] == list(R[:, 0])
+
+
+def _metrics_by_hand(R):
+    """ACC, BWT and forgetting written out from their definitions (float64)."""
+    T = R.shape[0]
+    acc = sum(R[T - 1, j] for j in range(T)) / T
+    bwt = sum(R[T - 1, j] - R[j, j] for j in range(T - 1)) / (T - 1)
+    forgetting = sum(max(R[l, j] for l in range(T - 1)) - R[T - 1, j]
+                     for j in range(T - 1)) / (T - 1)
+    return {"avg_accuracy": acc, "bwt": bwt, "forgetting": forgetting}
+
+
+def test_metrics_equal_a_direct_computation_from_R(rows, config):
+    for rule in RULES:
+        for seed in range(SEEDS):
+            for scenario in config.scenarios:
+                R = _matrix(rows, rule, seed, scenario)
+                for metric, expected in _metrics_by_hand(R).items():
+                    got = _value(rows, rule, seed, scenario, metric)
+                    assert got == pytest.approx(expected, abs=1e-12), (rule, seed, scenario, metric)
+
+
+def test_continual_metrics_on_a_known_matrix():
+    R = np.array([[0.9, 0.1, 0.0],
+                  [0.5, 0.8, 0.2],
+                  [0.6, 0.4, 0.7]])
+    m = rt.continual_metrics(R)
+    assert m["avg_accuracy"] == pytest.approx((0.6 + 0.4 + 0.7) / 3)
+    assert m["bwt"] == pytest.approx(((0.6 - 0.9) + (0.4 - 0.8)) / 2)
+    assert m["forgetting"] == pytest.approx(((0.9 - 0.6) + (0.8 - 0.4)) / 2)
+    # forgetting takes the best earlier accuracy, not the one just after learning
+    R2 = np.array([[0.5, 0.0], [0.9, 0.8]])  # task 1 improved while task 2 was learned
+    assert rt.continual_metrics(R2)["bwt"] == pytest.approx(0.4)
+    assert rt.continual_metrics(R2)["forgetting"] == pytest.approx(-0.4)
+    with pytest.raises(ValueError, match="R has shape"):
+        rt.continual_metrics(np.zeros((2, 3)))
+
+
+# -- behaviour -----------------------------------------------------------------------------------
+def test_backprop_forgets_catastrophically(rows):
+    for seed in range(SEEDS):
+        R = _matrix(rows, "backprop", seed, "class_incremental")
+        assert np.all(np.diag(R) > 0.9)  # every task is learned ...
+        assert np.all(R[-1, :-1] < 0.1)  # ... and every earlier one lost by the end
+        assert _value(rows, "backprop", seed, "class_incremental", "bwt") < -0.8
+        assert _value(rows, "backprop", seed, "permuted", "bwt") < -0.2
+        # knowing the task (two output units to choose from) keeps most of it
+        assert _value(rows, "backprop", seed, "task_incremental", "avg_accuracy") > \
+            _value(rows, "backprop", seed, "class_incremental", "avg_accuracy") + 0.5
+
+
+def test_ewc_forgets_less_than_backprop_on_permuted_digits(rows):
+    bwt = {r: np.mean([_value(rows, r, s, "permuted", "bwt") for s in range(SEEDS)])
+           for r in ("backprop", "ewc")}
+    assert bwt["ewc"] > bwt["backprop"] + 0.1, bwt
+
+
+def test_same_seed_gives_identical_rows(rows, config):
+    again = get_study("retention").run_one(config, "backprop", 1)
+    stored = [{k: v for k, v in r.items()} for r in rows
+              if r["rule"] == "backprop" and r["seed"] == 1]
+    assert len(again) == len(stored)
+    for a, b in zip(again, stored):
+        assert a["value"] == b["value"] and a["step"] == b["step"]
+        assert (a["task"], a["metric"], a["scenario"], a["eval_task"], a["role"]) == \
+            (b["task"], b["metric"], b["scenario"], b["eval_task"], b["role"])
+
+
+# -- rules by metadata, configuration, divergence -------------------------------------------------
+def test_fits_by_metadata():
+    study = get_study("retention")
+    for name in ("backprop", "feedback_alignment", "direct_feedback_alignment", "ewc",
+                 "synaptic_intelligence", "delta", "oja", "bcm", "tag_and_capture"):
+        if name in bl.rules.available():
+            assert study.fits(bl.rules.get(name)), name
+    for name in ("anti_hebbian", "clip", "row_normalize", "weight_decay", "synaptic_scaling",
+                 "hebb", "calcium"):
+        if name in bl.rules.available():
+            assert not study.fits(bl.rules.get(name)), name
+            assert rt.exclusion(bl.rules.get(name))
+
+    @dataclass(frozen=True, repr=False)
+    class PlugIn(bl.rules.LocalRule):  # never registered: fits() reads metadata only
+        lr: float = bl.rules.hyperparameter(1e-3, low=0.0)
+
+    assert study.fits(PlugIn) and rt.role_of(PlugIn) == "hidden"
+    assert "hebb" in study.valid_rules(rt.RetentionConfig.quick())  # runs when asked by name
+
+
+def test_tasks_and_networks(digits, config):
+    tasks = rt.make_tasks(digits, "task_incremental", 5, np.random.default_rng(0))
+    assert [t.classes for t in tasks] == list(rt.SPLIT_CLASSES)
+    assert sum(len(t.y_test) for t in tasks) == len(digits.y_test)
+    perm = rt.make_tasks(digits, "permuted", 3, np.random.default_rng(0))
+    assert np.array_equal(perm[0].x_train, digits.x_train)
+    assert not np.array_equal(perm[1].x_test, perm[2].x_test)
+    assert np.allclose(np.sort(perm[1].x_test, axis=1), np.sort(digits.x_test, axis=1))
+    net = rt.build_network("ewc", config, 0)
+    assert [type(q.rule).__name__ for q in net.projections] == ["Chain", "Chain"]
+    assert np.array_equal(net.projections[0].W, rt.build_network("backprop", config, 0)
+                          .projections[0].W)  # the same initial weights for both
+    with pytest.raises(ValueError, match="anti_hebbian"):
+        rt.build_network("anti_hebbian", config, 0)
+
+
+@pytest.mark.parametrize("key, value, match", [
+    ("scenarios", "class_incremental,nope", "nope"),
+    ("n_permuted", "1", "n_permuted"),
+    ("dt", "0", "dt"),
+    ("dtype", "float16", "dtype"),
+])
+def test_bad_config_values(key, value, match):
+    with pytest.raises(ValueError, match=match):
+        get_study("retention").make_config(quick=True, overrides={key: value})
+
+
+def test_divergence_keeps_the_rows_before(monkeypatch, config):
+    calls = {"n": 0}
+    real = rt.train
+
+    def diverging(net, data, **kw):
+        calls["n"] += 1
+        if calls["n"] == 4:  # the first chunk of task 2
+            raise bl.DivergenceError("loss is nan", 0, 5)
+        return real(net, data, **kw)
+
+    monkeypatch.setattr(rt, "train", diverging)
+    cfg = dataclasses.replace(config, scenarios=("class_incremental", "permuted"))
+    with pytest.raises(bl.DivergenceError) as info:
+        get_study("retention").run_one(cfg, "backprop", 0)
+    exc = info.value
+    n_task1 = int(np.sum(np.isin(bl.datasets.load("digits").y_train, (0, 1))))
+    assert exc.step == n_task1 + 5
+    kept = exc.rows
+    assert [r["task"] for r in kept if r["metric"] == "accuracy"] == ["1"] * T_SPLIT
+    nan = [r for r in kept if np.isnan(r["value"])]
+    assert {(r["scenario"], r["metric"]) for r in nan} == {
+        (s, m) for s in cfg.scenarios for m in ("avg_accuracy", "bwt", "forgetting")}
