@@ -130,7 +130,8 @@ class ThresholdLTP(LocalRule):
 
     lr: float = hyperparameter(0.01, low=0.0, doc="potentiation rate per second (times dt)")
     ltd_scale: float = hyperparameter(1.0, low=0.0, doc="depression rate relative to lr")
-    theta_minus: float = hyperparameter(0.2, doc="activity from which synapses depress (<= theta_plus)")
+    theta_minus: float = hyperparameter(0.2, doc="activity from which synapses depress "
+                                             "(<= theta_plus)")
     theta_plus: float = hyperparameter(0.5, doc="activity from which synapses potentiate")
     w_min: float = hyperparameter(0.0, doc="lower weight bound (< w_max)")
     w_max: float = hyperparameter(1.0, doc="upper weight bound")
