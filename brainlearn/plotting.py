@@ -23,7 +23,10 @@ _FIXED = {"backprop": "#0072B2", "feedback_alignment": "#56B4E9", "direct_feedba
           "delta": "#E69F00", "reward_hebbian": "#D55E00", "random_features": "#8C8C8C",
           # the retention study's panels: backprop + EWC / SI together; tag-and-capture among
           # the default local rules (hebb, the other vermillion, is not one of them there)
-          "ewc": "#D55E00", "synaptic_intelligence": "#CC79A7", "tag_and_capture": "#D55E00"}
+          "ewc": "#D55E00", "synaptic_intelligence": "#CC79A7", "tag_and_capture": "#D55E00",
+          # the memory study's panels: the six storage rules drawn together
+          "hopfield_hebb": "#D55E00", "storkey": "#0072B2", "pseudo_inverse": "#009E73",
+          "clipped_hebb": "#E69F00", "stochastic_binary": "#56B4E9", "cascade": "#CC79A7"}
 
 
 def rule_color(name: str) -> str:

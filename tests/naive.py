@@ -793,3 +793,235 @@ class NaiveTagAndCapture(NaiveRule):
             dW += self._slow(dt)
         self.trace = self.trace * np.exp(-dt * n_steps / self.tau_trace)
         return dW
+
+
+# -- associative memory: storage rules and Hopfield dynamics (brainlearn.memory) ----------------
+def _offdiag(M):
+    """M with its diagonal set to 0 (self-couplings never change)."""
+    M = np.array(M, dtype=np.float64)
+    k = min(M.shape)
+    M[np.arange(k), np.arange(k)] = 0.0
+    return M
+
+
+def counter_bits(key, lo, hi, m):
+    """The 32-bit draws ``bits(stream(key, lo, hi), m)`` of brainlearn._random (m an array)."""
+    s = CounterStream(key, int(lo) + int(hi) * 2 ** 22).stream
+    return _fmix32(s ^ (np.asarray(m, dtype=np.uint64) & np.uint64(0xFFFFFFFF)))
+
+
+def counter_threshold(p):
+    """floor(p 2^32), 0 for p <= 0 and 2^32 for p >= 1: P(bits < threshold) = p."""
+    if not p > 0:
+        return 0
+    return 2 ** 32 if p >= 1 else int(np.float64(p) * 2.0 ** 32)
+
+
+class NaiveHopfieldHebb(NaiveRule):
+    """dw_ij = lr / n (y_i - a)(x_j - a) for i != j."""
+
+    def __init__(self, lr, offset):
+        self.lr, self.offset = lr, offset
+
+    def delta(self, W, x, y, mod, dt):
+        return _offdiag(self.lr / len(x) * np.outer(y - self.offset, x - self.offset)), None
+
+
+class NaiveStorkey(NaiveRule):
+    """dw_ij = lr / n (y_i x_j - y_i h_ji - h_ij x_j), h_ij = sum_{k != i, j} w_ik x_k, i != j."""
+
+    def __init__(self, lr):
+        self.lr = lr
+
+    def delta(self, W, x, y, mod, dt):
+        n = len(x)
+        H = np.empty((n, n))  # H[i, j] = h_ij, summed term by term
+        for i in range(n):
+            for j in range(n):
+                H[i, j] = sum(W[i, k] * x[k] for k in range(n) if k != i and k != j)
+        dW = self.lr / n * (np.outer(y, x) - y[:, None] * H.T - H * x[None, :])
+        return _offdiag(dW), None
+
+
+class NaivePseudoInverse(NaiveRule):
+    """The projection rule, one pattern at a time (Greville): P = X X^+ projects onto the span
+    of the inputs stored so far (from np.linalg.pinv); r = x - P x; if r.r > tol x.x:
+    M += (y - M x) r^T / r.r for the full associator M; W = M (without its diagonal)."""
+
+    def __init__(self, tol, zero_diagonal):
+        self.tol, self.zero_diagonal = tol, zero_diagonal
+
+    def reset(self, W):
+        self.M = np.array(W, dtype=np.float64)
+        self.inputs = []
+
+    def delta(self, W, x, y, mod, dt):
+        P = np.zeros((len(x), len(x)))
+        if self.inputs:
+            X = np.array(self.inputs).T
+            P = X @ np.linalg.pinv(X)
+        r = x - P @ x
+        if not r @ r > self.tol * (x @ x):
+            return np.zeros(W.shape), None
+        self.inputs.append(np.array(x, dtype=np.float64))
+        M = self.M + np.outer(y - self.M @ x, r) / (r @ r)
+        old = _offdiag(self.M) if self.zero_diagonal else self.M
+        new = _offdiag(M) if self.zero_diagonal else M
+        self.M = M
+        return new - old, None
+
+
+class NaiveClippedHebb(NaiveRule):
+    """w_ij <- clip(w_ij + lr y_i x_j, -bound, bound) for i != j."""
+
+    def __init__(self, lr, bound):
+        self.lr, self.bound = lr, bound
+
+    def delta(self, W, x, y, mod, dt):
+        return _offdiag(np.clip(W + self.lr * np.outer(y, x), -self.bound, self.bound) - W), None
+
+
+def _memory_events(x, y, sparse):
+    """+1 potentiation, -1 depression, 0 none, per synapse (i, j)."""
+    if sparse:
+        ya, xa = (y > 0.5)[:, None], (x > 0.5)[None, :]
+        return np.where(ya & xa, 1, np.where(ya != xa, -1, 0))
+    return np.sign(np.outer(y, x)).astype(int)
+
+
+class _NaiveCounterRule(NaiveRule):
+    """A stochastic rule's draws: step t's 32-bit draw for synapse (i, j) is element i n + j of
+    the stream (key, t); the key is the rule state's (set ``key`` before ``reset``)."""
+
+    key = 0
+
+    def reset(self, W):
+        self.step = 0
+
+    def draws(self, shape):
+        lo, hi = self.step % 2 ** 22, self.step // 2 ** 22
+        self.step += 1
+        m = np.arange(shape[0] * shape[1], dtype=np.uint64).reshape(shape)
+        return counter_bits(self.key, lo, hi, m)
+
+
+class NaiveStochasticBinary(_NaiveCounterRule):
+    """A depressed synapse (w <= (w_low + w_high)/2) with a potentiation event becomes w_high
+    with probability q; a potentiated one with a depression event becomes w_low with
+    probability q ltd_ratio; diagonal unchanged."""
+
+    def __init__(self, q, ltd_ratio, w_low, w_high, sparse):
+        self.q, self.ltd_ratio, self.w_low, self.w_high, self.sparse = q, ltd_ratio, w_low, w_high, sparse
+
+    def delta(self, W, x, y, mod, dt):
+        u = self.draws(W.shape)
+        ev = _memory_events(x, y, self.sparse)
+        high = W > (self.w_low + self.w_high) / 2
+        up = (ev > 0) & ~high & (u < counter_threshold(self.q))
+        down = (ev < 0) & high & (u < counter_threshold(self.q * self.ltd_ratio))
+        target = np.where(up, self.w_high, np.where(down, self.w_low, W))
+        return _offdiag(target - W), None
+
+
+class NaiveCascade(_NaiveCounterRule):
+    """Fusi, Drew & Abbott (2005), levels k = 0..n-1: an event along the efficacy moves the
+    synapse one level deeper with probability p_k = x^(k+1) / (1 - x) (k < n-1); an event
+    against it switches the efficacy and resets the level to 0 with probability q_k = x^k
+    (q_{n-1} = x^(n-1) / (1 - x)); diagonal unchanged. ``level`` is the state's."""
+
+    def __init__(self, n_levels, x, w_low, w_high, sparse):
+        self.n, self.x, self.w_low, self.w_high, self.sparse = n_levels, x, w_low, w_high, sparse
+        self.level = None
+
+    def delta(self, W, xin, y, mod, dt):
+        n, x = self.n, float(self.x)
+        q = [x ** k for k in range(n)]
+        if n > 1:
+            q[n - 1] = x ** (n - 1) / (1 - x)
+        p = [x ** (k + 1) / (1 - x) if k < n - 1 else 0.0 for k in range(n)]
+        tq = np.array([counter_threshold(v) for v in q], dtype=np.uint64)
+        tp = np.array([counter_threshold(v) for v in p], dtype=np.uint64)
+        u = self.draws(W.shape)
+        ev = _memory_events(xin, y, self.sparse)
+        k = self.level.astype(int)
+        high = W > (self.w_low + self.w_high) / 2
+        along = (ev > 0) == high
+        offd = ~np.eye(*W.shape, dtype=bool)
+        go = (ev != 0) & offd & (u < np.where(along, tp[k], tq[k]))
+        deeper = go & along
+        switch = go & ~along
+        self.level = np.where(deeper, k + 1, np.where(switch, 0, k)).astype(float)
+        target = np.where(switch, np.where(ev > 0, self.w_high, self.w_low), W)
+        return target - W, None
+
+
+def hopfield_field_order(key, t, cue, n):
+    """The asynchronous update order of sweep t of cue ``cue``: Fisher-Yates; position k (from
+    the top) swaps with j = floor(b (k + 1) / 2^32), b the 32-bit draw n-1-k of the stream
+    (key, t, cue)."""
+    s = CounterStream(key, t + cue * 2 ** 22)
+    b = counter_bits(key, t, cue, np.arange(max(n - 1, 0))).tolist()
+    perm = list(range(n))
+    for k in range(n - 1, 0, -1):
+        j = (int(b[n - 1 - k]) * (k + 1)) >> 32
+        perm[k], perm[j] = perm[j], perm[k]
+    return perm, s
+
+
+def _hopfield_value(z, s, low, temperature, u):
+    gain = 2.0 if low < 0 else 1.0
+    if temperature > 0:
+        return 1.0 if u < 1.0 / (1.0 + np.exp(-gain * z / temperature)) else low
+    return 1.0 if z > 0 else (low if z < 0 else s)
+
+
+def hopfield_async(W, b, cues, low, steps, temperature, key):
+    """Asynchronous dynamics, textbook: each unit in the sweep's order takes the value of its
+    field h_i = W_i . s + b_i, computed afresh from the current state. Returns
+    (states, sweeps, converged)."""
+    W, b = np.asarray(W, np.float64), np.asarray(b, np.float64)
+    out, sweeps, conv = [], [], []
+    for c, cue in enumerate(np.asarray(cues, np.float64)):
+        s = cue.copy()
+        n = len(s)
+        done, ok = 0, False
+        for t in range(steps):
+            perm, st = hopfield_field_order(key, t, c, n)
+            flips = 0
+            for i in perm:
+                new = _hopfield_value(W[i] @ s + b[i], s[i], low, temperature, st.uniform(n + i))
+                flips += new != s[i]
+                s[i] = new
+            done, ok = t + 1, flips == 0
+            if ok and temperature == 0:
+                break
+        out.append(s)
+        sweeps.append(done)
+        conv.append(ok)
+    return np.array(out), np.array(sweeps), np.array(conv)
+
+
+def hopfield_sync(W, b, cues, low, steps, temperature, key):
+    """Synchronous dynamics: s <- f(W s + b) for all units at once; at temperature 0 a cue stops
+    at a fixed point (converged) or a 2-cycle. Returns (states, steps, converged)."""
+    W, b = np.asarray(W, np.float64), np.asarray(b, np.float64)
+    out, steps_run, conv = [], [], []
+    for c, cue in enumerate(np.asarray(cues, np.float64)):
+        s, prev = cue.copy(), cue.copy()
+        n = len(s)
+        done, ok = 0, False
+        for t in range(steps):
+            st = CounterStream(key, t + c * 2 ** 22)
+            z = W @ s + b
+            new = np.array([_hopfield_value(z[i], s[i], low, temperature, st.uniform(n + i))
+                            for i in range(n)])
+            ok = bool(np.all(new == s))
+            back = bool(np.all(new == prev))
+            prev, s = s, new
+            done = t + 1
+            if temperature == 0 and (ok or back):
+                break
+        out.append(s)
+        steps_run.append(done)
+        conv.append(ok)
+    return np.array(out), np.array(steps_run), np.array(conv)

@@ -44,6 +44,10 @@ TWINS = {
     "tag_and_capture": naive.NaiveTagAndCapture,
     # spike-driven; its twin tests (kernel, rest kernel, training) are in test_ltp_calcium.py
     "calcium": naive.NaiveCalcium,
+    # associative-memory storage rules; their twin tests are in test_memory_twins.py
+    "hopfield_hebb": naive.NaiveHopfieldHebb, "storkey": naive.NaiveStorkey,
+    "pseudo_inverse": naive.NaivePseudoInverse, "clipped_hebb": naive.NaiveClippedHebb,
+    "stochastic_binary": naive.NaiveStochasticBinary, "cascade": naive.NaiveCascade,
 }
 #: how the error reaches a hidden population, per gradient rule (as the papers define it)
 FEEDBACK = {"delta": "transpose", "feedback_alignment": "random",

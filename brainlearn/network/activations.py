@@ -24,10 +24,13 @@ from .._jit import jit
 __all__ = ["ACTIVATIONS", "activation_code", "act_forward", "act_backward",
            "act_forward_rows", "act_backward_rows"]
 
-LINEAR, TANH, SIGMOID, RELU, SOFTMAX = 0, 1, 2, 3, 4
+LINEAR, TANH, SIGMOID, RELU, SOFTMAX, SIGN, STEP = 0, 1, 2, 3, 4, 5, 6
 
-#: name -> code, in the order the docs list them.
-ACTIVATIONS = {"linear": LINEAR, "tanh": TANH, "sigmoid": SIGMOID, "relu": RELU, "softmax": SOFTMAX}
+#: name -> code, in the order the docs list them. ``sign`` (+-1 units: +1 where z >= 0) and
+#: ``step`` (0/1 units: 1 where z > 0) are the binary neurons of associative memories
+#: (:mod:`brainlearn.memory`); their derivative is 0 wherever it exists, so no error crosses them.
+ACTIVATIONS = {"linear": LINEAR, "tanh": TANH, "sigmoid": SIGMOID, "relu": RELU, "softmax": SOFTMAX,
+               "sign": SIGN, "step": STEP}
 
 
 def activation_code(name: str, argname: str = "activation") -> int:
@@ -88,6 +91,12 @@ def act_forward(code, z, a):
     elif code == RELU:
         for i in range(n):
             a[i] = z[i] if z[i] > 0 else 0.0
+    elif code == SIGN:
+        for i in range(n):
+            a[i] = 1.0 if z[i] >= 0 else -1.0
+    elif code == STEP:
+        for i in range(n):
+            a[i] = 1.0 if z[i] > 0 else 0.0
     else:  # SOFTMAX, shifted by the maximum so exp never overflows
         m = z[0]
         for i in range(1, n):
@@ -119,6 +128,9 @@ def act_backward(code, a, g, out):
     elif code == RELU:
         for i in range(n):
             out[i] = g[i] if a[i] > 0 else 0.0
+    elif code == SIGN or code == STEP:
+        for i in range(n):
+            out[i] = 0.0
     else:  # SOFTMAX: J^T g = a * (g - <a, g>)
         s = 0.0
         for i in range(n):

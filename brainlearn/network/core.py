@@ -39,7 +39,8 @@ class Population:
     size : int
         Number of neurons.
     activation : str
-        ``"input"`` for an input population, else one of linear, tanh, sigmoid, relu, softmax.
+        ``"input"`` for an input population, else one of linear, tanh, sigmoid, relu, softmax,
+        sign (+-1 units), step (0/1 units).
     bias : ndarray, shape (size,)
         The live bias (threshold) of each neuron; empty for inputs.
     name : str

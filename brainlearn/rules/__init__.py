@@ -16,6 +16,8 @@ from .gradient import Backprop, Delta, DirectFeedbackAlignment, FeedbackAlignmen
 from .hebbian import BCM, AntiHebbian, Competitive, Covariance, Hebb, Oja, Sanger
 from .homeostatic import SynapticScaling
 from .ltp import Calcium
+from .memory import HopfieldHebb, PseudoInverse, Storkey
+from .palimpsest import Cascade, ClippedHebb, StochasticBinary
 from .threshold import ThresholdLTP
 from .three_factor import RewardHebbian
 
@@ -24,4 +26,5 @@ __all__ = ["LearningRule", "LocalRule", "GradientRule", "EmptyState", "hyperpara
            "Backprop", "FeedbackAlignment", "DirectFeedbackAlignment", "Delta",
            "EWC", "SynapticIntelligence", "Calcium", "TagAndCapture",
            "Hebb", "Oja", "Sanger", "BCM", "Covariance", "Competitive", "AntiHebbian",
-           "ThresholdLTP", "SynapticScaling", "RewardHebbian", "WeightDecay", "Clip", "RowNormalize"]
+           "ThresholdLTP", "SynapticScaling", "RewardHebbian", "WeightDecay", "Clip", "RowNormalize",
+           "HopfieldHebb", "Storkey", "PseudoInverse", "ClippedHebb", "StochasticBinary", "Cascade"]

@@ -20,8 +20,8 @@ the study's timing metrics (``Study.timing_metrics``, e.g. the learning study's 
 go to ``timings.csv`` instead of ``metrics.csv``, so that ``metrics.csv`` is byte-identical
 for the same settings and seeds; summary and figures use both files.
 
-Built-in studies: ``learning``, ``retention``, ``spacing`` (see each module's docstring for
-the rules it takes, their roles and the networks).
+Built-in studies: ``learning``, ``retention``, ``spacing``, ``memory`` (see each module's
+docstring for the rules it takes, their roles and the networks).
 """
 
 from ._base import (Study, available_studies, config_fields, config_from_dict, config_to_dict,
@@ -35,4 +35,4 @@ __all__ = ["Study", "register_study", "unregister_study", "get_study", "availabl
 
 # The built-in studies register themselves on import (after the names above exist: they
 # import Study and register_study from this package).
-from . import learning, retention, spacing  # noqa: E402,F401
+from . import learning, memory, retention, spacing  # noqa: E402,F401

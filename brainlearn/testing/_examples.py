@@ -167,6 +167,10 @@ def _act(name, z):
         return 1 / (1 + np.exp(-z))
     if name == "relu":
         return np.maximum(z, 0)
+    if name == "sign":
+        return np.where(z >= 0, 1.0, -1.0).astype(z.dtype)
+    if name == "step":
+        return (z > 0).astype(z.dtype)
     e = np.exp(z - z.max(axis=-1, keepdims=True))
     return e / e.sum(axis=-1, keepdims=True)
 
@@ -179,6 +183,8 @@ def _act_back(name, a, g):
         return g * a * (1 - a)
     if name == "relu":
         return g * (a > 0)
+    if name in ("sign", "step"):
+        return g * 0
     if name == "softmax":
         return a * (g - (a * g).sum(axis=-1, keepdims=True))
     return g
