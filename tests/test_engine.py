@@ -328,6 +328,24 @@ def test_block_driver_equals_the_online_driver(rng, rule, act, dtype):
             np.testing.assert_allclose(fa, fb, rtol=tol * 10, atol=tol)
 
 
+def test_block_driver_keeps_a_slow_decay_exact_in_float32(rng):
+    """A decay of 1e-5 per step is lost in rounding 1 - 1e-5 in float32; the block driver
+    keeps its factor as A - 1, so it is no less accurate than the per-sample driver."""
+    x = rng.standard_normal((1000, 30)).astype(np.float32)
+    rule = bl.rules.chain(bl.rules.Hebb(lr=1e-5), bl.rules.WeightDecay(decay=1e-5))
+    W = {}
+    for dtype, driver in (("float64", "online"), ("float32", "online"), ("float32", "auto")):
+        net = bl.Network(seed=2, dtype=dtype)
+        inp, out = net.add_input(30), net.add_population(20)
+        net.connect(inp, out, rule=rule, init=bl.init.Normal(std=0.01))
+        bl.train(net, x, driver=driver, shuffle=False)
+        W[dtype, driver] = net.projections[0].W.astype(np.float64)
+    ref = W["float64", "online"]
+    err_block = np.abs(W["float32", "auto"] - ref).max()
+    err_online = np.abs(W["float32", "online"] - ref).max()
+    assert err_block <= 2 * err_online + 1e-9, (err_block, err_online)
+
+
 def test_block_driver_applies_a_whole_row_decay_directly(rng):
     """A step that scales a row to (near) zero cannot be folded into the block's factors:
     the driver ends the block and applies that sample straight to W."""

@@ -153,6 +153,9 @@ def _emit_block(e, plan):
         W_k = diag(A_k) (W0 + sum_{j<k} c_j x_j^T),
         A_{k+1} = A_k (1 + alpha_k),   c_k = beta_k / A_{k+1},
 
+(A is kept as A - 1, so that a slow decay -- alpha of 1e-5 in float32 -- is not lost in
+rounding 1 + alpha),
+
     and the activity for sample k needs only W0 x_k and the Gram products x_j . x_k:
 
         u_k = A_k * (W0 x_k + sum_{j<k} c_j (x_j . x_k)) + b.
@@ -189,7 +192,7 @@ def _emit_block(e, plan):
     e("# rows 0..n_post-1: the weights; rows n_post..: the block's inputs")
     e("S = np.empty((n_post + B, n_pre), dtype)")
     e("S[:n_post] = W")
-    e("A = np.ones(n_post, dtype)")
+    e("Am = np.zeros(n_post, dtype)  # A - 1: kept apart so a slow decay (A near 1) stays exact")
     e("C = np.zeros((B, n_post), dtype)")
     e("z = np.zeros(n_post, dtype)")
     e("a = np.zeros(n_post, dtype)")
@@ -204,7 +207,7 @@ def _emit_block(e, plan):
     e("    S[n_post + k] = X[order[s + k]]")
     e("Xb = S[n_post:n_post + m]")
     e("P = np.dot(S[:n_post + m], Xb.T)  # W0 x_k in column k (rows < n_post); x_j . x_k below")
-    e("A[:] = 1")
+    e("Am[:] = 0")
     e("cut = m  # samples folded into C (fewer when a factor came near zero)")
     e("direct = False")
     e(f"for r0 in range(0, m, {_SUB}):")
@@ -224,7 +227,7 @@ def _emit_block(e, plan):
     e("    for i in range(n_post):")
     e("        z[i] += C[j, i] * g")
     e("for i in range(n_post):")
-    e("    z[i] = A[i] * z[i] + b[i]")
+    e("    z[i] = z[i] + Am[i] * z[i] + b[i]")
     e("act_forward(code, z, a)")
     e("if not all_finite(a):")
     e("    bad = s + k")
@@ -236,15 +239,15 @@ def _emit_block(e, plan):
         e(f"ka{t.slot}(x, a, P{t.slot}, S{t.slot}, dt, al, be)")
     e("small = False")
     e("for i in range(n_post):")
-    e("    if abs(A[i] * (1 + al[i])) < 1e-3:")
+    e("    if abs(1 + Am[i] + al[i] + Am[i] * al[i]) < 1e-3:")
     e("        small = True")
     e("if small:")
     e("    cut = k")
     e("    direct = True")
     e("    break")
     e("for i in range(n_post):")
-    e("    A[i] = A[i] * (1 + al[i])")
-    e("    C[k, i] = be[i] / A[i]")
+    e("    Am[i] = Am[i] + al[i] + Am[i] * al[i]")
+    e("    C[k, i] = be[i] / (1 + Am[i])")
     e.dedent()
     e("if bad >= 0 or direct:")
     e("    break")
@@ -254,9 +257,10 @@ def _emit_block(e, plan):
     e("if cut > 0:")
     e("    D = np.dot(C[:cut].T, S[n_post:n_post + cut])")
     e("    for i in range(n_post):")
-    e("        ai = A[i]")
+    e("        ai = Am[i]")
     e("        for j in range(n_pre):")
-    e("            S[i, j] = ai * (S[i, j] + D[i, j])")
+    e("            w = S[i, j] + D[i, j]")
+    e("            S[i, j] = w + ai * w")
     e("if direct:  # sample `cut`, whose factor came near zero, straight into the weights")
     e("    x = S[n_post + cut]")
     e("    for i in range(n_post):")
