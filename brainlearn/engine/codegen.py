@@ -276,6 +276,11 @@ rounding 1 + alpha),
     e.dedent()
 
 
+#: bytes of weights per tile of rows in the row-parallel driver (measured at 784 -> 100:
+#: ltp 9.3 G/s with 16 KB tiles, 13.0 with 32 KB, 11.7 with 64 KB)
+_TILE_BYTES = 32768
+
+
 def _emit_rows(e, plan):
     """One projection, row-local rules, no loss: rows lo..hi for a whole epoch.
 
@@ -296,8 +301,8 @@ def _emit_rows(e, plan):
     if pp.has_mask:
         e(f"M = Ms[{q}]")
     e(f"code = acts[{post}]")
-    e("# tiles of rows small enough to stay in L1 between the forward pass and the update")
-    e("tile = max(1, min(hi - lo, 16384 // max(1, W.shape[1] * W.itemsize)))")
+    e("# tiles of rows that stay in cache between the forward pass and the update")
+    e(f"tile = max(1, min(hi - lo, {_TILE_BYTES} // max(1, W.shape[1] * W.itemsize)))")
     e("z = np.zeros(tile, X.dtype)")
     e("a = np.zeros(tile, X.dtype)")
     e("mz = np.zeros(tile, X.dtype)")
