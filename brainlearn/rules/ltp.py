@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .. import _random as _rnd
 from .._jit import jit
 from .base import LocalRule, hyperparameter, register
 
@@ -28,40 +29,9 @@ PENDING = 8
 #: and at most PENDING + 2 pieces)
 _DRAWS = 32
 
-# -- a counter-based generator: murmur3's 32-bit finaliser, chained over (key, counter, element) ----
-_MASK = np.uint64(0xFFFFFFFF)
-_M1 = np.uint64(0x85EBCA6B)
-_M2 = np.uint64(0xC2B2AE35)
-_GOLD = np.uint64(0x9E3779B9)
-_SALT = np.uint64(0x2545F491)
-_S13, _S16, _S32 = np.uint64(13), np.uint64(16), np.uint64(32)
-
-
-@jit
-def _mix32(x):
-    # every product is of two numbers below 2**32, so nothing overflows 64 bits
-    x = x ^ (x >> _S16)
-    x = (x * _M1) & _MASK
-    x = x ^ (x >> _S13)
-    x = (x * _M2) & _MASK
-    return x ^ (x >> _S16)
-
-
-@jit
-def _stream(key, lo, hi):
-    """The stream of one kernel call: from the seed key and the two halves of the step counter."""
-    h = _mix32(np.uint64(key) ^ _SALT)
-    h = _mix32(h ^ np.uint64(lo))
-    return _mix32(((h + _GOLD) & _MASK) ^ np.uint64(hi))
-
-
-@jit
-def _uniform(stream, m):
-    """Element ``m`` (an integer >= 0) of the stream: a uniform number in (0, 1)."""
-    m = np.uint64(m)
-    h = _mix32(stream ^ (m & _MASK))
-    h = _mix32(h ^ (m >> _S32) ^ _GOLD)
-    return (float(h) + 0.5) * 2.3283064365386963e-10  # 2**-32
+# -- randomness: the counter-based generator of brainlearn._random ---------------------------------
+_stream = _rnd.stream
+_uniform = _rnd.uniform
 
 
 @jit
