@@ -139,6 +139,13 @@ class Study:
 _STUDIES: dict = {}
 
 
+def overrides_end_task(rule_cls) -> bool:
+    """True for a rule class that consolidates at task boundaries (it overrides
+    :meth:`~brainlearn.rules.LearningRule.end_task`, as EWC and synaptic intelligence do)."""
+    from ..rules import LearningRule
+    return getattr(rule_cls, "end_task", None) is not LearningRule.end_task
+
+
 def _check_study(study) -> None:
     if isinstance(study, type):
         raise TypeError(f"register_study: expected a Study instance, got the class "

@@ -109,6 +109,7 @@ from ..network import Network
 from ..rules import base as _rules
 from ..rules import make
 from . import Study, register_study
+from ._base import overrides_end_task
 
 __all__ = ["LearningConfig", "LearningStudy", "ROLES", "CONTROL", "role_of", "exclusion",
            "input_code", "build_network", "readout_accuracy", "checkpoints", "load_data"]
@@ -199,10 +200,6 @@ class LearningConfig:
 
 
 # -- rules in their roles -------------------------------------------------------------------------
-def _overrides_end_task(rule_cls) -> bool:
-    return getattr(rule_cls, "end_task", None) is not _rules.LearningRule.end_task
-
-
 def exclusion(rule_cls) -> str | None:
     """Why a rule class is left out of the study by default, or None when it fits."""
     needs = set(getattr(rule_cls, "needs", ()))
@@ -216,7 +213,7 @@ def exclusion(rule_cls) -> str | None:
         return "a homeostatic rule: it scales weights toward a target rate, learns no features"
     if family == "memory":
         return "an associative-memory rule (recurrent storage and recall)"
-    if _overrides_end_task(rule_cls):
+    if overrides_end_task(rule_cls):
         return "a consolidation rule acting at task boundaries (the retention study)"
     if getattr(rule_cls, "rest_kernel", None) is not None:
         return ("a rule with dynamics of its own between presentations (rest_kernel): its "

@@ -106,6 +106,7 @@ from ..network import Network
 from ..rules import base as _rules
 from ..rules import chain, make
 from . import Study, register_study
+from ._base import overrides_end_task
 
 __all__ = ["RetentionConfig", "RetentionStudy", "SCENARIOS", "SPLIT_CLASSES", "HIDDEN_SETTINGS",
            "role_of", "exclusion", "continual_metrics", "accuracy_matrix", "make_tasks",
@@ -285,10 +286,6 @@ def make_tasks(data, scenario, n_permuted, rng) -> list:
 
 
 # -- rules in their roles --------------------------------------------------------------------------
-def _overrides_end_task(rule_cls) -> bool:
-    return getattr(rule_cls, "end_task", None) is not _rules.LearningRule.end_task
-
-
 def exclusion(rule_cls) -> str | None:
     """Why a rule class is left out of the study by default, or None when it fits."""
     needs = set(getattr(rule_cls, "needs", ()))
@@ -297,7 +294,7 @@ def exclusion(rule_cls) -> str | None:
         return "a lateral rule (a population to itself); the study's networks are feed-forward"
     if getattr(rule_cls, "constraint", False):
         return "a constraint: it learns nothing alone (compose it with a rule in a chain)"
-    if "error" in needs and family == "gradient" and _overrides_end_task(rule_cls):
+    if "error" in needs and family == "gradient" and overrides_end_task(rule_cls):
         return None  # a consolidation term, chained with backprop
     if not {"pre", "post"} <= needs:
         return "a term without presynaptic and postsynaptic activity: it learns nothing alone"
@@ -323,7 +320,7 @@ def role_of(rule_cls) -> str | None:
     if getattr(rule_cls, "lateral", False) or getattr(rule_cls, "constraint", False):
         return None
     if "error" in needs and getattr(rule_cls, "family", "") == "gradient" \
-            and _overrides_end_task(rule_cls) and not getattr(rule_cls, "output_only", False):
+            and overrides_end_task(rule_cls) and not getattr(rule_cls, "output_only", False):
         return "consolidation"
     if not {"pre", "post"} <= needs:
         return None
