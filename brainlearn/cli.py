@@ -37,7 +37,8 @@ __all__ = ["main", "study_main", "build_parser", "run_guarded", "rule_info", "ru
 DOCS_COMMAND = "brainlearn rules --markdown --builtin --output docs/rules.md"
 
 # Class attributes of LearningRule that are code, not metadata.
-_NOT_METADATA = ("kernel", "batch_kernel", "numpy_twin", "rest_kernel", "affine_kernel")
+_NOT_METADATA = ("kernel", "batch_kernel", "numpy_twin", "rest_kernel", "affine_kernel",
+                 "direction_kernel")
 
 _SIGNAL_TEXT = {
     "pre": "presynaptic activity",

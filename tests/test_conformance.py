@@ -111,6 +111,29 @@ def test_affine_kernel_that_disagrees_with_the_kernel_fails():
 
 
 @numba.njit(cache=True)
+def _raw_input_direction(pre, params, state, dt, d):
+    # the covariance rule's direction without subtracting the running mean
+    mx = state.mean_pre
+    for j in range(pre.shape[0]):
+        d[j] = pre[j]
+        mx[j] += params.beta * (pre[j] - mx[j])
+
+
+@dataclass(frozen=True, repr=False)
+class WrongDirectionCovariance(bl.rules.Covariance):
+    """The covariance rule whose direction_kernel forgets the running mean of x."""
+
+    name = "conformance_wrong_direction_covariance"
+    direction_kernel = _raw_input_direction
+
+
+def test_direction_kernel_that_disagrees_with_the_kernel_fails():
+    testing.check_affine_kernel(bl.rules.Covariance())  # the real one passes
+    with pytest.raises(AssertionError, match="beta_i d"):
+        testing.check_affine_kernel(WrongDirectionCovariance())
+
+
+@numba.njit(cache=True)
 def _overwriting_rest(W, params, state, dt, n_steps, dW):
     # a decay toward zero that overwrites dW instead of adding to it
     for i in range(W.shape[0]):

@@ -300,6 +300,7 @@ def test_row_parallel_epoch_equals_the_online_driver(rng, rule, dtype):
     (bl.rules.Oja(lr=2e-3), "linear"),
     (bl.rules.BCM(lr=1e-3, tau_theta=5.0), "sigmoid"),
     (bl.rules.chain(bl.rules.Hebb(lr=1e-3), bl.rules.WeightDecay(decay=1e-2)), "softmax"),
+    (bl.rules.Covariance(lr=2e-3, beta=0.05), "tanh"),
 ])
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_block_driver_equals_the_online_driver(rng, rule, act, dtype):
@@ -323,9 +324,46 @@ def test_block_driver_equals_the_online_driver(rng, rule, act, dtype):
     assert change > 1e-3  # the rule did learn
     tol = 1e-9 if dtype == "float64" else 2e-4
     assert np.abs(Wa - Wb).max() <= tol * change
-    for a, b in zip(np.atleast_1d(nets[0].projections[0].state), np.atleast_1d(nets[1].projections[0].state)):
-        for fa, fb in zip(a, b):
-            np.testing.assert_allclose(fa, fb, rtol=tol * 10, atol=tol)
+    for fa, fb in zip(_state_arrays(nets[0].projections[0].state),
+                      _state_arrays(nets[1].projections[0].state)):
+        np.testing.assert_allclose(fa, fb, rtol=tol * 10, atol=tol)
+
+
+def _state_arrays(state):
+    """The arrays of a rule's state (a NamedTuple, or a tuple of them for a chain)."""
+    if isinstance(state, np.ndarray):
+        return [state]
+    return [a for part in (state or ()) for a in _state_arrays(part)]
+
+
+@pytest.mark.parametrize("rule", [bl.rules.Oja(lr=1e-3), bl.rules.Covariance(lr=1e-3, beta=0.05)],
+                         ids=["oja", "covariance"])
+def test_block_driver_across_segments_and_row_threads(rng, monkeypatch, rule):
+    """Segments of 128 samples (inputs, directions and Gram products made per segment, the
+    Gram products shared by two threads that own half of the rows each): still the
+    per-sample driver's result."""
+    import numba
+
+    from brainlearn.engine import run as engine_run
+    from brainlearn.engine.plan import make_plan
+    monkeypatch.setattr(engine_run, "SEGMENT", 2 * engine_run.BLOCK)
+    x = rng.uniform(0, 1, (300, 250))
+    nets = []
+    for driver in ("auto", "online"):
+        net = bl.Network(seed=4)
+        inp, out = net.add_input(250), net.add_population(100, activation="linear")
+        net.connect(inp, out, rule=rule, init=bl.init.Normal(std=0.05))
+        W0 = net.projections[0].W.copy()
+        bl.train(net, x, driver=driver, seed=1)
+        nets.append(net)
+    if numba.get_num_threads() > 1 and rule.row_local:
+        assert engine_run._row_blocks(nets[0], make_plan(nets[0], None)) > 1  # rows on threads
+    Wa, Wb = nets[0].projections[0].W, nets[1].projections[0].W
+    change = np.abs(Wb - W0).max()
+    assert change > 1e-3
+    assert np.abs(Wa - Wb).max() <= 1e-9 * change
+    for fa, fb in zip(nets[0].projections[0].state, nets[1].projections[0].state):
+        np.testing.assert_allclose(fa, fb, rtol=1e-9, atol=1e-12)
 
 
 def test_block_driver_keeps_a_slow_decay_exact_in_float32(rng):
@@ -346,10 +384,13 @@ def test_block_driver_keeps_a_slow_decay_exact_in_float32(rng):
     assert err_block <= 2 * err_online + 1e-9, (err_block, err_online)
 
 
-def test_block_driver_applies_a_whole_row_decay_directly(rng):
+def test_block_driver_applies_a_whole_row_decay_directly(rng, monkeypatch):
     """A step that scales a row to (near) zero cannot be folded into the block's factors:
-    the driver ends the block and applies that sample straight to W."""
-    x = rng.uniform(0, 1, (100, 20))
+    the driver ends the block and applies that sample straight to W (blocks after the cut
+    end at the chunk boundary of the Gram products, across two segments here)."""
+    from brainlearn.engine import run as engine_run
+    monkeypatch.setattr(engine_run, "SEGMENT", 2 * engine_run.BLOCK)
+    x = rng.uniform(0, 1, (300, 20))
     rule = bl.rules.chain(bl.rules.Hebb(lr=0.1), bl.rules.WeightDecay(decay=1.0))
     nets = []
     for driver in ("auto", "online"):

@@ -98,7 +98,8 @@ def _kernel_names(plan: Plan):
     imports, env, ok = [], {}, True
     for pp in plan.projections:
         for t in pp.terms:
-            for prefix, fn in (("k", t.kernel), ("kb", t.batch_kernel), ("ka", t.affine)):
+            for prefix, fn in (("k", t.kernel), ("kb", t.batch_kernel), ("ka", t.affine),
+                               ("kd", t.direction)):
                 if fn is None:
                     continue
                 alias = f"{prefix}{t.slot}"
@@ -146,33 +147,50 @@ _SUB = 16
 def _emit_block(e, plan):
     """Online learning of one projection, block by block through matrix products.
 
-    Every rule on the projection changes row i by ``alpha_i W_i + beta_i x`` (its
-    ``affine_kernel`` gives alpha and beta from the activity). Then, within a block
-    of samples x_0..x_{m-1} starting from weights W0,
+    Every rule on the projection changes row i by ``alpha_i W_i + beta_i d`` (its
+    ``affine_kernel`` gives alpha and beta from the activity; ``d`` is the input ``x``,
+    or the direction a single rule's ``direction_kernel`` makes of it). Then, within a
+    block of samples x_0..x_{m-1} with directions d_0..d_{m-1}, starting from weights W0,
 
-        W_k = diag(A_k) (W0 + sum_{j<k} c_j x_j^T),
+        W_k = diag(A_k) (W0 + sum_{j<k} c_j d_j^T),
         A_{k+1} = A_k (1 + alpha_k),   c_k = beta_k / A_{k+1},
 
 (A is kept as A - 1, so that a slow decay -- alpha of 1e-5 in float32 -- is not lost in
 rounding 1 + alpha),
 
-    and the activity for sample k needs only W0 x_k and the Gram products x_j . x_k:
+    and the activity for sample k needs only W0 x_k and the Gram products x_k . d_j:
 
-        u_k = A_k * (W0 x_k + sum_{j<k} c_j (x_j . x_k)) + b.
+        u_k = A_k * (W0 x_k + sum_{j<k} c_j (x_k . d_j)) + b.
 
-    One matrix product gives [W0; X] X^T (the drive of every sample and the Gram
-    matrix), the samples are then stepped in order (corrections from earlier
-    sub-blocks of _SUB samples through one more small product), and a last product
-    gives W = diag(A) (W0 + C^T X). This is online learning -- each sample sees the
-    weights left by the one before -- with the same result as the per-sample driver
-    up to rounding, but the weights are read and written once per block instead of
-    twice per sample. Should a row's factor A come near zero (a decay of the whole
-    row in one step), the block ends there and that sample is applied directly.
+    One matrix product gives W0 X^T (the drive of every sample), the samples are then
+    stepped in order (corrections from earlier sub-blocks of _SUB samples through one
+    more small product), and a last product gives W = diag(A) (W0 + C^T D). This is
+    online learning -- each sample sees the weights left by the one before -- with the
+    same result as the per-sample driver up to rounding, but the weights are read and
+    written once per block instead of twice per sample. Should a row's factor A come
+    near zero (a decay of the whole row in one step), the block ends there and that
+    sample is applied directly.
+
+    The Gram products do not depend on the weights: the engine computes them for the
+    whole segment first (``G[c]`` for the chunk of samples ``cB .. cB+B-1``, shared by
+    the threads that own row ranges), and blocks never cross a chunk boundary, so a
+    block that starts after a cut reads a corner of its chunk's ``G``.
     """
     pp = plan.projections[plan.block]
     q, post = pp.index, pp.post
+    direction = [t for t in pp.terms if t.direction is not None]
+    if direction:
+        t = direction[0]
+        e("@jit")
+        e("def block_directions(X, dt, params, states, D):")
+        e("    # the direction of every sample of the segment, in order (input-side state only)")
+        e(f"    P{t.slot} = params[{t.slot}]")
+        e(f"    S{t.slot} = states[{t.slot}]")
+        e("    for r in range(X.shape[0]):")
+        e(f"        kd{t.slot}(X[r], P{t.slot}, S{t.slot}, dt, D[r])")
+        e()
     e("@jit")
-    e("def online_block(X, order, dt, Ws, bs, params, states, acts, B, lo, hi):")
+    e("def online_block(X, D, G, dt, Ws, bs, params, states, acts, B, lo, hi):")
     e.indent()
     e("# rows lo..hi only (the engine may run disjoint row ranges on separate threads when the")
     e("# rules are row-local and the activation element-wise: rows then evolve independently)")
@@ -188,10 +206,9 @@ rounding 1 + alpha),
     e(f"code = acts[{post}]")
     e("dtype = W.dtype")
     e("n_post, n_pre = W.shape")
-    e("n = order.shape[0]")
-    e("# rows 0..n_post-1: the weights; rows n_post..: the block's inputs")
-    e("S = np.empty((n_post + B, n_pre), dtype)")
-    e("S[:n_post] = W")
+    e("n = X.shape[0]")
+    e("S = np.empty((n_post, n_pre), dtype)")
+    e("S[:] = W")
     e("Am = np.zeros(n_post, dtype)  # A - 1: kept apart so a slow decay (A near 1) stays exact")
     e("C = np.zeros((B, n_post), dtype)")
     e("z = np.zeros(n_post, dtype)")
@@ -202,11 +219,11 @@ rounding 1 + alpha),
     e("bad = -1")
     e("while s < n:")
     e.indent()
-    e("m = min(B, n - s)")
-    e("for k in range(m):")
-    e("    S[n_post + k] = X[order[s + k]]")
-    e("Xb = S[n_post:n_post + m]")
-    e("P = np.dot(S[:n_post + m], Xb.T)  # W0 x_k in column k (rows < n_post); x_j . x_k below")
+    e("c = s // B")
+    e("off = s - c * B")
+    e("m = min(B - off, n - s)  # to the end of the chunk")
+    e("Gk = G[c, off:off + m, off:off + m]  # x_k . d_j")
+    e("P = np.dot(S, X[s:s + m].T)  # W0 x_k in column k")
     e("Am[:] = 0")
     e("cut = m  # samples folded into C (fewer when a factor came near zero)")
     e("direct = False")
@@ -214,7 +231,7 @@ rounding 1 + alpha),
     e.indent()
     e(f"r1 = min(r0 + {_SUB}, m)")
     e("if r0 > 0:")
-    e("    corr = np.dot(np.ascontiguousarray(P[n_post + r0:n_post + r1, :r0]), C[:r0])")
+    e("    corr = np.dot(np.ascontiguousarray(Gk[r0:r1, :r0]), C[:r0])")
     e("for k in range(r0, r1):")
     e.indent()
     e("for i in range(n_post):")
@@ -223,7 +240,7 @@ rounding 1 + alpha),
     e("    for i in range(n_post):")
     e("        z[i] += corr[k - r0, i]")
     e("for j in range(r0, k):")
-    e("    g = P[n_post + k, j]")
+    e("    g = Gk[k, j]")
     e("    for i in range(n_post):")
     e("        z[i] += C[j, i] * g")
     e("for i in range(n_post):")
@@ -234,7 +251,7 @@ rounding 1 + alpha),
     e("    break")
     e("al[:] = 0")
     e("be[:] = 0")
-    e("x = S[n_post + k]")
+    e("x = X[s + k]")
     for t in pp.terms:
         e(f"ka{t.slot}(x, a, P{t.slot}, S{t.slot}, dt, al, be)")
     e("small = False")
@@ -255,23 +272,23 @@ rounding 1 + alpha),
     e("if bad >= 0:")
     e("    break")
     e("if cut > 0:")
-    e("    D = np.dot(C[:cut].T, S[n_post:n_post + cut])")
+    e("    U = np.dot(C[:cut].T, D[s:s + cut])")
     e("    for i in range(n_post):")
     e("        ai = Am[i]")
     e("        for j in range(n_pre):")
-    e("            w = S[i, j] + D[i, j]")
+    e("            w = S[i, j] + U[i, j]")
     e("            S[i, j] = w + ai * w")
     e("if direct:  # sample `cut`, whose factor came near zero, straight into the weights")
-    e("    x = S[n_post + cut]")
+    e("    d = D[s + cut]")
     e("    for i in range(n_post):")
     e("        f = 1 + al[i]")
-    e("        c = be[i]")
+    e("        cb = be[i]")
     e("        for j in range(n_pre):")
-    e("            S[i, j] = f * S[i, j] + c * x[j]")
+    e("            S[i, j] = f * S[i, j] + cb * d[j]")
     e("    cut += 1")
     e("s += cut")
     e.dedent()
-    e("W[:] = S[:n_post]")
+    e("W[:] = S")
     e("return s, bad")
     e.dedent()
 

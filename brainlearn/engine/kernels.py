@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from .._jit import jit
 
 __all__ = ["affine", "matvec_add", "matvec_t_add", "zero", "add_into", "add_scaled", "add_scaled_vec",
            "add_bias_rows", "apply_mask", "clip",
-           "all_finite", "gather_rows", "is_run"]
+           "all_finite", "gather_rows", "is_run", "block_grams"]
 
 
 @jit(reduction=True)
@@ -134,3 +136,18 @@ def is_run(idx):
         if idx[r] != idx[0] + r:
             return False
     return True
+
+
+@jit
+def block_grams(X, D, B, G, c0, c1):
+    """``G[c, :m, :m] = X_c D_c^T`` for the chunks ``c0 .. c1-1`` of ``B`` consecutive rows of
+    ``X`` and ``D`` (``m`` rows in the last chunk): the Gram products of the block driver,
+    ``G[c, k, j] = x_k . d_j``. Chunks are independent: disjoint ranges may run on threads."""
+    n = X.shape[0]
+    for c in range(c0, c1):
+        s = c * B
+        m = min(B, n - s)
+        P = np.dot(X[s:s + m], D[s:s + m].T)
+        for k in range(m):
+            for j in range(m):
+                G[c, k, j] = P[k, j]

@@ -34,6 +34,7 @@ class Term:
     state_cls: object = None  # NamedTuple class of the state (for the row-parallel driver)
     state_fields: tuple = ()
     affine: object = None  # the rule's affine_kernel (for the block driver), or None
+    direction: object = None  # the rule's direction_kernel (for the block driver), or None
 
 
 @dataclass(frozen=True)
@@ -149,7 +150,8 @@ def make_plan(net, loss=None, learn=True) -> Plan:
                                  f"{q.post.name!r}")
             sig = _signal(r, q.name)
             t = Term(r.kernel, r.batch_kernel, sig, bool(r.constraint), r.feedback, slot,
-                     affine=getattr(r, "affine_kernel", None))
+                     affine=getattr(r, "affine_kernel", None),
+                     direction=getattr(r, "direction_kernel", None))
             terms.append(t)
             slot += 1
             if sig == "error":
@@ -219,7 +221,10 @@ def _block(net, plans):
     all give an ``affine_kernel`` (each row changes by ``alpha_i W_i + beta_i x``):
     then the weights after a block of samples are ``diag(A) (W + C^T X)`` for the
     block's inputs ``X``, and every activity within the block follows from
-    ``W X^T`` and ``X X^T`` (see the block driver in :mod:`.codegen`).
+    ``W X^T`` and ``X X^T`` (see the block driver in :mod:`.codegen`). A single rule may
+    move along a direction of its own instead of ``x`` (``direction_kernel``: the
+    covariance rule's ``x - <x>``); then ``X`` is replaced by the directions in both
+    ``C^T X`` and the Gram products.
     """
     if len(net.inputs) != 1 or len(net.populations) != 2 or len(net.projections) != 1:
         return -1
@@ -227,6 +232,10 @@ def _block(net, plans):
     if q.is_lateral or pp.has_mask or pp.has_bounds or pp.owns_bias or not pp.terms:
         return -1
     if any(t.constraint or t.affine is None or t.signal != "none" for t in pp.terms):
+        return -1
+    # a rule that moves along its own direction d (not x) must be alone: the block folds one
+    # direction per sample into C
+    if any(t.direction is not None for t in pp.terms) and len(pp.terms) > 1:
         return -1
     return 0
 
@@ -254,7 +263,7 @@ def _row_parallel(net, plans):
         if any(getattr(st, f).shape[:1] != (q.post.size,) for f in fields):
             return -1, plans
         terms.append(Term(t.kernel, t.batch_kernel, t.signal, t.constraint, t.feedback, t.slot,
-                          type(st), fields, t.affine))
+                          type(st), fields, t.affine, t.direction))
     plans = list(plans)
     plans[0] = ProjectionPlan(pp.index, pp.pre, pp.post, tuple(terms), pp.fused, pp.owns_bias,
                               pp.has_mask, pp.has_bounds, pp.lateral)

@@ -17,6 +17,7 @@ import numpy as np
 
 from ..network.losses import canonical_loss, count_correct_rows, loss_and_delta_rows, loss_code
 from .codegen import drivers_for
+from .kernels import block_grams
 from .plan import make_plan, rule_terms
 
 __all__ = ["train", "evaluate", "predict", "activities", "History", "DivergenceError",
@@ -189,23 +190,16 @@ def _live_arrays(net):
 #: samples per block of the block driver (large enough for efficient matrix products, small
 #: enough that the Gram matrix of a block stays a small part of the work)
 BLOCK = 64
+#: samples per segment of the block driver: their inputs and Gram products are made at once
+#: (a segment's Gram products take SEGMENT * BLOCK numbers)
+SEGMENT = 64 * BLOCK
 
 
 def _call_driver(mod, plan, use_rows, use_online, n_blocks, x, T, part, dtv, batch_size, Ws, bs,
                  Ms, bounds, params, states, dWs, acts, steps, use_block=False):
     if use_block:
-        n_rows = Ws[plan.block].shape[0]
-        with _blas_threads(1):
-            if n_blocks == 1:
-                done, bad = mod.online_block(x, part, dtv, Ws, bs, params, states, acts, BLOCK,
-                                             0, n_rows)
-            else:
-                res = _run_row_blocks(mod.online_block, n_blocks, n_rows,
-                                      (x, part, dtv, Ws, bs, params, states, acts, BLOCK))
-                done = min(r[0] for r in res)
-                bads = [r[1] for r in res if r[1] >= 0]
-                bad = min(bads) if bads else -1
-        return 0.0, 0, done, bad
+        return (0.0, 0) + _block_epoch(mod, plan, n_blocks, x, part, dtv, Ws, bs, params, states,
+                                       acts)
     if use_rows:
         _run_row_blocks(mod.online_rows, n_blocks, Ws[plan.rows].shape[0],
                         (x, part, dtv, Ws, bs, Ms, bounds, params, states, acts))
@@ -215,6 +209,42 @@ def _call_driver(mod, plan, use_rows, use_online, n_blocks, x, T, part, dtv, bat
                           plan.loss, plan.threshold)
     return mod.minibatch(x, T, part, dtv, batch_size, Ws, bs, Ms, bounds, params, states, dWs,
                          acts, steps, plan.loss, plan.threshold)
+
+
+def _block_epoch(mod, plan, n_blocks, x, part, dtv, Ws, bs, params, states, acts):
+    """The block driver over ``part``, segment by segment: the segment's inputs (and the
+    directions of a rule with a ``direction_kernel``) are gathered, the Gram products of
+    its chunks computed once on the engine's threads, then row ranges run on the threads.
+    Returns (samples done, step of divergence or -1)."""
+    import numba
+    n_rows = Ws[plan.block].shape[0]
+    has_direction = hasattr(mod, "block_directions")
+    n_threads = max(1, numba.get_num_threads())
+    G = None
+    done = 0
+    with _blas_threads(1):
+        for s0 in range(0, len(part), SEGMENT):
+            X = x[part[s0:s0 + SEGMENT]]
+            if has_direction:
+                D = np.empty_like(X)
+                mod.block_directions(X, dtv, params, states, D)
+            else:
+                D = X
+            n_chunks = -(-len(X) // BLOCK)
+            if G is None:
+                G = np.empty((n_chunks, BLOCK, BLOCK), X.dtype)
+            _run_row_blocks(block_grams, min(n_threads, n_chunks), n_chunks, (X, D, BLOCK, G))
+            if n_blocks == 1:
+                res = [mod.online_block(X, D, G, dtv, Ws, bs, params, states, acts, BLOCK, 0,
+                                        n_rows)]
+            else:
+                res = _run_row_blocks(mod.online_block, n_blocks, n_rows,
+                                      (X, D, G, dtv, Ws, bs, params, states, acts, BLOCK))
+            bads = [r[1] for r in res if r[1] >= 0]
+            if bads:
+                return done + min(r[0] for r in res), s0 + min(bads)
+            done += len(X)
+    return done, -1
 
 
 class _compile_guard:

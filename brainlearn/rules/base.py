@@ -26,7 +26,15 @@ plus a multiple of the input: Hebb, Oja, BCM, weight decay) may also give an
       affine_kernel(pre, post, params, state, dt, alpha, beta)
 
 that adds their ``alpha`` and ``beta`` (n_post,) for one sample and updates the
-state exactly as ``kernel`` does. The engine then runs online learning of a
+state exactly as ``kernel`` does. A rule whose rows move along a direction ``d``
+other than ``x`` that depends only on the inputs (the covariance rule's
+``x - <x>``) also gives a ``direction_kernel``::
+
+      direction_kernel(pre, params, state, dt, d)
+
+that writes ``d`` for one sample and advances the input-side state (the rest of the
+state stays with ``affine_kernel``); the engine calls it for the samples in order
+before their ``affine_kernel`` calls. The engine then runs online learning of a
 single projection block by block through matrix products (see
 :mod:`brainlearn.engine.codegen`), with the same result as sample by sample.
 
@@ -134,6 +142,10 @@ class LearningRule:
     #: is ``dW_i = alpha_i W_i + beta_i x`` (see the module docstring); lets the engine run
     #: online epochs block by block through matrix products
     affine_kernel: ClassVar = None
+    #: optional ``direction_kernel(pre, params, state, dt, d)``: with ``affine_kernel``, for
+    #: rules whose change is ``dW_i = alpha_i W_i + beta_i d`` with ``d`` made from the input
+    #: alone (see the module docstring)
+    direction_kernel: ClassVar = None
     #: optional ``rest_kernel(W, params, state, dt, n_steps, dW)``: the state's own dynamics
     #: through a period without input (see the module docstring); None: nothing changes at rest
     rest_kernel: ClassVar = None
@@ -141,7 +153,8 @@ class LearningRule:
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         # Compiled dispatchers bind like methods when read through an instance; keep them plain.
-        for attr in ("kernel", "batch_kernel", "numpy_twin", "rest_kernel", "affine_kernel"):
+        for attr in ("kernel", "batch_kernel", "numpy_twin", "rest_kernel", "affine_kernel",
+                     "direction_kernel"):
             val = cls.__dict__.get(attr)
             if val is not None and not isinstance(val, staticmethod):
                 setattr(cls, attr, staticmethod(val))

@@ -268,6 +268,25 @@ def _covariance_delta(W, pre, post, mod, params, state, dt, dW, db):
         my[i] += beta * (post[i] - my[i])
 
 
+@jit
+def _covariance_direction(pre, params, state, dt, d):
+    mx = state.mean_pre
+    beta = params.beta
+    for j in range(pre.shape[0]):
+        d[j] = pre[j] - mx[j]
+        mx[j] += beta * (pre[j] - mx[j])
+
+
+@jit
+def _covariance_affine(pre, post, params, state, dt, alpha, beta):
+    lr = params.lr
+    my = state.mean_post
+    rate = params.beta
+    for i in range(post.shape[0]):
+        beta[i] += lr * (post[i] - my[i])
+        my[i] += rate * (post[i] - my[i])
+
+
 @register("covariance")
 @dataclass(frozen=True, repr=False)
 class Covariance(LocalRule):
@@ -296,6 +315,9 @@ class Covariance(LocalRule):
     elementwise = True
     unstable = True
     kernel = _covariance_delta
+    # row i moves along d = x - <x> (one direction for all rows, made before <x> moves)
+    affine_kernel = _covariance_affine
+    direction_kernel = _covariance_direction
 
     def init_state(self, projection, rng):
         W = projection.W

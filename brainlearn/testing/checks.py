@@ -411,10 +411,14 @@ def check_numpy_twin(rule):
 
 @_check
 def check_affine_kernel(rule):
-    """The ``affine_kernel`` says what the kernel does: ``dW_i = alpha_i W_i + beta_i x``,
-    with the same state after every step, on real signals."""
+    """The ``affine_kernel`` says what the kernel does: ``dW_i = alpha_i W_i + beta_i x``
+    (``beta_i d`` with ``d`` from the ``direction_kernel`` when the rule has one), with the
+    same state after every step, on real signals."""
     fn = type(rule).affine_kernel
+    direction = type(rule).direction_kernel
     if fn is None:
+        assert direction is None, \
+            "the rule gives a direction_kernel without an affine_kernel (it is only used with one)"
         raise SkipCheck("no affine_kernel")
     net, data = _trained(rule)
     q = _rule_projections(net, rule)[0]
@@ -426,13 +430,18 @@ def check_affine_kernel(rule):
         dW = np.zeros_like(W)
         rule.kernel(W.copy(), pre[r], post[r], mod[r], rule.params(W.dtype), k_state, dt, dW,
                     np.zeros(0, W.dtype))
+        d = pre[r]
+        if direction is not None:
+            d = np.full_like(pre[r], np.nan)
+            direction(pre[r], rule.params(W.dtype), a_state, dt, d)
         alpha, beta = np.zeros(W.shape[0], W.dtype), np.zeros(W.shape[0], W.dtype)
         fn(pre[r], post[r], rule.params(W.dtype), a_state, dt, alpha, beta)
-        expect = alpha[:, None] * W + beta[:, None] * pre[r][None, :]
+        expect = alpha[:, None] * W + beta[:, None] * d[None, :]
         scale = float(np.max(np.abs(dW), initial=0.0))
+        what = "beta_i d (d from direction_kernel)" if direction is not None else "beta_i x"
         assert np.allclose(dW, expect, rtol=1e-9, atol=1e-12 * max(scale, 1.0)), \
-            f"step {r}: the kernel's dW is not alpha_i W_i + beta_i x from affine_kernel (max abs " \
-            f"difference {_max_diff(dW, expect):.3g}, scale {scale:.3g})"
+            f"step {r}: the kernel's dW is not alpha_i W_i + {what} from affine_kernel (max " \
+            f"abs difference {_max_diff(dW, expect):.3g}, scale {scale:.3g})"
         for f in k_state._fields:
             a, b = getattr(k_state, f), getattr(a_state, f)
             assert np.allclose(a, b, rtol=1e-12, atol=0), \
