@@ -4,8 +4,9 @@ A study writes into ``OUT/STUDY/`` (:class:`ResultsDir`)::
 
     config.json    the fully resolved configuration (written by ResultsDir.prepare)
     runs/          one finished run (rule, seed) a pair of files: RULE__seedK.csv (its metric
-                   rows) and RULE__seedK.json (its record: status, wall time, ...). The record is
-                   written last, so a run counts as finished exactly when its record exists.
+                   rows) and RULE__seedK.json (its record: status, wall time, attempts, ...).
+                   The record is written last, so a run counts as finished exactly when its
+                   record exists. In a sweep a run is (point, rule, seed): pP__RULE__seedK.*
     metrics.csv    every run's rows in tidy long format (ResultsDir.merge), except those of
                    the study's timing metrics
     timings.csv    the rows of the timing metrics (e.g. wall time: measurements of the machine,
@@ -42,13 +43,14 @@ The API in one screen::
     write_summary(path, summary_rows) -> path;  read_summary(path) -> rows
     provenance() -> dict
     ResultsDir(out, study): prepare(config, mode), completed_runs(), write_run(...),
-        merge(expected, extra_columns, timing_metrics) -> rows (metrics and timings),
+        merge(expected, extra_columns, timing_metrics, point_columns) -> rows (metrics and
+        timings),
         read_metrics(include_timings=True) -> rows, read_timings() -> rows
     find_studies(path) -> [ResultsDir, ...]
 """
 
 from ._files import read_json, to_json, write_bytes, write_json, write_text
-from ._folder import RUN_STATUSES, ResultsDir, ResultsError, find_studies
+from ._folder import RUN_STATUSES, ResultsDir, ResultsError, find_studies, run_key
 from ._provenance import provenance
 from ._tables import (METRIC_COLUMNS, SUMMARY_COLUMNS, extra_columns_of, final_values,
                       read_metrics, read_summary, summarize, write_metrics, write_summary)
@@ -57,5 +59,5 @@ __all__ = [
     "write_bytes", "write_text", "write_json", "read_json", "to_json",
     "METRIC_COLUMNS", "SUMMARY_COLUMNS", "write_metrics", "read_metrics", "extra_columns_of",
     "final_values", "summarize", "write_summary", "read_summary",
-    "provenance", "RUN_STATUSES", "ResultsError", "ResultsDir", "find_studies",
+    "provenance", "RUN_STATUSES", "ResultsError", "ResultsDir", "find_studies", "run_key",
 ]

@@ -1,5 +1,12 @@
 """The results folder of one study, ``OUT/STUDY/``: prepare, record runs, resume, merge.
 
+Sweeps: a study swept over a grid of configuration values runs every (point, rule, seed); such
+a run is recorded with its ``point`` (the index of the grid point) and ``params`` (the swept
+values), its files are ``runs/pP__RULE__seedK.*``, and its key is ``(point, rule, seed)``
+instead of ``(rule, seed)``. The swept values are columns of its rows (``point_columns`` of
+:meth:`ResultsDir.merge`, kept in ``meta.json``), which is how ``metrics.csv`` tells the
+points apart.
+
 Timing metrics: measurements of the machine rather than of the model (e.g. the wall time of
 learning) differ between two runs with the same seed. :meth:`ResultsDir.merge` puts the rows
 of the metrics named in ``timing_metrics`` into ``timings.csv`` (the same columns as
@@ -60,16 +67,42 @@ def _check_name(value, what="study") -> str:
     return value
 
 
-def _check_run(rule, seed):
+def _check_run(rule, seed, point=None):
     if not isinstance(rule, str) or not rule:
         raise TypeError(f"rule: expected a non-empty str, got {rule!r}")
     if isinstance(seed, bool) or not isinstance(seed, int):
         raise TypeError(f"seed: expected an int, got {seed!r}")
+    if point is not None and (isinstance(point, bool) or not isinstance(point, int)
+                              or point < 0):
+        raise TypeError(f"point: expected None or an int >= 0 (a grid point), got {point!r}")
 
 
-def _run_stem(rule, seed) -> str:
-    """``RULE__seedK`` with RULE percent-encoded: a safe, injective file name for any rule label."""
-    return f"{quote(rule, safe='')}__seed{seed}"
+def _run_stem(rule, seed, point=None) -> str:
+    """``RULE__seedK`` (``pP__RULE__seedK`` for grid point P) with RULE percent-encoded: a safe,
+    injective file name for any rule label."""
+    stem = f"{quote(rule, safe='')}__seed{seed}"
+    return stem if point is None else f"p{point}__{stem}"
+
+
+def run_key(record) -> tuple:
+    """The key of a run record: ``(rule, seed)``, or ``(point, rule, seed)`` for a run of a grid
+    point (a sweep)."""
+    point = record.get("point")
+    return (record["rule"], record["seed"]) if point is None else \
+        (point, record["rule"], record["seed"])
+
+
+def _split_key(key) -> tuple:
+    """``(point or None, rule, seed)`` of a run key (a pair or a triple)."""
+    key = tuple(key)
+    if len(key) == 2:
+        point, (rule, seed) = None, key
+    elif len(key) == 3:
+        point, rule, seed = key
+    else:
+        raise TypeError(f"run key {key!r}: expected (rule, seed) or (point, rule, seed)")
+    _check_run(rule, seed, point)
+    return point, rule, seed
 
 
 def _differing_keys(stored, new, prefix="") -> list:
@@ -108,14 +141,18 @@ def _check_timing_metrics(timing_metrics) -> tuple:
     return names
 
 
-def _by_run(rows) -> list:
+def _by_run(rows, point_columns=()) -> list:
     """``rows`` regrouped run by run (runs in order of first appearance), each run's rows in
     their order: metrics rows followed by timing rows give every run's timings after its
-    metrics."""
+    metrics. A run is told apart by rule, seed and the ``point_columns`` (a sweep's swept
+    values)."""
+    def key(row):
+        return (row["rule"], row["seed"]) + tuple(str(row.get(c)) for c in point_columns)
+
     first = {}
     for row in rows:
-        first.setdefault((row["rule"], row["seed"]), len(first))
-    return sorted(rows, key=lambda r: first[(r["rule"], r["seed"])])  # stable
+        first.setdefault(key(row), len(first))
+    return sorted(rows, key=lambda r: first[key(r)])  # stable
 
 
 def _typed_columns(rows, columns) -> list:
@@ -136,6 +173,7 @@ class ResultsDir:
         rd = ResultsDir("results", "learning")
         rd.prepare(config, mode="new")        # or "resume" / "force" (--resume / --force)
         done = rd.completed_runs()            # (rule, seed) pairs already finished
+                                              # ((point, rule, seed) in a sweep)
         for rule, seed in todo:               # possibly in worker processes
             rd.write_run(rule, seed, rows, "ok", wall_time=12.3)
         rows = rd.merge(expected=todo)        # -> metrics.csv (timings.csv) and meta.json
@@ -209,11 +247,12 @@ class ResultsDir:
             with timing rows only after them), each run's timing rows after its other rows --
             the rows :meth:`merge` returned. False: the rows of ``metrics.csv`` only.
         """
-        numeric = self.read_meta().get("numeric_columns", ()) if os.path.exists(self.meta_path) \
-            else ()
+        meta = self.read_meta() if os.path.exists(self.meta_path) else {}
+        numeric = meta.get("numeric_columns", ())
         rows = read_metrics(self.metrics_path, numeric=numeric)
         if include_timings and os.path.exists(self.timings_path):
-            rows = _by_run(rows + read_metrics(self.timings_path, numeric=numeric))
+            rows = _by_run(rows + read_metrics(self.timings_path, numeric=numeric),
+                           meta.get("point_columns", ()))
         return rows
 
     def read_timings(self) -> list:
@@ -354,14 +393,16 @@ class ResultsDir:
                         os.unlink(path)
 
     # -- runs ----------------------------------------------------------------------------------
-    def run_paths(self, rule, seed) -> tuple:
-        """``(runs/RULE__seedK.csv, runs/RULE__seedK.json)``; RULE percent-encoded if needed."""
-        _check_run(rule, seed)
-        stem = os.path.join(self.runs_dir, _run_stem(rule, seed))
+    def run_paths(self, rule, seed, point=None) -> tuple:
+        """``(runs/RULE__seedK.csv, runs/RULE__seedK.json)``; RULE percent-encoded if needed;
+        ``runs/pP__RULE__seedK.*`` for the run of grid point ``point``."""
+        _check_run(rule, seed, point)
+        stem = os.path.join(self.runs_dir, _run_stem(rule, seed, point))
         return stem + ".csv", stem + ".json"
 
     def write_run(self, rule, seed, rows, status="ok", wall_time=None, *, step=None, error=None,
-                  extra=None, extra_columns=None) -> dict:
+                  extra=None, extra_columns=None, point=None, params=None,
+                  attempts=1) -> dict:
         """Record one finished run: its metric rows, then its record; return the record.
 
         Parameters
@@ -382,13 +423,23 @@ class ResultsDir:
             Anything JSON-able to keep in the record (e.g. the worker, final loss).
         extra_columns : sequence of str, optional
             The study-specific columns of ``rows`` (default: their keys beyond the standard).
+        point : int, optional
+            The grid point of a sweep's run (None: a run of a study without a grid); the run's
+            key becomes ``(point, rule, seed)``.
+        params : dict, optional
+            The swept values of the point (``{key: value}``), kept in the record.
+        attempts : int
+            How many times the run was started (more than 1 when a worker process died while
+            running it and it was retried).
 
         The rows go to ``runs/RULE__seedK.csv`` and the record to ``runs/RULE__seedK.json``,
         both atomically, the record last: a run is finished exactly when its record exists. A
         previous record of the same run is removed first, so an interrupted rerun counts as
         not finished.
         """
-        _check_run(rule, seed)
+        _check_run(rule, seed, point)
+        if isinstance(attempts, bool) or not isinstance(attempts, int) or attempts < 1:
+            raise ValueError(f"attempts={attempts!r}: expected an int >= 1")
         if status not in RUN_STATUSES:
             raise ValueError(f"status={status!r}: allowed {', '.join(map(repr, RUN_STATUSES))}")
         if status == "diverged" and (isinstance(step, bool) or not isinstance(step, int)):
@@ -406,13 +457,15 @@ class ResultsDir:
                                  f"seed={seed!r}")
         columns = extra_columns_of(rows) if extra_columns is None else \
             _check_extra_columns(extra_columns)
-        csv_path, json_path = self.run_paths(rule, seed)
+        csv_path, json_path = self.run_paths(rule, seed, point)
         record = {"rule": rule, "seed": seed, "status": status,
                   "step": None if step is None else int(step),
                   "error": error, "wall_time": None if wall_time is None else float(wall_time),
                   "finished": _now(), "rows": len(rows), "csv": os.path.basename(csv_path),
                   "columns": list(columns), "numeric_columns": _typed_columns(rows, columns),
-                  "extra": {} if extra is None else extra}
+                  "attempts": attempts, "extra": {} if extra is None else extra}
+        if point is not None:
+            record.update(point=point, params={} if params is None else dict(params))
         text = to_json(record)  # fails on a bad ``extra`` before any file is touched
         os.makedirs(self.runs_dir, exist_ok=True)
         try:
@@ -424,7 +477,7 @@ class ResultsDir:
         return record
 
     def run_records(self) -> list:
-        """The records of every finished run (any status), sorted by (rule, seed)."""
+        """The records of every finished run (any status), sorted by (point, rule, seed)."""
         records = []
         for name in self._record_names():
             path = os.path.join(self.runs_dir, name)
@@ -437,30 +490,34 @@ class ResultsDir:
             if os.path.exists(os.path.join(self.runs_dir, key[3])):
                 record["extra"] = _restore_nonfinite(record.get("extra", {}))
                 records.append(record)
-        return sorted(records, key=lambda r: (r["rule"], r["seed"]))
+        return sorted(records, key=lambda r: (-1 if r.get("point") is None else r["point"],
+                                              r["rule"], r["seed"]))
 
     def completed_runs(self, include_failed: bool = False) -> set:
-        """The ``(rule, seed)`` pairs already finished: status ok or diverged (a deterministic
-        outcome), and failed ones too with ``include_failed``. A resumed study reruns the rest."""
-        return {(r["rule"], r["seed"]) for r in self.run_records()
+        """The keys of the runs already finished (:func:`run_key`: ``(rule, seed)``, or
+        ``(point, rule, seed)`` in a sweep): status ok or diverged (a deterministic outcome),
+        and failed ones too with ``include_failed``. A resumed study reruns the rest."""
+        return {run_key(r) for r in self.run_records()
                 if include_failed or r["status"] != "failed"}
 
-    def read_run(self, rule, seed) -> list:
+    def read_run(self, rule, seed, point=None) -> list:
         """The metric rows of one finished run (typed as written)."""
-        csv_path, json_path = self.run_paths(rule, seed)
+        csv_path, json_path = self.run_paths(rule, seed, point)
         record = read_json(json_path, nonfinite=False)
         return read_metrics(csv_path, numeric=record.get("numeric_columns", ()))
 
     # -- merging -------------------------------------------------------------------------------
-    def merge(self, expected=None, extra_columns=(), timing_metrics=()) -> list:
+    def merge(self, expected=None, extra_columns=(), timing_metrics=(),
+              point_columns=()) -> list:
         """Gather every finished run into ``metrics.csv`` (and ``timings.csv``) and
         ``meta.json``; return the rows.
 
         Parameters
         ----------
-        expected : iterable of (rule, seed), optional
-            The runs the study consists of, in the order wanted in ``metrics.csv``; finished
-            runs not listed come after, sorted. Without it runs are sorted by (rule, seed).
+        expected : iterable of (rule, seed) or (point, rule, seed), optional
+            The runs the study consists of (their keys, :func:`run_key`), in the order wanted
+            in ``metrics.csv``; finished runs not listed come after, sorted. Without it runs
+            are sorted by (point, rule, seed).
         extra_columns : sequence of str
             Study-specific columns to put first (others follow in order of appearance).
         timing_metrics : sequence of str
@@ -468,11 +525,15 @@ class ResultsDir:
             to ``timings.csv`` (same columns and run order as ``metrics.csv``), so that
             ``metrics.csv`` is the same file for the same seeds. Empty: no ``timings.csv`` (a
             stale one is removed).
+        point_columns : sequence of str
+            A sweep's swept columns (among the extra columns), which tell its points apart;
+            kept in ``meta.json`` so that :meth:`read_metrics` groups the rows run by run.
 
         ``meta.json`` gets ``status`` ("complete", or "incomplete" when an expected run has no
         record; listed in ``missing``), ``started`` (first session), ``finished``, ``elapsed``
         (s), ``run_time`` (sum of wall times), ``rules``, ``seeds``, ``counts`` per status,
-        ``runs`` (rule, seed, status, step, error, wall_time, finished, rows, extra), the
+        ``runs`` (rule, seed, status, step, error, wall_time, finished, rows, extra, attempts;
+        point and params in a sweep), ``point_columns`` (a sweep's), the
         ``sessions`` (mode, start, provenance each), ``provenance`` (of the latest session),
         ``mixed_provenance`` (sessions ran different code) and ``timing_metrics``. Metrics
         and timings are written before meta. The rows returned are every run's rows, timing
@@ -482,43 +543,54 @@ class ResultsDir:
         text).
         """
         timing = list(dict.fromkeys(_check_timing_metrics(timing_metrics)))
-        by_key = {(r["rule"], r["seed"]): r for r in self.run_records()}
+        point_columns = list(_check_extra_columns(point_columns))
+        records = self.run_records()
+        by_key = {run_key(r): r for r in records}
         order, missing = [], []
         if expected is not None:
-            wanted = list(dict.fromkeys((rule, seed) for rule, seed in expected))
-            for rule, seed in wanted:
-                _check_run(rule, seed)
+            wanted = list(dict.fromkeys(tuple(k) for k in expected))
+            for key in wanted:
+                _split_key(key)
             order = [k for k in wanted if k in by_key]
             missing = [k for k in wanted if k not in by_key]
         listed = set(order)
-        order += sorted(k for k in by_key if k not in listed)
-        columns, numeric, rows = list(_check_extra_columns(extra_columns)), [], []
+        order += [run_key(r) for r in records if run_key(r) not in listed]  # sorted
+        columns, numeric, measured, timed, rows = \
+            list(_check_extra_columns(extra_columns)), [], [], [], []
         for key in order:
             record = by_key[key]
             columns += [c for c in record.get("columns", ()) if c not in columns]
             numeric += [c for c in record.get("numeric_columns", ()) if c not in numeric]
-            rows += read_metrics(os.path.join(self.runs_dir, record["csv"]),
-                                 numeric=record.get("numeric_columns", ()))
+            run_rows = read_metrics(os.path.join(self.runs_dir, record["csv"]),
+                                    numeric=record.get("numeric_columns", ()))
+            run_measured = [r for r in run_rows if r["metric"] not in timing]
+            run_timed = [r for r in run_rows if r["metric"] in timing]
+            measured += run_measured
+            timed += run_timed
+            rows += run_measured + run_timed  # run by run, each run's timings after its rows
         # a column is read back typed only if every run that has it wrote it typed
         numeric = [c for c in numeric if all(c in r.get("numeric_columns", ())
                                              for r in by_key.values() if c in r.get("columns", ()))]
-        measured = [r for r in rows if r["metric"] not in timing]
-        timed = [r for r in rows if r["metric"] in timing]
         write_metrics(self.metrics_path, measured, columns)
         if timing:
             write_metrics(self.timings_path, timed, columns)
         elif os.path.exists(self.timings_path):
             os.unlink(self.timings_path)
-        rows = _by_run(measured + timed)
         for row in rows:  # every row gets every column, as read_metrics gives them back
             for c in columns:
                 row.setdefault(c, None if c in numeric else "")
 
         meta = _read_stored(self.meta_path) if os.path.exists(self.meta_path) else \
             self._new_meta(None)
-        runs = [{k: by_key[key].get(k) for k in ("rule", "seed", "status", "step", "error",
-                                                   "wall_time", "finished", "rows", "extra")}
-                for key in order]
+        runs = []
+        for key in order:
+            record = by_key[key]
+            run = {k: record.get(k) for k in ("rule", "seed", "status", "step", "error",
+                                              "wall_time", "finished", "rows", "extra")}
+            run["attempts"] = record.get("attempts", 1)
+            if record.get("point") is not None:
+                run.update(point=record["point"], params=record.get("params", {}))
+            runs.append(run)
         finished = _now()
         sessions = meta.get("sessions", [])
         versions = {json.dumps([s.get("provenance", {}).get(k) for k in
@@ -528,12 +600,16 @@ class ResultsDir:
             status="incomplete" if missing else "complete", finished=finished,
             elapsed=_seconds_between(meta.get("started"), finished),
             run_time=sum(r["wall_time"] or 0.0 for r in runs),
-            rules=list(dict.fromkeys(rule for rule, _ in order)),
-            seeds=sorted({seed for _, seed in order}),
+            rules=list(dict.fromkeys(key[-2] for key in order)),
+            seeds=sorted({key[-1] for key in order}),
             counts={s: sum(r["status"] == s for r in runs) for s in RUN_STATUSES},
             missing=[list(k) for k in missing], runs=runs,
             columns=list(METRIC_COLUMNS) + columns, numeric_columns=numeric,
             timing_metrics=timing, mixed_provenance=len(versions) > 1)
+        if point_columns:
+            meta["point_columns"] = point_columns
+        else:
+            meta.pop("point_columns", None)
         write_json(self.meta_path, meta)
         return rows
 
