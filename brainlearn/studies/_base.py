@@ -321,7 +321,7 @@ def _accepts(value, tp) -> bool:
     return isinstance(tp, type) and isinstance(value, tp)
 
 
-def parse_overrides(config_cls, overrides) -> dict:
+def parse_overrides(config_cls, overrides, option: str = "--set") -> dict:
     """``{key: value}`` overrides for ``config_cls``, text values parsed to the field types.
 
     Parameters
@@ -330,6 +330,9 @@ def parse_overrides(config_cls, overrides) -> dict:
         ``{field name: value}``; a str value is parsed like ``--set key=value`` on the command
         line (bool: true/false/yes/no/1/0; ``X | None``: ``none``; tuples: comma-separated),
         other values must already have the field's type.
+    option : str
+        The command-line option named in error messages (``--set``; ``--grid`` for a sweep's
+        values).
 
     Raises
     ------
@@ -342,15 +345,16 @@ def parse_overrides(config_cls, overrides) -> dict:
     out = {}
     for key, value in dict(overrides).items():
         if key not in fields:
-            raise ValueError(f"--set {key}: unknown key (allowed: {allowed})")
+            raise ValueError(f"{option} {key}: unknown key (allowed: {allowed})")
         tp = fields[key]
         if isinstance(value, str) and tp is not str:
             try:
                 value = _parse(value, tp)
             except _BadValue:
-                raise ValueError(f"--set {key}={value}: expected {_type_name(tp)}") from None
+                raise ValueError(f"{option} {key}={value}: expected {_type_name(tp)}") \
+                    from None
         elif not _accepts(value, tp):
-            raise ValueError(f"--set {key}={value!r}: expected {_type_name(tp)}")
+            raise ValueError(f"{option} {key}={value!r}: expected {_type_name(tp)}")
         if tp is float and isinstance(value, int):
             value = float(value)
         out[key] = value

@@ -4,8 +4,16 @@
 
     {"study": NAME, "quick": bool, "rules": [...], "seeds": [0, 1, ...], "config": {Config fields}}
 
-so ``--resume`` continues only with exactly these settings, and ``brainlearn figures DIR``
-rebuilds the ``Config`` from it to redraw the figures.
+plus, for a sweep, ``"grid": [{"key": KEY, "values": [...]}, ...]`` (``config`` then holds the
+settings every point shares; each point replaces its swept keys). ``--resume`` continues only
+with exactly these settings (a resumed sweep takes its grid from here), and ``brainlearn figures
+DIR`` rebuilds the ``Config`` of every point from it to redraw the figures.
+
+A sweep runs every (point, rule, seed) of the grid's Cartesian product
+(:mod:`brainlearn.studies._sweep`); a study without a grid is a sweep of one point and writes
+exactly what it always wrote. Runs go to an executor (:mod:`brainlearn.studies._executors`:
+this process, local worker processes, or a Dask cluster); the driver writes each run's files as
+its result arrives.
 
 The rows of the study's :attr:`~brainlearn.studies.Study.timing_metrics` (wall time) go to
 ``timings.csv`` instead of ``metrics.csv`` (:meth:`~brainlearn.results.ResultsDir.merge`), so
@@ -16,21 +24,23 @@ are made from the rows of both files.
 from __future__ import annotations
 
 import dataclasses
-import multiprocessing
 import os
 import pickle
 import shutil
-import signal
 import sys
+import tempfile
 import time
 import traceback
-from concurrent.futures import ProcessPoolExecutor, as_completed
 
-from ..engine import DivergenceError
-from ..results import ResultsDir, ResultsError, find_studies, read_json, write_json
+from ..results import (ResultsDir, ResultsError, find_studies, read_json, run_key, to_json,
+                       write_json)
 from ._base import Study, config_to_dict, get_study
+from ._executors import DEFAULT_RETRIES, RunTask, check_scheduler, make_executor
+from ._sweep import (Grid, grid_from_record, parse_grid, rows_of_point, summarize_points,
+                     value_text, without_columns)
 
-__all__ = ["StudyPlan", "StudyResults", "plan_study", "execute", "run_study", "redraw_figures"]
+__all__ = ["StudyPlan", "StudyResults", "plan_study", "execute", "run_study", "run_sweep",
+           "redraw_figures"]
 
 _MODES = ("new", "resume", "force")
 
@@ -48,33 +58,64 @@ class StudyPlan:
     mode: str = "new"
     workers: int = 1
     progress: object = None
+    grid: Grid = dataclasses.field(default_factory=Grid)
+    configs: list = None
+    scheduler: object = None
+    retries: int = DEFAULT_RETRIES
+    figures: bool = True
+
+    def __post_init__(self):
+        if self.configs is None:
+            self.configs = [self.config]
+
+    @property
+    def points(self) -> list:
+        """The grid's points, ``{key: value}`` each (``[{}]`` without a grid)."""
+        return self.grid.points
 
     @property
     def runs(self) -> list:
-        """Every (rule, seed) pair of the study, rules outer, in the order of ``metrics.csv``."""
-        return [(rule, seed) for rule in self.rules for seed in self.seeds]
+        """Every run's key in the order of ``metrics.csv``: ``(rule, seed)`` pairs, rules
+        outer; in a sweep ``(point, rule, seed)``, points outermost."""
+        if not self.grid:
+            return [(rule, seed) for rule in self.rules for seed in self.seeds]
+        return [(p, rule, seed) for p in range(len(self.configs)) for rule in self.rules
+                for seed in self.seeds]
+
+    def task(self, key) -> RunTask:
+        """The :class:`RunTask` of the run ``key``."""
+        point, (rule, seed) = (None, key) if len(key) == 2 else (key[0], key[1:])
+        config = self.configs[0 if point is None else point]
+        stem = os.path.splitext(os.path.basename(self.results.run_paths(rule, seed, point)[0]))[0]
+        return RunTask(key=tuple(key), rule=rule, seed=seed, config=config, name=stem)
 
     def config_record(self) -> dict:
         """What ``config.json`` holds (see the module docstring)."""
-        return {"study": self.study.name, "quick": bool(self.quick), "rules": list(self.rules),
-                "seeds": list(self.seeds), "config": config_to_dict(self.config)}
+        record = {"study": self.study.name, "quick": bool(self.quick), "rules": list(self.rules),
+                  "seeds": list(self.seeds), "config": config_to_dict(self.config)}
+        if self.grid:
+            record["grid"] = self.grid.record()
+        return record
 
 
 class StudyResults(ResultsDir):
     """The results folder of a finished :func:`run_study` call, with what happened.
 
     Attributes (beyond :class:`~brainlearn.results.ResultsDir`): ``plan``, ``config``,
-    ``records`` (every run's record: rule, seed, status, step, error, wall_time, ...), ``ran``
-    (the (rule, seed) pairs run in this call; the others were resumed), ``summary`` (the rows
-    of ``summary.csv``), ``figure_paths``, ``figure_error`` (the traceback when drawing failed,
-    else None).
+    ``grid`` (the sweep's :class:`~brainlearn.studies._sweep.Grid`; empty without one),
+    ``records`` (every run's record: rule, seed, status, step, error, wall_time, attempts;
+    point and params in a sweep), ``ran`` (the keys of the runs run in this call; the others
+    were resumed), ``summary`` (the rows of ``summary.csv``), ``figure_paths``,
+    ``figure_error`` (the traceback when drawing failed, else None), ``seconds`` (wall time of
+    the phases: ``runs``, ``merge`` (files and summary), ``figures``).
     """
 
-    def __init__(self, plan, records, ran, summary, figure_paths, figure_error):
+    def __init__(self, plan, records, ran, summary, figure_paths, figure_error, seconds=None):
         super().__init__(plan.results.out, plan.results.study)
-        self.plan, self.config = plan, plan.config
+        self.plan, self.config, self.grid = plan, plan.config, plan.grid
         self.records, self.ran, self.summary = records, ran, summary
         self.figure_paths, self.figure_error = figure_paths, figure_error
+        self.seconds = dict(seconds or {})
 
     @property
     def counts(self) -> dict:
@@ -134,64 +175,95 @@ def _resolve_rules(study, config, rules) -> list:
     return list(dict.fromkeys(chosen))
 
 
+def _stored_grid(study, rd) -> Grid | None:
+    """The grid of the stored ``config.json`` of ``rd`` (None: nothing stored to resume)."""
+    if not os.path.isfile(rd.config_path):
+        return None
+    try:
+        stored = read_json(rd.config_path, nonfinite=False)
+    except ValueError as exc:
+        raise ResultsError(f"{rd.config_path}: not valid JSON ({exc}): repair it or use "
+                           "--force") from None
+    return grid_from_record(study, stored)
+
+
 def plan_study(name, *, rules=None, seeds=3, quick=False, out="results", overrides=None,
-               workers=1, mode="new", progress=None) -> StudyPlan:
-    """Validate the arguments of :func:`run_study` and resolve the configuration and the rules;
-    write nothing. Bad input raises :class:`ValueError` / :class:`TypeError` with one line."""
+               workers=1, mode="new", progress=None, grid=None, scheduler=None,
+               retries=DEFAULT_RETRIES, figures=True) -> StudyPlan:
+    """Validate the arguments of :func:`run_study` and resolve the configuration of every grid
+    point and the rules; write nothing. Bad input raises :class:`ValueError` /
+    :class:`TypeError` with one line."""
     study = get_study(name)
     _check_count(seeds, "seeds")
     _check_count(workers, "workers")
+    if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
+        raise ValueError(f"retries={retries!r}: expected an int >= 0")
     if mode not in _MODES:
         raise ValueError(f"mode={mode!r}: allowed {', '.join(map(repr, _MODES))}")
+    if scheduler is not None:
+        if workers > 1:
+            raise ValueError(f"workers={workers} and scheduler={scheduler!r}: give one (local "
+                             "worker processes or a Dask scheduler), not both")
+        check_scheduler(scheduler)
     if overrides is not None and not hasattr(overrides, "items"):
         raise TypeError(f"overrides: expected a dict of key -> value, got "
                         f"{type(overrides).__name__}")
+    overrides = dict(overrides or {})
     config = study.make_config(bool(quick), overrides)
+    results = ResultsDir(out, study.name)
+    sweep = parse_grid(study, grid, overrides)
+    if mode == "resume":
+        stored = _stored_grid(study, results)
+        if stored is not None and grid is None:
+            sweep = parse_grid(study, dict(zip(stored.keys, stored.values)), overrides)
+        elif stored is not None and to_json(stored.record()) != to_json(sweep.record()):
+            def show(g):
+                return f"--grid {g.describe()}" if g else "no grid"
+            raise ResultsError(f"{results.config_path}: the grid differs from the stored one "
+                               f"(stored: {show(stored)}; given: {show(sweep)}): resume with "
+                               "the stored grid (leave --grid out) or use --force to start "
+                               "again")
+    configs = [study.make_config(bool(quick), {**overrides, **point}) for point in sweep.points]
     chosen = _resolve_rules(study, config, rules)
-    if workers > 1:
+    if workers > 1 or scheduler is not None:
+        where = f"workers={workers}" if scheduler is None else f"scheduler={scheduler!r}"
         try:
-            pickle.dumps((study, config))
+            pickle.dumps((study, configs))
         except Exception as exc:  # noqa: BLE001 - any pickling failure means: not sendable
-            raise ValueError(f"workers={workers}: study {study.name!r} cannot be sent to worker "
+            raise ValueError(f"{where}: study {study.name!r} cannot be sent to worker "
                              f"processes ({type(exc).__name__}: {exc}); use workers=1") from None
     return StudyPlan(study=study, config=config, rules=chosen, seeds=list(range(seeds)),
-                     quick=bool(quick), results=ResultsDir(out, study.name), mode=mode,
-                     workers=workers, progress=progress)
+                     quick=bool(quick), results=results, mode=mode, workers=workers,
+                     progress=progress, grid=sweep, configs=configs, scheduler=scheduler,
+                     retries=retries, figures=bool(figures))
 
 
-# -- one run (also the worker-process entry point: top level, so spawn can import it) -----------
-def _run_and_record(study, config, rule, seed, out, name) -> dict:
-    """Run ``study.run_one`` and record the run in ``OUT/NAME/runs``; return the record."""
-    rd = ResultsDir(out, name)
-    start = time.perf_counter()
-    status, step, error, rows = "ok", None, None, []
+# -- one run's result, recorded by the driver -------------------------------------------------------
+def _record(plan, task, result, attempts) -> dict:
+    """Write the result of ``task`` (from any executor) to ``runs/``; return the record. A
+    sweep's rows get the point's swept columns."""
+    rd = plan.results
+    point = task.key[0] if len(task.key) == 3 else None
+    params = None if point is None else plan.points[point]
+    status, rows, error = result["status"], list(result["rows"]), result["error"]
+    kwargs = dict(point=point, params=params, attempts=max(1, int(attempts)))
     try:
-        rows = list(study.run_one(config, rule, seed))
-    except DivergenceError as exc:
-        status = "diverged"
-        step = getattr(exc, "step", None)
-        step = int(step) if step is not None else -1
-        rows = list(getattr(exc, "rows", None) or [])
-    except Exception:  # noqa: BLE001 - a failed run is a result to record; the others go on
-        status, error = "failed", traceback.format_exc()
-    wall = time.perf_counter() - start
-    try:
-        return rd.write_run(rule, seed, rows, status, wall, step=step, error=error)
+        if point is not None:
+            cells = plan.grid.cells(params)
+            for row in rows:
+                taken = [c for c in cells if c in row]
+                if taken:
+                    raise ValueError(f"the study's rows already have the column {taken[0]!r}, "
+                                     "which the sweep uses for the swept values")
+            rows = [{**row, **cells} for row in rows]
+        return rd.write_run(task.rule, task.seed, rows, status, result["wall_time"],
+                            step=result["step"], error=error, **kwargs)
     except (ValueError, TypeError) as exc:  # the study returned rows that cannot be stored
         text = f"the run's rows cannot be recorded: {type(exc).__name__}: {exc}"
         if error:
             text = f"{error}\n{text}"
-        return rd.write_run(rule, seed, [], "failed", wall, error=text)
-
-
-def _init_worker(n_workers) -> None:
-    """Worker processes leave Ctrl-C to the parent (which stops them) and share the cores."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
-        import numba
-        numba.set_num_threads(max(1, numba.config.NUMBA_NUM_THREADS // n_workers))
-    except Exception:  # noqa: BLE001 - only a performance setting
-        pass
+        return rd.write_run(task.rule, task.seed, [], "failed", result["wall_time"], error=text,
+                            **kwargs)
 
 
 class _NoBar:
@@ -226,48 +298,20 @@ def _progress_bar(plan, total, initial):
                 leave=True, **size)
 
 
-def _describe(record) -> str:
-    text = f"{record['rule']} seed {record['seed']}: {record['status']}"
-    if record["status"] == "diverged":
-        text += f" at step {record['step']}"
+def run_label(record) -> str:
+    """``rule seed K`` of a run record, ``lr=0.1 rule seed K`` for a sweep's run."""
+    text = f"{record['rule']} seed {record['seed']}"
+    params = record.get("params")
+    if record.get("point") is not None and params:
+        text = ",".join(f"{k}={value_text(v)}" for k, v in params.items()) + " " + text
     return text
 
 
-def _run_serial(plan, todo, bar) -> None:
-    rd = plan.results
-    for rule, seed in todo:
-        bar.set_postfix_str(f"running {rule} seed {seed}")
-        record = _run_and_record(plan.study, plan.config, rule, seed, rd.out, rd.study)
-        bar.update(1)
-        bar.set_postfix_str(_describe(record))
-
-
-def _run_pool(plan, todo, bar) -> None:
-    rd = plan.results
-    n = min(plan.workers, len(todo))
-    pool = ProcessPoolExecutor(max_workers=n, mp_context=multiprocessing.get_context("spawn"),
-                               initializer=_init_worker, initargs=(n,))
-    try:
-        futures = {pool.submit(_run_and_record, plan.study, plan.config, rule, seed, rd.out,
-                               rd.study): (rule, seed) for rule, seed in todo}
-        for future in as_completed(futures):
-            rule, seed = futures[future]
-            try:
-                record = future.result()
-            except Exception as exc:  # noqa: BLE001 - the worker process itself failed
-                record = rd.write_run(rule, seed, [], "failed",
-                                      error=f"the worker process failed: {type(exc).__name__}: "
-                                            f"{exc}")
-            bar.update(1)
-            bar.set_postfix_str(_describe(record))
-    except BaseException:
-        # Ctrl-C or a failure here: stop the workers now (finished runs are already recorded,
-        # a run cut short leaves no record and is run again by --resume)
-        for process in list(getattr(pool, "_processes", {}).values()):
-            process.terminate()
-        pool.shutdown(wait=False, cancel_futures=True)
-        raise
-    pool.shutdown(wait=True)
+def _describe(record) -> str:
+    text = f"{run_label(record)}: {record['status']}"
+    if record["status"] == "diverged":
+        text += f" at step {record['step']}"
+    return text
 
 
 # -- figures ---------------------------------------------------------------------------------------
@@ -287,6 +331,62 @@ def _draw(study, rows, config, rd):
     return paths, None
 
 
+def _draw_sweep(study, rows, grid, configs, summary, rd):
+    """The figures of a sweep: the study's own figures of every point, from the point's rows
+    (without the swept columns) and configuration, named ``NAME__POINT`` (``POINT`` the point's
+    label, e.g. ``lr=0.01``), and the generic sweep figures ``sweep_METRIC`` of the summary
+    (:mod:`brainlearn.studies._sweep_figures`). ``(paths, error traceback or None)``."""
+    import matplotlib
+
+    from ..plotting import style
+    from ._sweep_figures import draw_sweep
+    figdir = rd.figures_dir
+    os.makedirs(figdir, exist_ok=True)
+    for name in os.listdir(figdir):  # scratch folders of an interrupted drawing
+        if name.startswith(".point-"):
+            shutil.rmtree(os.path.join(figdir, name), ignore_errors=True)
+    paths, errors, captions = [], [], {}
+    with matplotlib.rc_context(style()):
+        for index, (point, config) in enumerate(zip(grid.points, configs)):
+            mine = without_columns(rows_of_point(rows, grid, point), grid.columns)
+            if not mine:
+                continue
+            label = grid.file_label(index)
+            scratch = tempfile.mkdtemp(dir=figdir, prefix=".point-")
+            try:
+                study.figures(mine, config, scratch)
+                for name in sorted(os.listdir(scratch)):
+                    stem, ext = os.path.splitext(name)
+                    if not os.path.isfile(os.path.join(scratch, name)) or ext == "" \
+                            or ".tmp-" in ext:
+                        continue
+                    target = os.path.join(figdir, f"{stem}__{label}{ext}")
+                    os.replace(os.path.join(scratch, name), target)
+                    paths.append(target)
+                    if stem in study.captions:
+                        captions[f"{stem}__{label}"] = \
+                            f"{study.captions[stem]} ({grid.label(point)})"
+            except Exception:  # noqa: BLE001 - results are kept; the caller reports the error
+                errors.append(f"point {grid.label(point)}:\n{traceback.format_exc()}")
+            finally:
+                shutil.rmtree(scratch, ignore_errors=True)
+        try:
+            drawn, notes = draw_sweep(summary, grid, figdir)
+            paths += drawn
+            captions.update(notes)
+        except Exception:  # noqa: BLE001
+            errors.append(f"the sweep figures:\n{traceback.format_exc()}")
+    if captions:
+        write_json(os.path.join(figdir, "captions.json"), captions)
+    return paths, ("\n".join(errors) or None)
+
+
+def _draw_all(study, rows, grid, configs, summary, rd):
+    if not grid:
+        return _draw(study, rows, configs[0], rd)
+    return _draw_sweep(study, rows, grid, configs, summary, rd)
+
+
 def _note_figures(rd, paths, error) -> None:
     meta = read_json(rd.meta_path, nonfinite=False)
     meta["figures"] = sorted({os.path.splitext(os.path.basename(p))[0] for p in paths})
@@ -297,7 +397,7 @@ def _note_figures(rd, paths, error) -> None:
 def redraw_figures(path) -> list:
     """Redraw every figure of the stored results at ``path`` (``OUT/STUDY`` or ``OUT``) from
     ``metrics.csv`` (with ``timings.csv`` when there is one) and ``config.json`` alone, without
-    running anything.
+    running anything (a sweep: every point's figures and the sweep figures).
 
     Returns ``[(ResultsDir, paths, error)]``, one per study; ``error`` is the traceback when the
     study's ``figures`` raised, else None. A folder without results, an unknown study or a study
@@ -314,7 +414,11 @@ def redraw_figures(path) -> list:
             raise ResultsError(f"{rd.path} has no metrics.csv (the study did not finish): "
                                "finish it with --resume")
         config = study.config_from_dict(stored.get("config", {}))
-        paths, error = _draw(study, rd.read_metrics(include_timings=True), config, rd)
+        grid = grid_from_record(study, read_json(rd.config_path, nonfinite=False))
+        configs = [dataclasses.replace(config, **point) for point in grid.points]
+        rows = rd.read_metrics(include_timings=True)
+        summary = summarize_points(study, rows, grid, configs) if grid else None
+        paths, error = _draw_all(study, rows, grid, configs, summary, rd)
         if os.path.isfile(rd.meta_path):
             _note_figures(rd, paths, error)
         done.append((rd, paths, error))
@@ -323,33 +427,49 @@ def redraw_figures(path) -> list:
 
 # -- the whole study -------------------------------------------------------------------------------
 def execute(plan: StudyPlan) -> StudyResults:
-    """Run a planned study (see :func:`run_study`)."""
-    study, rd = plan.study, plan.results
-    rd.prepare(plan.config_record(), plan.mode)
-    done = rd.completed_runs()
-    todo = [k for k in plan.runs if k not in done]
-    bar = _progress_bar(plan, len(plan.runs), len(plan.runs) - len(todo))
+    """Run a planned study or sweep (see :func:`run_study`)."""
+    study, rd, grid = plan.study, plan.results, plan.grid
+    executor = make_executor(plan.workers, plan.scheduler, plan.retries)
+    executor.open()  # e.g. connect to the Dask scheduler: a bad address writes nothing
     try:
-        if plan.workers > 1 and len(todo) > 1:
-            _run_pool(plan, todo, bar)
-        else:
-            _run_serial(plan, todo, bar)
+        rd.prepare(plan.config_record(), plan.mode)
+        done = rd.completed_runs()
+        todo = [k for k in plan.runs if k not in done]
+        bar = _progress_bar(plan, len(plan.runs), len(plan.runs) - len(todo))
+
+        def finished(task, result, attempts):
+            record = _record(plan, task, result, attempts)
+            bar.update(1)
+            bar.set_postfix_str(_describe(record))
+
+        start = time.perf_counter()
+        try:
+            executor.run(study, [plan.task(k) for k in todo], finished)
+        finally:
+            bar.close()
+        seconds = {"runs": time.perf_counter() - start}
     finally:
-        bar.close()
-    rows = rd.merge(expected=plan.runs, extra_columns=study.extra_columns,
-                    timing_metrics=study.timing_metrics)
-    summary = study.summarize(rows, plan.config)
+        executor.close()
+    start = time.perf_counter()
+    extra = tuple(grid.columns) + tuple(c for c in study.extra_columns if c not in grid.columns)
+    rows = rd.merge(expected=plan.runs, extra_columns=extra, timing_metrics=study.timing_metrics,
+                    point_columns=grid.columns)
+    summary = summarize_points(study, rows, grid, plan.configs)
     rd.write_summary(summary)
-    paths, error = _draw(study, rd.read_metrics(include_timings=True), plan.config, rd)
-    _note_figures(rd, paths, error)
-    records = [r for r in rd.run_records() if (r["rule"], r["seed"]) in set(plan.runs)]
-    return StudyResults(plan, records, todo, summary, paths, error)
+    seconds["merge"] = time.perf_counter() - start
+    start = time.perf_counter()
+    paths, error = [], None
+    if plan.figures:
+        paths, error = _draw_all(study, rd.read_metrics(include_timings=True), grid,
+                                 plan.configs, summary, rd)
+        _note_figures(rd, paths, error)
+    seconds["figures"] = time.perf_counter() - start
+    keys = set(plan.runs)
+    records = [r for r in rd.run_records() if run_key(r) in keys]
+    return StudyResults(plan, records, todo, summary, paths, error, seconds)
 
 
-def run_study(name, *, rules=None, seeds=3, quick=False, out="results", overrides=None,
-              workers=1, mode="new", progress=None) -> StudyResults:
-    """Run study ``name`` for every rule and seed; write ``OUT/NAME``; return its results.
-
+_RUN_PARAMETERS = """
     Parameters
     ----------
     name : str
@@ -366,13 +486,32 @@ def run_study(name, *, rules=None, seeds=3, quick=False, out="results", override
     overrides : dict, optional
         ``{field: value}`` applied to the configuration, text parsed to the field's type as
         ``--set key=value`` (:func:`parse_overrides`).
+    grid : dict, optional
+        ``{field: values}``: sweep the Cartesian product of the values (a list, or the text of
+        ``--grid``: comma-separated, semicolons for a field that is a list itself), one run
+        per (point, rule, seed); values are parsed and checked like ``overrides``, and a key
+        may not be in both. The swept values become columns of ``metrics.csv`` and
+        ``summary.csv`` (named after the key; ``grid_KEY`` when the study's rows already have
+        a column KEY). None (default): no grid, or with ``mode="resume"`` the stored grid.
     workers : int
-        Processes running runs at once; the results are identical to ``workers=1``.
+        Local worker processes running runs at once (1: in this process); the results are
+        identical whatever the number.
+    scheduler : str or distributed.Client, optional
+        Run on a running Dask distributed scheduler at this address (``tcp://HOST:8786``)
+        instead of local processes (needs the ``brainlearn[dask]`` extra); the results are
+        identical. Not together with ``workers > 1``.
+    retries : int
+        Local worker processes: how many more times a run is started when its worker process
+        dies while running it (then it is recorded ``failed``). On Dask the scheduler's
+        ``distributed.scheduler.allowed-failures`` decides instead.
     mode : {"new", "resume", "force"}
         ``new`` refuses a folder that holds results; ``resume`` runs only the missing (and
-        failed) runs of the same configuration; ``force`` replaces the folder.
+        failed) runs of the same configuration and grid; ``force`` replaces the folder.
     progress : bool, optional
         Show a progress bar on stderr (default: only when stderr is a terminal).
+    figures : bool
+        Draw the figures (default); False leaves them to ``brainlearn figures DIR`` (or
+        :func:`redraw_figures`) later, e.g. for a large sweep.
 
     Returns
     -------
@@ -384,6 +523,31 @@ def run_study(name, *, rules=None, seeds=3, quick=False, out="results", override
     an existing folder without ``resume``/``force`` raises
     :class:`~brainlearn.results.ResultsError` (a :class:`ValueError`), also without writing.
     """
+
+
+def run_study(name, *, rules=None, seeds=3, quick=False, out="results", overrides=None,
+              workers=1, mode="new", progress=None, grid=None, scheduler=None,
+              retries=DEFAULT_RETRIES, figures=True) -> StudyResults:
     plan = plan_study(name, rules=rules, seeds=seeds, quick=quick, out=out, overrides=overrides,
-                      workers=workers, mode=mode, progress=progress)
+                      workers=workers, mode=mode, progress=progress, grid=grid,
+                      scheduler=scheduler, retries=retries, figures=figures)
     return execute(plan)
+
+
+def run_sweep(name, grid=None, *, rules=None, seeds=3, quick=False, out="results",
+              overrides=None, workers=1, scheduler=None, retries=DEFAULT_RETRIES, mode="new",
+              progress=None, figures=True) -> StudyResults:
+    return run_study(name, rules=rules, seeds=seeds, quick=quick, out=out, overrides=overrides,
+                     workers=workers, mode=mode, progress=progress, grid=grid,
+                     scheduler=scheduler, retries=retries, figures=figures)
+
+
+run_study.__doc__ = """Run study ``name`` for every rule and seed (and every point of ``grid``);
+    write ``OUT/NAME``; return its results.
+""" + _RUN_PARAMETERS
+run_sweep.__doc__ = """Sweep study ``name`` over ``grid`` (``{field: values}``): one run per
+    (point, rule, seed); the same as :func:`run_study` with ``grid=``.
+
+    ``run_sweep("learning", {"lr": [0.01, 0.05], "hidden": [50, 100]}, rules="backprop",
+    seeds=3, quick=True, workers=2)``
+""" + _RUN_PARAMETERS

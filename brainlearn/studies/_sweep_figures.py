@@ -1,0 +1,160 @@
+"""The generic figure of a sweep: every headline metric of the study's summary against the swept
+parameter, drawn for any study from its ``summary.csv`` rows alone.
+
+One figure per metric, ``sweep_METRIC``: the x axis is the first swept key (a logarithmic axis
+for positive numbers spanning more than a decade, categories for text), one line per rule with
+its mean over seeds and the 95% Student-t interval as error bars. There is one panel per
+combination of the other swept keys' values (columns) and per combination of the summary's
+other group columns that vary among the metric's rows (rows, e.g. the retention study's
+scenario; a column with one value per point, which follows the swept values, does not split
+panels), at most :data:`MAX_PANELS` panels in each direction (the rest are left out and the
+title says so).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from urllib.parse import quote
+
+from matplotlib.figure import Figure
+
+from ..plotting import rule_color, save_figure
+from ._sweep import value_text
+
+__all__ = ["draw_sweep", "MAX_PANELS"]
+
+#: panels drawn at most per row and per column of a sweep figure
+MAX_PANELS = 6
+_STATS = ("mean", "std", "ci95", "ci_low", "ci_high", "n", "n_nan")
+
+
+def _number(value):
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, (int, float)):
+        return float(value)
+    return None
+
+
+def _key(value) -> str:
+    return "" if value is None else value_text(value)
+
+
+def _axis(values):
+    """``(positions, tick labels or None, log)`` of the x values (in order of first appearance)."""
+    numbers = [_number(v) for v in values]
+    if values and all(n is not None and math.isfinite(n) for n in numbers):
+        positive = all(n > 0 for n in numbers)
+        log = positive and max(numbers) / min(numbers) > 10
+        return numbers, None, log
+    return list(range(len(values))), [_key(v) for v in values], False
+
+
+def _fmt(values, keys) -> str:
+    return ", ".join(f"{k}={_key(v)}" for k, v in zip(keys, values))
+
+
+def draw_sweep(summary, grid, figdir, metrics=None) -> tuple:
+    """Draw ``sweep_METRIC`` for every metric of ``summary`` (rows of ``summary.csv`` led by
+    the swept columns of ``grid``) into ``figdir``; return ``(paths, captions)``."""
+    if not grid or not summary:
+        return [], {}
+    columns, keys = list(grid.columns), list(grid.keys)
+    x_column, x_key = columns[0], keys[0]
+    other_columns, other_keys = columns[1:], keys[1:]
+    candidates = [c for c in summary[0] if c not in _STATS and c not in columns
+                  and c not in ("rule", "metric")]
+    x_values = list(grid.values[0])
+    x_cells = [grid.cells({**grid.points[0], x_key: v})[x_column] for v in x_values]
+    xs, ticks, log = _axis(x_cells)
+    position = {_key(c): x for c, x in zip(x_cells, xs)}
+    wanted = list(dict.fromkeys(r["metric"] for r in summary)) if metrics is None else metrics
+
+    paths, captions = [], {}
+    for metric in wanted:
+        rows = [r for r in summary if r["metric"] == metric]
+        if not rows:
+            continue
+        group_columns = _panel_columns(rows, candidates, columns)
+        col_keys = list(dict.fromkeys(tuple(_key(r.get(c)) for c in other_columns) for r in rows))
+        row_keys = list(dict.fromkeys(tuple(_key(r.get(c)) for c in group_columns) for r in rows))
+        left_out = max(0, len(col_keys) - MAX_PANELS) + max(0, len(row_keys) - MAX_PANELS)
+        col_keys, row_keys = col_keys[:MAX_PANELS], row_keys[:MAX_PANELS]
+        n_rows, n_cols = len(row_keys), len(col_keys)
+        fig = Figure(figsize=(0.6 + 3.4 * n_cols, 0.8 + 2.7 * n_rows), layout="constrained")
+        axes = fig.subplots(n_rows, n_cols, squeeze=False, sharex=True)
+        handles = {}
+        for i, rk in enumerate(row_keys):
+            for j, ck in enumerate(col_keys):
+                ax = axes[i][j]
+                panel = [r for r in rows
+                         if tuple(_key(r.get(c)) for c in other_columns) == ck
+                         and tuple(_key(r.get(c)) for c in group_columns) == rk]
+                for rule in dict.fromkeys(r["rule"] for r in panel):
+                    pts = sorted((position[_key(r.get(x_column))], r) for r in panel
+                                 if r["rule"] == rule and _key(r.get(x_column)) in position)
+                    if not pts:
+                        continue
+                    x = [p for p, _ in pts]
+                    mean = [_float(r.get("mean")) for _, r in pts]
+                    low = [m - _float(r.get("ci_low"), m) for m, (_, r) in zip(mean, pts)]
+                    high = [_float(r.get("ci_high"), m) - m for m, (_, r) in zip(mean, pts)]
+                    err = [[0.0 if math.isnan(v) else v for v in low],
+                           [0.0 if math.isnan(v) else v for v in high]]
+                    handles[rule] = ax.errorbar(x, mean, yerr=err, marker="o", ms=4, capsize=3,
+                                                color=rule_color(rule), label=rule)
+                if log:
+                    ax.set_xscale("log")
+                if ticks is not None:
+                    ax.set_xticks(xs)
+                    ax.set_xticklabels(ticks)
+                title = " · ".join(t for t in (_fmt(ck, other_keys), _fmt(rk, group_columns))
+                                   if t)
+                if title:
+                    ax.set_title(title, fontsize=9)
+                if i == n_rows - 1:
+                    ax.set_xlabel(x_key if x_column == x_key
+                                  else f"{x_key} (swept; column {x_column})")
+                if j == 0:
+                    ax.set_ylabel(metric)
+        if handles:
+            axes[0][-1].legend(handles.values(), handles.keys(), fontsize=8, loc="best")
+        head = f"{metric} against {x_key} (mean and 95% CI over seeds)"
+        if left_out:
+            head += f"; {left_out} more panel groups left out"
+        fig.suptitle(head, fontsize=10)
+        name = f"sweep_{quote(metric, safe='')}"
+        paths += save_figure(fig, os.path.join(figdir, name))
+        panels = list(other_keys) + list(group_columns)
+        captions[name] = (f"{metric} at the end of each run against the swept {x_key} (mean "
+                          "over seeds with 95% Student-t confidence intervals), one line per "
+                          "rule" + (f"; a panel per value of {' and '.join(panels)}"
+                                    if panels else "") + ".")
+    return paths, captions
+
+
+def _panel_columns(rows, candidates, point_columns) -> list:
+    """The summary's group columns that split a metric's rows into panels: those that vary
+    among the rows, except those that follow the point (one value per point, e.g. the memory
+    study's ``n_neurons`` when ``n_neurons`` is swept): they are the x axis already."""
+    out = []
+    for c in candidates:
+        if len({_key(r.get(c)) for r in rows}) < 2:
+            continue
+        per_point = {}
+        for r in rows:
+            per_point.setdefault(tuple(_key(r.get(p)) for p in point_columns), set()).add(
+                _key(r.get(c)))
+        if all(len(v) == 1 for v in per_point.values()):
+            continue
+        out.append(c)
+    return out
+
+
+def _float(value, default=math.nan) -> float:
+    try:
+        out = float(value)
+    except (TypeError, ValueError):
+        return default
+    return default if math.isnan(out) and not math.isnan(default) else out
