@@ -51,7 +51,7 @@ from collections import Counter, deque
 from ..engine import DivergenceError
 
 __all__ = ["RunTask", "run_task", "Serial", "LocalPool", "DaskCluster", "make_executor",
-           "DEFAULT_RETRIES", "check_scheduler"]
+           "DEFAULT_RETRIES", "check_scheduler", "SchedulerError"]
 
 #: how many more times a run whose worker process died is started (local pool)
 DEFAULT_RETRIES = 2
@@ -322,6 +322,10 @@ class LocalPool:
 
 
 # -- a Dask distributed cluster --------------------------------------------------------------------
+class SchedulerError(ValueError):
+    """The Dask scheduler cannot be reached (bad input: one line, nothing written)."""
+
+
 def check_scheduler(scheduler) -> None:
     """Bad ``scheduler`` arguments raise before anything is written: not an address, or
     ``distributed`` not installed (the ``brainlearn[dask]`` extra)."""
@@ -377,7 +381,7 @@ class DaskCluster:
         return "a Dask cluster"
 
     def open(self):
-        """Connect; an unreachable scheduler raises :class:`ValueError` (one line)."""
+        """Connect; an unreachable scheduler raises :class:`SchedulerError` (one line)."""
         if not isinstance(self.scheduler, str):
             self.client, self._own = self.scheduler, False
             return self
@@ -388,8 +392,8 @@ class DaskCluster:
             self.client = Client(self.scheduler, timeout=timeout, set_as_default=False)
         except (OSError, TimeoutError, ValueError) as exc:
             text = " ".join(str(exc).split()) or type(exc).__name__
-            raise ValueError(f"--scheduler {self.scheduler}: cannot connect to a Dask "
-                             f"scheduler there ({text:.200})") from None
+            raise SchedulerError(f"--scheduler {self.scheduler}: cannot connect to a Dask "
+                                 f"scheduler there ({text:.200})") from None
         self._own = True
         return self
 
