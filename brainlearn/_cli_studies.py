@@ -1,4 +1,5 @@
-"""The study commands of the command line: ``studies``, ``run``, ``figures``, ``report``, ``bench``.
+"""The study commands of the command line: ``studies``, ``run``, ``sweep``, ``figures``,
+``report``, ``bench``.
 
 Kept apart from :mod:`brainlearn.cli` (which builds the parser and owns the error contract) so
 that each module reads in one sitting. :func:`study_main` is the door the scripts in
@@ -89,11 +90,28 @@ def _positive_int(text) -> int:
     return value
 
 
-def add_run_arguments(parser, with_study=True) -> None:
+def _nonnegative_int(text) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an int") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{value} is not >= 0")
+    return value
+
+
+def add_run_arguments(parser, with_study=True, with_grid=False) -> None:
     """The arguments of ``brainlearn run`` (``with_study=False``: without the STUDY positional,
-    for a script that runs one study)."""
+    for a script that runs one study; ``with_grid``: ``--grid``, for ``brainlearn sweep``)."""
     if with_study:
         parser.add_argument("study", metavar="STUDY", help="the study (brainlearn studies)")
+    if with_grid:
+        parser.add_argument("--grid", action="append", default=[], metavar="KEY=V1,V2",
+                            dest="grid",
+                            help="sweep a configuration field over these values (repeatable: "
+                                 "the Cartesian product of every --grid); values are parsed "
+                                 "like --set; a field that is a list takes values separated "
+                                 "by ';' (--grid widths='1,2;3,4')")
     parser.add_argument("--rules", metavar="A,B",
                         help="comma-separated rules (default: every registered rule that fits)")
     parser.add_argument("--seeds", type=_positive_int, default=3, metavar="N",
@@ -104,11 +122,23 @@ def add_run_arguments(parser, with_study=True) -> None:
                         help="results go to DIR/STUDY (default: results)")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         dest="sets", help="override a configuration field (repeatable)")
-    parser.add_argument("--workers", type=_positive_int, default=1, metavar="N",
-                        help="run N runs at once in worker processes (same results)")
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=_positive_int, default=1, metavar="N",
+                       help="run N runs at once in local worker processes (default 1: in this "
+                            "process; same results)")
+    where.add_argument("--scheduler", metavar="ADDRESS",
+                       help="run on a running Dask distributed scheduler, e.g. "
+                            "tcp://HOST:8786 (needs pip install 'brainlearn[dask]'; same "
+                            "results)")
+    parser.add_argument("--retries", type=_nonnegative_int, default=2, metavar="N",
+                        help="local workers: start a run again at most N times when its worker "
+                             "process dies (default 2; then it is recorded failed)")
+    parser.add_argument("--no-figures", action="store_false", dest="figures",
+                        help="do not draw the figures (draw them later: brainlearn figures DIR)")
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--resume", action="store_true",
-                      help="finish an interrupted study: run only what is missing")
+                      help="finish an interrupted study: run only what is missing (a "
+                           "sweep keeps its stored grid)")
     mode.add_argument("--force", action="store_true",
                       help="replace the existing results of the study")
 
@@ -121,6 +151,23 @@ def _parse_sets(sets) -> dict:
             raise UsageError(f"--set {item}: expected KEY=VALUE")
         overrides[key.strip()] = value
     return overrides
+
+
+def _parse_grid(items):
+    """``{key: text}`` of the ``--grid KEY=V1,V2`` options (None when there are none)."""
+    if not items:
+        return None
+    grid = {}
+    for item in items:
+        key, eq, values = item.partition("=")
+        key = key.strip()
+        if not eq or not key:
+            raise UsageError(f"--grid {item}: expected KEY=V1,V2,...")
+        if key in grid:
+            raise UsageError(f"--grid {key}: the key is given twice (give its values once: "
+                             f"--grid {key}=V1,V2,...)")
+        grid[key] = values
+    return grid
 
 
 def _fmt(value, digits=4) -> str:
@@ -153,13 +200,18 @@ def summary_table(summary_rows) -> str:
 def _run(args, study) -> int:
     from .results import ResultsError
     from .studies import execute, plan_study
+    from .studies._executors import SchedulerError
+    from .studies._runner import run_label
     mode = "resume" if args.resume else ("force" if args.force else "new")
     plan = plan_study(study, rules=args.rules, seeds=args.seeds, quick=args.quick, out=args.out,
                       overrides=_parse_sets(args.sets), workers=args.workers, mode=mode,
-                      progress=False if args.quiet else None)
+                      progress=False if args.quiet else None,
+                      grid=_parse_grid(getattr(args, "grid", None)),
+                      scheduler=args.scheduler, retries=args.retries, figures=args.figures)
     try:
         res = execute(plan)
-    except ResultsError as exc:  # the folder cannot be used as asked: bad input
+    except (ResultsError, SchedulerError) as exc:
+        # the folder cannot be used as asked, or the scheduler cannot be reached: bad input
         raise UsageError(" ".join(str(exc).split())) from None
     except Exception as exc:  # noqa: BLE001 - a bug, not bad input: show where
         traceback.print_exc()
@@ -169,21 +221,53 @@ def _run(args, study) -> int:
     sys.stdout.write(summary_table(res.summary))
     counts = res.counts
     total = sum(counts.values())
-    print(f"{total} runs: " + ", ".join(f"{counts[s]} {s}" for s in ("ok", "diverged", "failed"))
+    points = f" ({len(res.grid)} points)" if res.grid else ""
+    print(f"{total} runs{points}: "
+          + ", ".join(f"{counts[s]} {s}" for s in ("ok", "diverged", "failed"))
           + (f" ({total - len(res.ran)} resumed)" if len(res.ran) < total else ""))
     for r in res.diverged:
-        print(f"  diverged: {r['rule']} seed {r['seed']} at step {r['step']}")
+        print(f"  diverged: {run_label(r)} at step {r['step']}")
     for r in res.failed:
-        print(f"  failed: {r['rule']} seed {r['seed']}: {_last_line(r['error'])}",
-              file=sys.stderr)
+        print(f"  failed: {run_label(r)}: {_last_line(r['error'])}", file=sys.stderr)
     if res.figure_error:
         print(f"brainlearn: error: drawing the figures failed: {_last_line(res.figure_error)} "
               f"(traceback in {os.path.join(res.path, 'meta.json')})", file=sys.stderr)
-    _say(args, f"results: {res.path} ({len(res.figure_paths)} figure files)")
+    _say(args, f"results: {res.path} ({len(res.figure_paths)} figure files)" if args.figures
+         else f"results: {res.path} (figures not drawn: brainlearn figures {res.path})")
     return res.exit_status
 
 
 def _cmd_run(args) -> int:
+    return _run(args, args.study)
+
+
+_SWEEP_DESCRIPTION = """\
+Sweep a study over a grid of configuration values: the Cartesian product of every --grid,
+one run per (point, rule, seed). Values are parsed and checked like --set (a key is either set
+or swept); a field that is a list takes its values separated by ';'. The swept values are
+columns of metrics.csv and summary.csv (named after the key; grid_KEY when the study's rows
+already have that column) and config.json records the grid. Figures: the study's own figures
+of every point (NAME__KEY=VALUE.png) and sweep_METRIC.png, each headline metric against the
+first swept key, one line per rule with 95% CIs, a panel per value of the other keys.
+
+Runs go to --workers N local processes (default 1: this process) or to a running Dask
+scheduler (--scheduler tcp://HOST:8786; pip install 'brainlearn[dask]'); metrics.csv is the
+same either way. Each run is written when it finishes: after an interruption (even SIGKILL)
+--resume runs only what is missing, with the stored grid. A run whose worker process dies is
+started again (--retries) and then recorded failed.
+
+Exit status 0 when every run finished (diverged runs are results), 1 when runs failed, 2 for
+bad usage or input (nothing is written)."""
+
+_SWEEP_EPILOG = """\
+examples:
+  brainlearn sweep learning --quick --rules backprop,feedback_alignment --grid lr=0.01,0.05,0.2
+  brainlearn sweep learning --quick --grid lr=0.01,0.1 --grid hidden=50,100 --workers 2
+  brainlearn sweep learning --quick --grid lr=0.01,0.1 --scheduler tcp://10.0.0.5:8786
+  brainlearn sweep learning --quick --grid lr=0.01,0.1 --resume"""
+
+
+def _cmd_sweep(args) -> int:
     return _run(args, args.study)
 
 
@@ -271,6 +355,13 @@ def add_commands(sub, quiet_parent) -> None:
                                    "failed, 2 for bad usage or input.")
     add_run_arguments(p)
     p.set_defaults(func=_cmd_run)
+
+    p = sub.add_parser("sweep", parents=parents,
+                       help="sweep a study over a grid of settings (points x rules x seeds)",
+                       description=_SWEEP_DESCRIPTION, epilog=_SWEEP_EPILOG,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_run_arguments(p, with_grid=True)
+    p.set_defaults(func=_cmd_sweep)
 
     p = sub.add_parser("figures", parents=parents, help="redraw the figures of stored results",
                        description="Redraw every figure from the stored CSV files (no run).")
