@@ -298,20 +298,59 @@ def recall(target, cues, *, mode="async", steps=100, temperature=0.0, seed=0, un
 
 
 def _async(W, b, S, low, gain, steps, T, key, out_steps, out_conv):
-    """Asynchronous recall of every row of S, rows split over the engine's threads."""
+    """Asynchronous recall of every row of S on the engine's threads.
+
+    Two phases: (1) the initial fields ``H = S W^T + b`` of all cues (W read once for
+    every 4 cues; rows of W split between the threads) and the symmetry check of W (rows
+    split so that the threads get equal parts of the triangle), then (2) the dynamics, cue
+    by cue; the threads take chunks of cues from a shared counter, so a thread that gets
+    cues needing more sweeps does not hold the other up. A cue's trajectory depends only
+    on its own state, fields and random streams, not on the threads.
+    """
+    import itertools
+
     import numba
 
-    from .engine.hopfield import async_recall, is_symmetric
+    from .engine.hopfield import async_recall, fields, symmetric_rows
     from .engine.run import _run_row_blocks
     m, n = S.shape
-    WT = W if is_symmetric(W) else np.ascontiguousarray(W.T)
-    # the initial fields of all cues in one matrix product: W is read once, not once per cue
-    H = S @ W.T
-    H += b
-    # a thread per block of cues once a block is worth more than starting a thread
-    blocks = max(1, min(numba.get_num_threads(), m, (m * n * 20) // 200_000))
-    _run_row_blocks(async_recall, blocks, m,
-                    (WT, H, S, low, gain, steps, T, key, 0, out_steps, out_conv))
+    threads = max(1, numba.get_num_threads())
+    # the fields kernel takes states 4 at a time: pad with zero states
+    m4 = -(-m // 4) * 4
+    S4 = np.zeros((m4, n), S.dtype)
+    S4[:m] = S
+    H = np.empty((m4, n), S.dtype)
+    b = b.astype(S.dtype, copy=False)
+    # phase 1 on threads once W is big enough to be worth starting them
+    parts = threads if n * n * max(m4, 8) >= 1 << 22 and n >= 64 * threads else 1
+    frows = [k * (n // 4) // parts * 4 for k in range(parts)] + [n]
+    # strip k of the triangle: rows n (1 - sqrt(1 - k / parts)), cut at multiples of 16
+    srows = [min(n, round(n * (1 - math.sqrt(1 - k / parts)) / 16) * 16)
+             for k in range(parts)] + [n]
+
+    def prepare(k, _):
+        fields(W, S4, b, H, frows[k], frows[k + 1])
+        return symmetric_rows(W, srows[k], srows[k + 1])
+
+    sym = all(_run_row_blocks(prepare, parts, parts, ()))
+    WT = W if sym else np.ascontiguousarray(W.T)
+    # phase 2: chunks of cues, about 8 per thread
+    blocks = max(1, min(threads, m, (m * n * 20) // 200_000))
+    args = (WT, H, S, low, gain, steps, T, key, 0, out_steps, out_conv)
+    if blocks == 1:
+        async_recall(*args, 0, m)
+        return
+    chunk = max(1, -(-m // (8 * blocks)))
+    counter = itertools.count()  # next() is atomic under the GIL
+
+    def worker(lo, hi):
+        while True:
+            c0 = next(counter) * chunk
+            if c0 >= m:
+                return
+            async_recall(*args, c0, min(c0 + chunk, m))
+
+    _run_row_blocks(worker, blocks, m, ())
 
 
 def _sync(W, b, S, low, gain, steps, T, key, out_steps, out_conv):

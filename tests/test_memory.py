@@ -226,6 +226,107 @@ def test_patterns_and_cues():
     assert M.theory_flip_fraction(0.1) == pytest.approx(0.5 * math.erfc(math.sqrt(5)))
 
 
+# -- the compiled asynchronous recall at sizes where its fast paths run -------------------------------
+def _integer_memory(n, P, seed, dtype, asymmetric=None):
+    """Hebbian weights sum_mu xi_i xi_j (integers: every field exact in any float type),
+    zero diagonal; ``asymmetric=(i, j)`` adds 1 to W[i, j] only."""
+    rng = np.random.default_rng(seed)
+    X = np.where(rng.random((P, n)) < 0.5, 1.0, -1.0)
+    W = X.T @ X
+    np.fill_diagonal(W, 0)
+    if asymmetric is not None:
+        W[asymmetric] += 1
+    return X.astype(dtype), W.astype(dtype)
+
+
+@pytest.mark.parametrize("asymmetric", [None, (1495, 7)])
+def test_async_recall_of_a_large_network_equals_the_twin(asymmetric):
+    """N = 1501, float64 (18 MB of weights, so the row of the next flip is prefetched; fields,
+    symmetry check and cues on the threads; N and the number of cues not multiples of 4):
+    the textbook twin's states and sweeps, and the same with one thread as with several."""
+    import naive
+
+    from brainlearn._jit import set_num_threads
+    n = 1501
+    X, W = _integer_memory(n, 60, 21, "float64", asymmetric)
+    cues = M.flip_bits(X[:14], 0.15, seed=22)
+    S, steps, conv = naive.hopfield_async(W, np.zeros(n), cues, -1.0, 10, 0.0, 23)
+    res = M.recall(W, cues, steps=10, seed=23)
+    np.testing.assert_array_equal(res.states, S)
+    np.testing.assert_array_equal(res.steps, steps)
+    np.testing.assert_array_equal(res.converged, conv)
+    import numba
+    before = numba.get_num_threads()
+    try:
+        set_num_threads(1)
+        one = M.recall(W, cues, steps=10, seed=23)
+    finally:
+        set_num_threads(before)
+    np.testing.assert_array_equal(one.states, res.states)
+    np.testing.assert_array_equal(one.steps, res.steps)
+
+
+def test_glauber_recall_of_a_large_network_equals_the_twin():
+    """0/1 units at temperature 1.5, N = 1450 float64 (above the prefetch size)."""
+    import naive
+    n = 1450
+    rng = np.random.default_rng(31)
+    X = (rng.random((30, n)) < 0.3).astype(float)
+    W = np.round((X - 0.3).T @ (X - 0.3) * 10)
+    np.fill_diagonal(W, 0)
+    b = np.full(n, -1.0)
+    cues = M.flip_bits(X[:3], 0.2, seed=32, units="binary")
+    with np.errstate(over="ignore"):  # exp(-z / T) of strongly negative fields: p = 0
+        S, steps, _ = naive.hopfield_async(W, b, cues, 0.0, 4, 1.5, 33)
+    res = M.recall(W, cues, steps=4, temperature=1.5, seed=33, units="binary", threshold=-b)
+    np.testing.assert_array_equal(res.states, S)
+    np.testing.assert_array_equal(res.steps, steps)
+
+
+def test_fields_do_not_depend_on_the_split_or_the_other_states():
+    """The fields kernel: S W^T + b; every sum the same whatever the row split (at multiples
+    of 4) and the order of the states (a state's trajectory depends only on itself)."""
+    from brainlearn.engine.hopfield import fields
+    rng = np.random.default_rng(41)
+    n, m = 203, 8
+    W = rng.standard_normal((n, n)).astype(np.float32)
+    S = np.where(rng.random((m, n)) < 0.5, 1.0, -1.0).astype(np.float32)
+    b = rng.standard_normal(n).astype(np.float32)
+    H = np.empty((m, n), np.float32)
+    fields(W, S, b, H, 0, n)
+    np.testing.assert_allclose(H, S @ W.T + b, rtol=1e-4, atol=1e-4)
+    H2 = np.empty_like(H)
+    fields(W, S, b, H2, 0, 100)
+    fields(W, S, b, H2, 100, n)
+    np.testing.assert_array_equal(H2, H)
+    order = np.array([5, 2, 7, 0, 3, 6, 1, 4])
+    H3 = np.empty_like(H)
+    fields(W, np.ascontiguousarray(S[order]), b, H3, 0, n)
+    np.testing.assert_array_equal(H3, H[order])
+
+
+@pytest.mark.parametrize("n", [1, 2, 255, 257, 600])
+def test_symmetry_check_finds_any_asymmetric_pair(n):
+    """is_symmetric and its row ranges (as the threads split them) find a single pair that
+    differs, wherever it is (tiles are 256 wide)."""
+    from brainlearn.engine.hopfield import is_symmetric, symmetric_rows
+    rng = np.random.default_rng(n)
+    A = rng.integers(-5, 6, (n, n)).astype(np.float32)
+    W = A + A.T
+    assert is_symmetric(W) and symmetric_rows(W, 0, n)
+    W[0, 0] += 1  # the diagonal does not matter
+    assert is_symmetric(W)
+    pairs = [(i, j) for i, j in rng.integers(0, n, (30, 2)) if i != j]
+    pairs += [(i, j) for i, j in ((0, n - 1), (n - 1, 0), (255, 256), (256, 255), (1, 0))
+              if max(i, j) < n and i != j]
+    for i, j in pairs:
+        W2 = W.copy()
+        W2[i, j] += 0.5
+        assert not is_symmetric(W2), (i, j)
+        for cut in (0, 16, n // 3, n):
+            assert not (symmetric_rows(W2, 0, cut) and symmetric_rows(W2, cut, n)), (i, j, cut)
+
+
 # -- bad input --------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("call, error, match", [
     (lambda: M.hopfield_network(10, units="spin"), ValueError, "units='spin'.*allowed: pm1, binary"),

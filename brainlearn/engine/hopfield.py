@@ -13,6 +13,13 @@ Randomness (update orders, Glauber draws) comes from the counter-based generator
 ``(key, t, c)``: its 32-bit draws ``0 .. n-2`` give the update order and its uniform
 number ``n + i`` unit i's Glauber draw, so a cue's trajectory does not depend on the
 other cues or on the threads. The NumPy twins are in ``tests/naive.py``.
+
+Asynchronous recall (see ``brainlearn.memory._async``) computes the initial fields of all
+cues with :func:`fields` and checks the symmetry of W with :func:`symmetric_rows` (both
+split over threads), then runs the cues with :func:`async_recall`: a flip costs one row of
+``W.T`` (``W`` itself when symmetric), added to the fields while the row of the next unit
+predicted to flip is prefetched. For a W larger than the caches the flips are bound by
+the memory bandwidth.
 """
 
 from __future__ import annotations
@@ -21,10 +28,59 @@ import math
 
 import numpy as np
 
-from .._jit import jit
+from .._jit import JIT_DISABLED, jit
 from .._random import bits, stream, uniform
 
-__all__ = ["async_recall", "sync_step", "sweep_order", "is_symmetric"]
+__all__ = ["async_recall", "fields", "is_symmetric", "sweep_order", "symmetric_rows", "sync_step"]
+
+#: how far (in positions of the update order) the asynchronous sweep looks ahead for the
+#: next unit to flip, whose row of weights is prefetched while the current flip is applied
+LOOKAHEAD = 256
+#: weights larger than this (bytes) are read from memory rather than from the caches, and
+#: only then does prefetching the next flip's row pay (below, it costs more than it saves)
+PREFETCH_BYTES = 1 << 24
+
+
+def _make_prefetch():
+    """``prefetch(a, i)``: a hint to bring the cache line holding ``a[i]`` (1-d ``a``) into the
+    outer cache levels (LLVM's ``llvm.prefetch``, read, locality 2). No effect on results; a
+    no-op without the JIT."""
+    if JIT_DISABLED:
+        def prefetch(a, i):
+            pass
+        return prefetch
+    from llvmlite import binding as llvm_binding
+    from llvmlite import ir
+    from numba.core import cgutils, types
+    from numba.extending import intrinsic
+
+    # the intrinsic's name carries the pointer type: "p0" once LLVM has opaque pointers
+    name = "llvm.prefetch.p0" if llvm_binding.llvm_version_info[0] >= 15 else "llvm.prefetch.p0i8"
+
+    @intrinsic
+    def prefetch(typingctx, a, i):
+        if not isinstance(a, types.Array) or a.ndim != 1 or not isinstance(i, types.Integer):
+            return None
+
+        def codegen(context, builder, sig, args):
+            aryty = sig.args[0]
+            ary = context.make_array(aryty)(context, builder, args[0])
+            ptr = cgutils.get_item_pointer(context, builder, aryty, ary, [args[1]],
+                                           wraparound=False)
+            i8p = ir.IntType(8).as_pointer()
+            i32 = ir.IntType(32)
+            fn = cgutils.get_or_insert_function(
+                builder.module, ir.FunctionType(ir.VoidType(), [i8p, i32, i32, i32]), name)
+            builder.call(fn, [builder.bitcast(ptr, i8p), ir.Constant(i32, 0), ir.Constant(i32, 2),
+                              ir.Constant(i32, 1)])
+            return context.get_dummy_value()
+
+        return types.void(a, i), codegen
+
+    return prefetch
+
+
+prefetch = _make_prefetch()
 
 
 @jit
@@ -43,18 +99,137 @@ def sweep_order(st, perm):
 
 
 @jit
-def is_symmetric(W):
-    """True when the square matrix ``W`` equals its transpose (compared tile by tile, so
-    both reads stay in cache; stops at the first difference)."""
+def symmetric_rows(W, lo, hi):
+    """True when rows ``lo..hi-1`` of the square matrix ``W`` equal the matching columns
+    (``W[i, j] == W[j, i]`` for ``lo <= i < hi``, ``j > i``); so ``symmetric_rows(W, 0, n)``
+    tells whether ``W`` is symmetric, and disjoint row ranges may be checked on separate
+    threads.
+
+    Compares 256 x 256 tiles with their mirror tiles (rows of 1 KB: both read at full
+    speed), prefetching the next pair of tiles one row at a time meanwhile; stops after
+    the first strip of tiles with a difference.
+    """
     n = W.shape[0]
-    B = 64
-    for i0 in range(0, n, B):
+    B = 256
+    for i0 in range(lo, hi, B):
+        i1 = min(i0 + B, hi)
+        bad = 0
         for j0 in range(i0, n, B):
-            for i in range(i0, min(i0 + B, n)):
-                for j in range(max(j0, i + 1), min(j0 + B, n)):
-                    if W[i, j] != W[j, i]:
-                        return False
+            j1 = min(j0 + B, n)
+            for a in range(i0, i1):
+                if j1 < n:  # the next tile pair: row a at columns j1.., row j1 + a - i0 at i0..
+                    ra = W[a]
+                    for q in range(j1, min(j1 + B, n), 16):
+                        prefetch(ra, q)
+                    if j1 + a - i0 < n:
+                        rm = W[j1 + a - i0]
+                        for q in range(i0, i1, 16):
+                            prefetch(rm, q)
+                ua = np.uint64(a)
+                c0 = max(j0, a + 1)
+                for q in range(max(j1 - c0, 0)):
+                    uc = np.uint64(c0 + q)  # unsigned: no negative-index check, vectorises
+                    bad |= np.int64(W[ua, uc] != W[uc, ua])
+        if bad:
+            return False
     return True
+
+
+@jit
+def is_symmetric(W):
+    """True when the square matrix ``W`` equals its transpose."""
+    return symmetric_rows(W, 0, W.shape[0])
+
+
+@jit(reduction=True)
+def fields(W, S, b, H, lo, hi):
+    """``H[c, i] = sum_j W[i, j] S[c, j] + b[i]`` for the rows ``lo <= i < hi`` of ``W`` and
+    every row c of ``S`` (a multiple of 4 rows; ``H`` has as many rows).
+
+    4 rows of ``W`` times 4 states at a time (16 sums in registers, vectorised over j: W
+    is read once per 4 states, a state once per 4 rows). Every sum is made by the same
+    code in the same order whatever the other states are and however the rows are split,
+    as long as ``lo`` and ``hi`` are multiples of 4 or ``hi = n`` (the last ``n % 4`` rows
+    go one by one): the fields of a state do not depend on the threads or on the other
+    cues (tests/test_memory.py checks it).
+    """
+    n = W.shape[1]
+    m = S.shape[0]
+    zero = H.dtype.type(0)
+    i = lo
+    while i + 4 <= hi:
+        w0 = W[i]
+        w1 = W[i + 1]
+        w2 = W[i + 2]
+        w3 = W[i + 3]
+        for c in range(0, m, 4):
+            s0 = S[c]
+            s1 = S[c + 1]
+            s2 = S[c + 2]
+            s3 = S[c + 3]
+            a00 = a01 = a02 = a03 = a10 = a11 = a12 = a13 = zero
+            a20 = a21 = a22 = a23 = a30 = a31 = a32 = a33 = zero
+            for j in range(n):
+                x0 = w0[j]
+                x1 = w1[j]
+                x2 = w2[j]
+                x3 = w3[j]
+                y0 = s0[j]
+                y1 = s1[j]
+                y2 = s2[j]
+                y3 = s3[j]
+                a00 += x0 * y0
+                a01 += x0 * y1
+                a02 += x0 * y2
+                a03 += x0 * y3
+                a10 += x1 * y0
+                a11 += x1 * y1
+                a12 += x1 * y2
+                a13 += x1 * y3
+                a20 += x2 * y0
+                a21 += x2 * y1
+                a22 += x2 * y2
+                a23 += x2 * y3
+                a30 += x3 * y0
+                a31 += x3 * y1
+                a32 += x3 * y2
+                a33 += x3 * y3
+            H[c, i] = a00 + b[i]
+            H[c + 1, i] = a01 + b[i]
+            H[c + 2, i] = a02 + b[i]
+            H[c + 3, i] = a03 + b[i]
+            H[c, i + 1] = a10 + b[i + 1]
+            H[c + 1, i + 1] = a11 + b[i + 1]
+            H[c + 2, i + 1] = a12 + b[i + 1]
+            H[c + 3, i + 1] = a13 + b[i + 1]
+            H[c, i + 2] = a20 + b[i + 2]
+            H[c + 1, i + 2] = a21 + b[i + 2]
+            H[c + 2, i + 2] = a22 + b[i + 2]
+            H[c + 3, i + 2] = a23 + b[i + 2]
+            H[c, i + 3] = a30 + b[i + 3]
+            H[c + 1, i + 3] = a31 + b[i + 3]
+            H[c + 2, i + 3] = a32 + b[i + 3]
+            H[c + 3, i + 3] = a33 + b[i + 3]
+        i += 4
+    while i < hi:
+        w0 = W[i]
+        for c in range(0, m, 4):
+            s0 = S[c]
+            s1 = S[c + 1]
+            s2 = S[c + 2]
+            s3 = S[c + 3]
+            a0 = a1 = a2 = a3 = zero
+            for j in range(n):
+                x0 = w0[j]
+                a0 += x0 * s0[j]
+                a1 += x0 * s1[j]
+                a2 += x0 * s2[j]
+                a3 += x0 * s3[j]
+            H[c, i] = a0 + b[i]
+            H[c + 1, i] = a1 + b[i]
+            H[c + 2, i] = a2 + b[i]
+            H[c + 3, i] = a3 + b[i]
+        i += 1
 
 
 @jit
@@ -71,14 +246,50 @@ def _new_value(z, s, low, gain, temperature, st, m):
 
 
 @jit
+def _next_flip(h, s, perm, k0, k1, low, gain, temperature, st):
+    """The first unit at positions ``k0..k1-1`` of the order that would change under the
+    fields ``h`` (-1 if none): a prediction of the next flip, made before the current flip
+    is added to the fields (it changes them little, so the prediction is nearly always
+    right; a wrong one only costs a useless prefetch)."""
+    n = s.shape[0]
+    for k in range(k0, k1):
+        i = perm[k]
+        if _new_value(h[i], s[i], low, gain, temperature, st, n + i) != s[i]:
+            return i
+    return -1
+
+
+@jit
+def _add_row(h, col, d, ahead, nxt):
+    """``h += d * col``; with ``ahead``, the row ``nxt`` is prefetched meanwhile (one cache
+    line per 16 elements), so that the next flip's row comes from cache, not memory."""
+    n = h.shape[0]
+    if not ahead:
+        for r in range(n):
+            h[r] += d * col[r]
+        return
+    for r0 in range(0, n, 64):
+        prefetch(nxt, r0)
+        prefetch(nxt, min(r0 + 16, n - 1))
+        prefetch(nxt, min(r0 + 32, n - 1))
+        prefetch(nxt, min(r0 + 48, n - 1))
+        for q in range(min(64, n - r0)):
+            r = np.uint64(r0 + q)  # unsigned: no negative-index check, so the loop vectorises
+            h[r] += d * col[r]
+
+
+@jit
 def _async_one(WT, s, low, gain, steps, temperature, key, cue, h, perm):
     """Asynchronous sweeps of one state ``s`` (in place) from its fields ``h = W s + b``
     (updated in place); returns (sweeps run, converged).
 
     The fields are kept up to date after every flip (``h += (s_new - s_old) W[:, i]``, a
-    row of ``WT``), so a sweep costs n plus n per flip instead of n^2.
+    row of ``WT``), so a sweep costs n plus n per flip instead of n^2. While a flip's row is
+    added, the row of the next unit predicted to flip is prefetched (rows of a large W come
+    from memory, and one row at a time keeps too few reads in flight).
     """
     n = s.shape[0]
+    far = WT.size * WT.itemsize > PREFETCH_BYTES
     sweeps = 0
     converged = False
     for t in range(steps):
@@ -92,9 +303,11 @@ def _async_one(WT, s, low, gain, steps, temperature, key, cue, h, perm):
             if new != old:
                 d = h.dtype.type(new - old)  # +-2 or +-1: exact in any float type
                 s[i] = new
-                col = WT[i]
-                for r in range(n):
-                    h[r] += d * col[r]
+                nxt = -1
+                if far:
+                    nxt = _next_flip(h, s, perm, k + 1, min(n, k + 1 + LOOKAHEAD), low, gain,
+                                     temperature, st)
+                _add_row(h, WT[i], d, nxt >= 0, WT[max(nxt, 0)])
                 flips += 1
         sweeps = t + 1
         converged = flips == 0
@@ -107,8 +320,8 @@ def _async_one(WT, s, low, gain, steps, temperature, key, cue, h, perm):
 def async_recall(WT, H, S, low, gain, steps, temperature, key, cue0, out_steps, out_conv, lo, hi):
     """Asynchronous dynamics of rows ``lo..hi-1`` of ``S`` (in place), ``steps`` sweeps at most.
 
-    ``H`` holds the rows' fields ``W s + b`` (one matrix product for all rows, made by the
-    caller; updated in place). Each sweep updates every unit once, in a fresh random order.
+    ``H`` holds the rows' fields ``W s + b`` (made by the caller for all rows at once, with
+    :func:`fields`; updated in place). Each sweep updates every unit once, in a fresh random order.
     ``WT`` is ``W.T`` made C-contiguous (``W`` itself when symmetric). Row c uses the
     generator streams of cue ``cue0 + c``. Writes the sweeps run and whether the last sweep
     flipped nothing. Rows are independent (own state, fields and streams), so disjoint row
