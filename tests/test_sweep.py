@@ -303,3 +303,16 @@ def test_a_run_that_raises_is_failed_and_a_dead_worker_is_retried_then_failed(tm
     rows = res.read_metrics()
     assert {(r["die_always"], r["rule"]) for r in rows} == {(False, "alpha"), (False, "beta"),
                                                             (True, "alpha")}
+
+
+def test_local_workers_start_with_their_share_of_the_threads(monkeypatch):
+    from brainlearn.studies import _executors
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    monkeypatch.delenv("OPENBLAS_NUM_THREADS", raising=False)
+    monkeypatch.setenv("MKL_NUM_THREADS", "x")
+    with _executors.worker_environment(3):
+        assert os.environ["NUMBA_NUM_THREADS"] == os.environ["OPENBLAS_NUM_THREADS"] == "3"
+        assert os.environ["OMP_NUM_THREADS"] == "1"  # a smaller setting is kept
+        assert os.environ["MKL_NUM_THREADS"] == "3"
+    assert "OPENBLAS_NUM_THREADS" not in os.environ
+    assert os.environ["OMP_NUM_THREADS"] == "1" and os.environ["MKL_NUM_THREADS"] == "x"

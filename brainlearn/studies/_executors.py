@@ -9,12 +9,18 @@ results do not depend on the executor: a run is seeded from its configuration, r
 only, and its rows travel back unchanged.
 
 Threads: a worker shares the cores with the other workers of its machine. A local pool of ``N``
-workers gives each worker ``NUMBA_NUM_THREADS // N`` Numba threads and ``cores // N`` BLAS
-threads (threadpoolctl). On Dask, each task sets the Numba threads of the worker thread that
-runs it and the worker process's BLAS threads to ``cores // T``, where ``T`` is the number of
-worker threads on that machine (the ``nthreads`` of all the workers the scheduler knows on the
-worker's host; a worker that joined later counts its own). Numba's compiled kernels are cached
-on disk (``cache=True``), so a worker process loads them once instead of compiling them.
+workers starts each worker with ``cores // N`` threads for Numba, OpenMP and BLAS, set in the
+environment it starts with (``NUMBA_NUM_THREADS``, ``OMP_NUM_THREADS``,
+``OPENBLAS_NUM_THREADS``, ...: a limit set later reaches only the libraries loaded by then, and
+idle threads of larger pools still cost time -- on 2 cores two such workers ran a learning run
+1.5x slower each than single-threaded ones), and again at run time (Numba's
+``set_num_threads``, threadpoolctl). On Dask, each task sets the Numba threads of the worker
+thread that runs it and the worker process's BLAS threads to ``cores // T``, where ``T`` is the
+number of worker threads on that machine (the ``nthreads`` of all the workers the scheduler
+knows on the worker's host; a worker that joined later counts its own); Dask's nanny starts
+worker processes with one OpenMP and BLAS thread (``distributed.nanny.pre-spawn-environ``).
+Numba's compiled kernels are cached on disk (``cache=True``), so a worker process loads them
+once instead of compiling them.
 
 Worker deaths: a run whose worker process dies (killed, out of memory, a crash in native code)
 is started again, at most ``retries`` more times, then recorded ``failed`` with the reason.
@@ -38,6 +44,7 @@ the worker holding its finished result died is started again too.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import multiprocessing
 import os
@@ -109,6 +116,35 @@ def cores() -> int:
 
 
 _BLAS_THREADS = [None]
+
+#: the environment variables that size the thread pools of Numba, OpenMP and the BLAS libraries
+#: when a process loads them
+THREAD_VARIABLES = ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
+                    "MKL_NUM_THREADS", "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")
+
+
+@contextlib.contextmanager
+def worker_environment(threads):
+    """Within the block, processes started inherit ``threads`` in :data:`THREAD_VARIABLES`
+    (a smaller value already set is kept), so that their thread pools have that size from the
+    start: a limit set at run time reaches only the libraries loaded by then (SciPy's BLAS,
+    e.g., is loaded by Numba on the first run), and idle pool threads left from a larger
+    size still cost time. The variables of this process are restored afterwards."""
+    saved = {name: os.environ.get(name) for name in THREAD_VARIABLES}
+    try:
+        for name, old in saved.items():
+            try:
+                value = min(int(old), threads) if old else threads
+            except ValueError:
+                value = threads
+            os.environ[name] = str(max(1, value))
+        yield
+    finally:
+        for name, old in saved.items():
+            if old is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = old
 
 
 def set_threads(numba_threads, blas_threads) -> None:
@@ -229,24 +265,26 @@ class LocalPool:
             attempts[task.key] += 1
             inflight[pool.submit(_pool_task, study, task)] = task
 
-    def run(self, study, tasks, done) -> None:
+    def _pool(self, study, queue, attempts, done) -> tuple:
+        """Run ``queue`` on one pool until it is empty or the pool breaks; return ``(broken
+        runs, {run name: pid of the worker that started it}, {pid: process})``."""
+        from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+        from concurrent.futures.process import BrokenProcessPool
         ctx = multiprocessing.get_context("spawn")
-        queue = deque(tasks)
-        attempts, deaths, idle_breaks = Counter(), Counter(), 0
-        while queue:
-            n = min(self.workers, len(queue))
-            reader, writer = ctx.Pipe(duplex=False)
-            pool = ctx_pool = None
-            started, broken = {}, []
+        n = min(self.workers, len(queue))
+        reader, writer = ctx.Pipe(duplex=False)
+        pool, processes, started, broken, inflight = None, {}, {}, [], {}
+        # the workers start while the pool lives (at its first submissions): they inherit
+        # the thread sizes
+        with worker_environment(max(1, cores() // n)):
             try:
-                from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-                from concurrent.futures.process import BrokenProcessPool
                 pool = ProcessPoolExecutor(max_workers=n, mp_context=ctx,
                                            initializer=_init_worker,
                                            initargs=(n, writer, os.getpid()))
                 # the pool's {pid: process} (private, but the only way to the exit codes)
-                ctx_pool = getattr(pool, "_processes", None)
-                inflight = {}
+                processes = getattr(pool, "_processes", None)
+                if processes is None:  # (not an empty dict: it fills as workers start)
+                    processes = {}
                 # two runs per worker in flight, so that a worker never waits for the driver
                 # to record a result; a run counts as started (an attempt, and a suspect when
                 # the pool breaks) only once its worker reported it
@@ -261,7 +299,7 @@ class LocalPool:
                             results.append((task, future.result()))
                         except BrokenProcessPool:
                             broken.append(task)
-                        except Exception as exc:  # noqa: BLE001 - e.g. the result cannot be pickled
+                        except Exception as exc:  # noqa: BLE001 - e.g. an unpicklable result
                             results.append((task, failure(
                                 "the worker process could not run it or send its result "
                                 f"back: {type(exc).__name__}: {exc}")))
@@ -272,17 +310,26 @@ class LocalPool:
             except BaseException:
                 # Ctrl-C or a failure here: stop the workers now (finished runs are recorded,
                 # a run cut short leaves no record and is run again by --resume)
-                for process in list((ctx_pool or {}).values()):
+                for process in list(processes.values()):
                     process.terminate()
                 if pool is not None:
                     pool.shutdown(wait=False, cancel_futures=True)
                 raise
             finally:
                 _drain(reader, started)
-            pool.shutdown(wait=True)
-            _drain(reader, started)
-            reader.close()
-            writer.close()
+        # a broken pool: wait until its processes are joined, so their exit codes are known;
+        # else let the workers exit while the driver goes on (merging, drawing)
+        pool.shutdown(wait=bool(broken))
+        _drain(reader, started)
+        reader.close()
+        writer.close()
+        return broken, started, processes
+
+    def run(self, study, tasks, done) -> None:
+        queue = deque(tasks)
+        attempts, deaths, idle_breaks = Counter(), Counter(), 0
+        while queue:
+            broken, started, processes = self._pool(study, queue, attempts, done)
             if not broken:
                 continue
             ran = [t for t in broken if t.name in started]
@@ -302,7 +349,6 @@ class LocalPool:
                 queue.extendleft(reversed(broken))
                 continue
             idle_breaks = 0
-            processes = ctx_pool or {}
             codes = {t.name: getattr(processes.get(started[t.name]), "exitcode", None)
                      for t in ran}
             culprits = [t for t in ran if codes[t.name] not in (None, -signal.SIGTERM)]
