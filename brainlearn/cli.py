@@ -1,11 +1,11 @@
 """The ``brainlearn`` command line (also ``python -m brainlearn``).
 
-Commands: ``rules``, ``studies``, ``run``, ``figures``, ``report``, ``bench`` (the study
-commands live in :mod:`brainlearn._cli_studies`); global ``--version`` and ``--quiet``.
+Commands: ``rules``, ``studies``, ``run``, ``sweep``, ``figures``, ``report``, ``bench`` (the
+study commands live in :mod:`brainlearn._cli_studies`); global ``--version`` and ``--quiet``.
 
 Error contract: bad usage or bad input prints one line on stderr naming the
-problem and exits with status 2, without a traceback. ``run`` exits with 0 when
-the study completed (diverged runs are results) and 1 when runs failed. :func:`main`
+problem and exits with status 2, without a traceback. ``run`` and ``sweep`` exit with 0
+when the study completed (diverged runs are results) and 1 when runs failed. :func:`main`
 takes the argument list and returns the exit status instead of exiting, so tests can
 call it.
 
