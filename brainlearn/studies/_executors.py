@@ -473,11 +473,15 @@ class DaskCluster:
         pending, futures = deque(tasks), {}
         finished = as_completed(loop=client.loop)
 
+        threads = [0.0, None]  # (when asked, (total, hosts)): the scheduler asked every 2 s
+
         def fill():
             # as many runs in flight as the cluster has worker threads: the scheduler then
             # gives every worker thread one run, and a worker that dies takes no queued run
             # of another with it (distributed counts a death against every task it holds)
-            total, hosts = self._threads()
+            if threads[1] is None or time.monotonic() - threads[0] > 2.0:
+                threads[:] = [time.monotonic(), self._threads()]
+            total, hosts = threads[1]
             while pending and len(futures) < max(1, total):
                 task = pending.popleft()
                 future = client.submit(_dask_task, study, task, topic, hosts,
