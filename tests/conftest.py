@@ -22,3 +22,25 @@ def digits64(digits):
 @pytest.fixture
 def rng():
     return np.random.default_rng(12345)
+
+
+# -- the fake study (tests/fake_study.py) of the study runner and command-line tests -------------
+@pytest.fixture(scope="module")
+def fake():
+    """The fake study, registered for the module."""
+    from fake_study import FakeStudy
+
+    from brainlearn.studies import register_study, unregister_study
+    study = register_study(FakeStudy())
+    yield study
+    unregister_study(study.name)
+
+
+@pytest.fixture
+def calls():
+    """The fake study's record of its runs, cleared (and its interrupt unset) around a test."""
+    import fake_study
+    fake_study.CALLS.clear()
+    fake_study.INTERRUPT[0] = None
+    yield fake_study.CALLS
+    fake_study.INTERRUPT[0] = None

@@ -123,3 +123,17 @@ class TimedFakeStudy(FakeStudy):
             ax.set_ylabel("seconds")
             paths += save_figure(fig, f"{figdir}/fake_seconds")
         return paths
+
+
+# -- helpers of the tests that use it ---------------------------------------------------------------
+def read(path) -> bytes:
+    with open(path, "rb") as fh:
+        return fh.read()
+
+
+def one_error_line(err) -> str:
+    """The command line's one-line error (no traceback) from captured stderr."""
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("brainlearn") and "Traceback" not in err
+    return lines[0]

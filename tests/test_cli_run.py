@@ -9,39 +9,17 @@ import os
 import shutil
 from html.parser import HTMLParser
 
+import fake_study
 import pytest
+from fake_study import FakeStudy, one_error_line
 
 from brainlearn import _cli_studies
 from brainlearn import results as R
 from brainlearn.cli import main
-from brainlearn.studies import register_study, unregister_study
 
-import fake_study
-from fake_study import FakeStudy
+pytestmark = pytest.mark.usefixtures("fake", "calls")
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-@pytest.fixture(autouse=True, scope="module")
-def fake():
-    study = register_study(FakeStudy())
-    yield study
-    unregister_study("fake")
-
-
-@pytest.fixture(autouse=True)
-def calls():
-    fake_study.CALLS.clear()
-    fake_study.INTERRUPT[0] = None
-    yield fake_study.CALLS
-    fake_study.INTERRUPT[0] = None
-
-
-def one_error_line(err) -> str:
-    lines = err.strip().splitlines()
-    assert len(lines) == 1, err
-    assert lines[0].startswith("brainlearn") and "Traceback" not in err
-    return lines[0]
 
 
 def snapshot(folder):

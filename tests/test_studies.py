@@ -11,34 +11,22 @@ import os
 import shutil
 from dataclasses import dataclass
 
+import fake_study
 import pytest
+from fake_study import FakeConfig, FakeStudy, TimedFakeStudy, read
 
 from brainlearn import results as R
-from brainlearn.studies import (Study, available_studies, get_study, parse_overrides,
-                                register_study, run_study, unregister_study)
+from brainlearn.studies import (
+    Study,
+    available_studies,
+    get_study,
+    parse_overrides,
+    register_study,
+    run_study,
+    unregister_study,
+)
 
-import fake_study
-from fake_study import FakeConfig, FakeStudy, TimedFakeStudy
-
-
-@pytest.fixture(autouse=True, scope="module")
-def fake():
-    study = register_study(FakeStudy())
-    yield study
-    unregister_study("fake")
-
-
-@pytest.fixture(autouse=True)
-def calls():
-    fake_study.CALLS.clear()
-    fake_study.INTERRUPT[0] = None
-    yield fake_study.CALLS
-    fake_study.INTERRUPT[0] = None
-
-
-def read(path):
-    with open(path, "rb") as fh:
-        return fh.read()
+pytestmark = pytest.mark.usefixtures("fake", "calls")
 
 
 # -- registry --------------------------------------------------------------------------------------

@@ -14,15 +14,16 @@ import os
 import subprocess
 import sys
 
+import fake_study
 import pytest
+from fake_study import FakeStudy, one_error_line, read
+from sweep_study import DyingStudy, attempts
 
 from brainlearn import results as R
 from brainlearn.cli import main
 from brainlearn.studies import parse_grid, register_study, run_sweep, unregister_study
 
-import fake_study
-from fake_study import FakeStudy
-from sweep_study import DyingStudy, attempts
+pytestmark = pytest.mark.usefixtures("calls")
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -33,29 +34,9 @@ def studies():
         unregister_study(study.name)
 
 
-@pytest.fixture(autouse=True)
-def calls():
-    fake_study.CALLS.clear()
-    fake_study.INTERRUPT[0] = None
-    yield fake_study.CALLS
-    fake_study.INTERRUPT[0] = None
-
-
-def read(path):
-    with open(path, "rb") as fh:
-        return fh.read()
-
-
 def header(path):
     with open(path, newline="") as fh:
         return next(csv.reader(fh))
-
-
-def one_error_line(err) -> str:
-    lines = err.strip().splitlines()
-    assert len(lines) == 1, err
-    assert lines[0].startswith("brainlearn") and "Traceback" not in err
-    return lines[0]
 
 
 # -- the grid --------------------------------------------------------------------------------------

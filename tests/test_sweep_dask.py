@@ -12,13 +12,12 @@ import os
 import dask
 import pytest
 from distributed import LocalCluster
+from fake_study import read
+from sweep_study import DyingStudy, attempts
 
 from brainlearn import results as R
 from brainlearn.cli import main
-from brainlearn.studies import register_study, run_sweep, unregister_study
-from brainlearn.studies import _executors
-
-from sweep_study import DyingStudy, attempts
+from brainlearn.studies import _executors, register_study, run_sweep, unregister_study
 
 #: a learning sweep that takes well under a second a run: 2 points x 2 rules x 1 seed (the
 #: figures are not drawn: they come from metrics.csv, which is compared)
@@ -38,11 +37,6 @@ def cluster():
     yield local
     unregister_study("dying")
     local.close()
-
-
-def read(path):
-    with open(path, "rb") as fh:
-        return fh.read()
 
 
 def test_a_dask_cluster_writes_the_same_metrics_as_one_and_two_local_workers(cluster, tmp_path,
