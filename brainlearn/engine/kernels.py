@@ -1,7 +1,7 @@
 """Small compiled building blocks the generated drivers call.
 
 All take 1-D activity vectors and C-contiguous (n_post, n_pre) weights; none
-allocates. Their NumPy twins live in ``tests/naive.py``.
+allocates but ``block_grams`` (one matrix product per chunk). Their NumPy twins live in ``tests/naive.py``.
 """
 
 from __future__ import annotations
