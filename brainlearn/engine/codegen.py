@@ -99,7 +99,7 @@ def _kernel_names(plan: Plan):
     for pp in plan.projections:
         for t in pp.terms:
             for prefix, fn in (("k", t.kernel), ("kb", t.batch_kernel), ("ka", t.affine),
-                               ("kd", t.direction)):
+                               ("kd", t.direction), ("kg", t.segment)):
                 if fn is None:
                     continue
                 alias = f"{prefix}{t.slot}"
@@ -307,6 +307,9 @@ def _emit_rows(e, plan):
     """
     pp = plan.projections[plan.rows]
     q, post = pp.index, pp.post
+    if _segment_term(pp) is not None:
+        _emit_rows_segment(e, plan)
+        return
     e("@jit")
     e("def online_rows(X, order, dt, Ws, bs, Ms, bounds, params, states, acts, lo, hi):")
     e.indent()
@@ -360,7 +363,54 @@ def _emit_rows(e, plan):
         e(f"clip(Wi, bounds[{q}, 0], bounds[{q}, 1])")
     e.dedent()
     e.dedent()
-    e("return 0")
+    e("return -1")
+    e.dedent()
+
+
+#: samples gathered at a time for a rule's segment kernel
+_SEGMENT = 4096
+
+
+def _segment_term(pp):
+    """The term whose ``segment_kernel`` runs the rows (a single rule, straight into W, with
+    no mask, bounds or constraint), or None."""
+    if len(pp.terms) != 1 or not pp.fused or pp.has_mask or pp.has_bounds:
+        return None
+    t = pp.terms[0]
+    return t if t.segment is not None and not t.constraint else None
+
+
+def _emit_rows_segment(e, plan):
+    """The row-parallel driver handing segments of samples to the rule's segment kernel,
+    which runs the forward pass and its update for rows lo..hi (see
+    :class:`brainlearn.rules.LocalRule`). Returns the first sample whose activity is not
+    finite, or -1."""
+    pp = plan.projections[plan.rows]
+    t = _segment_term(pp)
+    e("@jit")
+    e("def online_rows(X, order, dt, Ws, bs, Ms, bounds, params, states, acts, lo, hi):")
+    e.indent()
+    e(f"W = Ws[{pp.index}][lo:hi]")
+    e(f"b = bs[{pp.post}][lo:hi]")
+    e(f"P = params[{t.slot}]")
+    if t.state_fields:
+        fields = ", ".join(f"states[{t.slot}].{f}[lo:hi]" for f in t.state_fields)
+        e(f"S = SC{t.slot}({fields})")
+    else:
+        e(f"S = states[{t.slot}]")
+    e(f"code = acts[{pp.post}]")
+    e("n = order.shape[0]")
+    e(f"Xs = np.empty((min(n, {_SEGMENT}), X.shape[1]), X.dtype)")
+    e(f"for s0 in range(0, n, {_SEGMENT}):")
+    e.indent()
+    e(f"s1 = min(s0 + {_SEGMENT}, n)")
+    e("for s in range(s0, s1):")
+    e("    Xs[s - s0] = X[order[s]]")
+    e(f"bad = kg{t.slot}(W, b, Xs[:s1 - s0], code, P, S, dt)")
+    e("if bad >= 0:")
+    e("    return s0 + bad")
+    e.dedent()
+    e("return -1")
     e.dedent()
 
 

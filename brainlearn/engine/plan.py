@@ -35,6 +35,7 @@ class Term:
     state_fields: tuple = ()
     affine: object = None  # the rule's affine_kernel (for the block driver), or None
     direction: object = None  # the rule's direction_kernel (for the block driver), or None
+    segment: object = None  # the rule's segment_kernel (for the row-parallel driver), or None
 
 
 @dataclass(frozen=True)
@@ -151,7 +152,8 @@ def make_plan(net, loss=None, learn=True) -> Plan:
             sig = _signal(r, q.name)
             t = Term(r.kernel, r.batch_kernel, sig, bool(r.constraint), r.feedback, slot,
                      affine=getattr(r, "affine_kernel", None),
-                     direction=getattr(r, "direction_kernel", None))
+                     direction=getattr(r, "direction_kernel", None),
+                     segment=getattr(r, "segment_kernel", None))
             terms.append(t)
             slot += 1
             if sig == "error":
@@ -263,7 +265,7 @@ def _row_parallel(net, plans):
         if any(getattr(st, f).shape[:1] != (q.post.size,) for f in fields):
             return -1, plans
         terms.append(Term(t.kernel, t.batch_kernel, t.signal, t.constraint, t.feedback, t.slot,
-                          type(st), fields, t.affine, t.direction))
+                          type(st), fields, t.affine, t.direction, t.segment))
     plans = list(plans)
     plans[0] = ProjectionPlan(pp.index, pp.pre, pp.post, tuple(terms), pp.fused, pp.owns_bias,
                               pp.has_mask, pp.has_bounds, pp.lateral)

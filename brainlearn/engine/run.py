@@ -201,8 +201,12 @@ def _call_driver(mod, plan, use_rows, use_online, n_blocks, x, T, part, dtv, bat
         return (0.0, 0) + _block_epoch(mod, plan, n_blocks, x, part, dtv, Ws, bs, params, states,
                                        acts)
     if use_rows:
-        _run_row_blocks(mod.online_rows, n_blocks, Ws[plan.rows].shape[0],
-                        (x, part, dtv, Ws, bs, Ms, bounds, params, states, acts))
+        with _blas_threads(1):  # a rule's segment kernel may use matrix products
+            res = _run_row_blocks(mod.online_rows, n_blocks, Ws[plan.rows].shape[0],
+                                  (x, part, dtv, Ws, bs, Ms, bounds, params, states, acts))
+        bads = [r for r in res if r >= 0]
+        if bads:
+            return 0.0, 0, min(bads), min(bads)
         return 0.0, 0, len(part), -1
     if use_online:
         return mod.online(x, T, part, dtv, Ws, bs, Ms, bounds, params, states, dWs, acts, steps,

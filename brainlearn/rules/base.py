@@ -38,6 +38,21 @@ before their ``affine_kernel`` calls. The engine then runs online learning of a
 single projection block by block through matrix products (see
 :mod:`brainlearn.engine.codegen`), with the same result as sample by sample.
 
+A ``row_local`` rule that reads only ``pre`` and ``post`` may also give a
+``segment_kernel``::
+
+      segment_kernel(W, b, X, act, params, state, dt) -> int
+
+that runs online learning of the rows ``W`` (a block of rows of the projection, changed
+in place, with their bias ``b`` and their rows of every state array) over the samples
+``X`` (n, n_pre) in order: for each sample ``z = W x + b``, ``y = act_forward(act, z)``
+(:mod:`brainlearn.network.activations`), then the rule's change. It returns the first
+sample whose activity is not finite, or -1, and must give the same result as the
+per-sample loop over ``kernel`` up to rounding (``check_rule`` compares them). The
+engine's row-parallel driver then hands it segments of samples on each thread, so that
+the rule may take several samples at once (the tag-and-capture rule's early phase moves
+in closed form between changes of regime, through matrix products).
+
 Rules with slow dynamics of their own (decaying early-phase weights, protein
 synthesis, consolidation) also give a ``rest_kernel``::
 
@@ -146,6 +161,10 @@ class LearningRule:
     #: rules whose change is ``dW_i = alpha_i W_i + beta_i d`` with ``d`` made from the input
     #: alone (see the module docstring)
     direction_kernel: ClassVar = None
+    #: optional ``segment_kernel(W, b, X, act, params, state, dt) -> int`` for ``row_local``
+    #: rules: online learning of a block of rows over a run of samples (see the module
+    #: docstring); the engine's row-parallel driver then calls it instead of ``kernel``
+    segment_kernel: ClassVar = None
     #: optional ``rest_kernel(W, params, state, dt, n_steps, dW)``: the state's own dynamics
     #: through a period without input (see the module docstring); None: nothing changes at rest
     rest_kernel: ClassVar = None
@@ -154,7 +173,7 @@ class LearningRule:
         super().__init_subclass__(**kwargs)
         # Compiled dispatchers bind like methods when read through an instance; keep them plain.
         for attr in ("kernel", "batch_kernel", "numpy_twin", "rest_kernel", "affine_kernel",
-                     "direction_kernel"):
+                     "direction_kernel", "segment_kernel"):
             val = cls.__dict__.get(attr)
             if val is not None and not isinstance(val, staticmethod):
                 setattr(cls, attr, staticmethod(val))
