@@ -155,3 +155,58 @@ def test_up_fraction_starts_late_phase_up_and_keeps_the_weights():
 def test_bad_thresholds_raise():
     with pytest.raises(ValueError, match=r"theta_ltd=3\.0.*theta_ltp=1\.0"):
         TagAndCapture(theta_ltd=3.0, theta_ltp=1.0)
+
+
+# -- the segment kernel: many samples at once, as the row-parallel driver runs it ------------------
+# thresholds that the activity crosses often (rows change between LTP, LTD and neither), fast
+# tags, and the slow dynamics every 7 samples, so blocks end early and rows leave their branch
+_SWITCHING = dict(ltp_rate=0.3, ltd_rate=0.2, theta_ltd=-0.05, theta_ltp=0.02, tau_trace=2.0,
+                  ltp_weight=0.2, ltd_weight=0.1, consolidation_dt=7.0, protein_threshold=0.05,
+                  up_fraction=0.3)
+
+
+def _tag_net(n_pre, n_post, activation, seed=5, **params):
+    net = bl.Network(seed=seed, dtype="float64")
+    inp = net.add_input(n_pre)
+    pop = net.add_population(n_post, activation=activation)
+    q = net.connect(inp, pop, rule=TagAndCapture(**params), init=bl.init.Normal(std=0.1))
+    return net, q
+
+
+@pytest.mark.parametrize("activation", ["linear", "relu", "sigmoid"])
+def test_segment_kernel_training_equals_the_per_sample_driver(activation, monkeypatch):
+    """bl.train's row-parallel driver hands segments of samples to the rule's segment kernel
+    (two row blocks on threads, segments of 300 samples, the early phase in closed form
+    between changes of regime): the same weights and state as the per-sample driver."""
+    from brainlearn.engine import codegen
+    monkeypatch.setattr(codegen, "_SEGMENT", 300)
+    x = np.random.default_rng(6).random((700, 180)) - 0.3
+    params = _SWITCHING
+    if activation == "sigmoid":  # activities in (0, 1): thresholds inside that range
+        params = dict(_SWITCHING, theta_ltd=0.1, theta_ltp=0.4)
+    nets = []
+    for driver in ("auto", "online"):
+        net, q = _tag_net(180, 113, activation, **params)  # 20,340 synapses: two row blocks
+        bl.train(net, x, epochs=1, batch_size=1, shuffle=False, quiet=True, driver=driver)
+        nets.append(q)
+    seg, ref = nets
+    assert np.abs(ref.W - _tag_net(180, 113, activation, **params)[1].W).max() > 1e-3
+    for name in ("tag_ltp", "tag_ltd"):  # both branches were taken
+        assert getattr(ref.state, name).max() > 0.1
+    np.testing.assert_allclose(seg.W, ref.W, rtol=1e-9, atol=1e-11)
+    for f in ref.state._fields:
+        np.testing.assert_allclose(getattr(seg.state, f), getattr(ref.state, f), rtol=1e-9,
+                                   atol=1e-11, err_msg=f)
+
+
+def test_segment_kernel_reports_the_step_where_the_activity_overflowed():
+    """A sample whose drive overflows: both drivers raise DivergenceError at its step."""
+    x = np.random.default_rng(7).random((400, 180))
+    x[257] = 1e308
+    steps = []
+    for driver in ("auto", "online"):
+        net, _ = _tag_net(180, 113, "linear", **_SWITCHING)
+        with pytest.raises(bl.DivergenceError) as err:
+            bl.train(net, x, epochs=1, batch_size=1, shuffle=False, quiet=True, driver=driver)
+        steps.append(err.value.step)
+    assert steps == [257, 257]
