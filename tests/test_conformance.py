@@ -17,6 +17,7 @@ import pytest
 import brainlearn as bl
 from brainlearn import testing
 from brainlearn.rules import LocalRule, hyperparameter
+from brainlearn.rules.consolidation import _tag_and_capture_segment
 from brainlearn.testing import SkipCheck, check_rule, parametrize_with_checks
 
 BUILTIN_RULES = [bl.rules.get(name)() for name in bl.rules.available()]
@@ -131,6 +132,26 @@ def test_direction_kernel_that_disagrees_with_the_kernel_fails():
     testing.check_affine_kernel(bl.rules.Covariance())  # the real one passes
     with pytest.raises(AssertionError, match="beta_i d"):
         testing.check_affine_kernel(WrongDirectionCovariance())
+
+
+@numba.njit(cache=True)
+def _segment_dropping_last(W, b, X, act, params, state, dt):
+    # the tag-and-capture segment kernel, but the last sample of every segment is lost
+    return _tag_and_capture_segment(W, b, X[:-1], act, params, state, dt)
+
+
+@dataclass(frozen=True, repr=False)
+class DroppingSegmentTagAndCapture(bl.rules.TagAndCapture):
+    """Tag and capture whose segment_kernel drops the last sample."""
+
+    name = "conformance_dropping_segment"
+    segment_kernel = _segment_dropping_last
+
+
+def test_segment_kernel_that_disagrees_with_the_kernel_fails():
+    testing.check_segment_kernel(bl.rules.TagAndCapture())  # the real one passes
+    with pytest.raises(AssertionError, match="after segment_kernel differs from the per-sample"):
+        testing.check_segment_kernel(DroppingSegmentTagAndCapture())
 
 
 @numba.njit(cache=True)
@@ -288,6 +309,7 @@ def test_well_behaved_plugin_passes_every_check(registered):
         "skipped: the rule does not declare row_local = True"
     # optional kernels it does not give
     assert status.pop("check_affine_kernel") == "skipped: no affine_kernel"
+    assert status.pop("check_segment_kernel") == "skipped: no segment_kernel"
     assert status.pop("check_rest_kernel") == "skipped: no rest_kernel"
     assert set(status.values()) == {"passed"}, results
 

@@ -451,6 +451,56 @@ def check_affine_kernel(rule):
 
 
 @_check
+def check_segment_kernel(rule):
+    """The ``segment_kernel`` gives what the engine's per-sample loop gives (forward pass,
+    activation, then ``kernel``, one sample after another) on real inputs, up to rounding,
+    for the whole projection and for blocks of its rows, and returns -1 when every
+    activity is finite."""
+    from ..network.activations import ACTIVATIONS, act_forward
+    fn = type(rule).segment_kernel
+    if fn is None:
+        raise SkipCheck("no segment_kernel")
+    assert rule.row_local and set(rule.needs) <= {"pre", "post"}, \
+        "the rule gives a segment_kernel but is not row_local or reads more than pre and post " \
+        "(the engine only uses it for row_local rules that read pre and post)"
+    net, data = _trained(rule)
+    q = _rule_projections(net, rule)[0]
+    X = _kernel_inputs(net, data, q, rule, np.arange(min(150, len(_as_tuple(data)[0]))))[0]
+    code = ACTIVATIONS[q.post.activation]
+    params, dt = rule.params(q.W.dtype), q.W.dtype.type(1.0)
+    b = np.ascontiguousarray(q.post.bias)
+    # the reference: one sample at a time, as the engine's per-sample driver
+    W_ref, st_ref = q.W.copy(), _copy_state(q.state)
+    z = np.zeros(q.post.size, W_ref.dtype)
+    y = np.zeros_like(z)
+    for x in X:
+        z[:] = W_ref @ x + b
+        act_forward(code, z, y)
+        dW = np.zeros_like(W_ref)
+        rule.kernel(W_ref, x, y.copy(), np.zeros_like(y), params, st_ref, dt, dW,
+                    np.zeros(0, W_ref.dtype))
+        W_ref += dW
+    n = q.post.size
+    for lo, hi in ((0, n), (0, 1), (1, n // 2 + 1), (n // 2 + 1, n)):
+        if lo >= hi:
+            continue
+        W = q.W[lo:hi].copy()
+        st = _row_block(q.state, lo, hi)
+        bad = fn(W, b[lo:hi].copy(), X, code, params, st, dt)
+        assert bad == -1, f"rows {lo}..{hi - 1}: segment_kernel returned {bad} although every " \
+                          "activity is finite (it must return -1)"
+        scale = float(np.max(np.abs(W_ref[lo:hi] - q.W[lo:hi]), initial=0.0))
+        assert np.allclose(W, W_ref[lo:hi], rtol=1e-9, atol=1e-9 * max(scale, 1e-12)), \
+            f"rows {lo}..{hi - 1}: W after segment_kernel differs from the per-sample loop over " \
+            f"kernel (max abs difference {_max_diff(W, W_ref[lo:hi]):.3g}, change {scale:.3g})"
+        for f in st._fields:
+            a, r = getattr(st, f), getattr(st_ref, f)[lo:hi]
+            assert np.allclose(a, r, rtol=1e-9, atol=1e-12), \
+                f"rows {lo}..{hi - 1}: state.{f} after segment_kernel differs from the " \
+                f"per-sample loop over kernel (max abs difference {_max_diff(a, r):.3g})"
+
+
+@_check
 def check_rest_kernel(rule):
     """The ``rest_kernel`` adds to ``dW`` without writing ``W``, is deterministic, and
     ``n`` steps in one call equal ``n`` calls of one step."""
@@ -509,7 +559,7 @@ def check_finite_long_run(rule):
 _CHECKS = (check_constructible, check_metadata, check_bad_hyperparameters, check_params_round_trip,
            check_deterministic, check_kernel_never_writes_W, check_kernel_adds_to_dW,
            check_elementwise_claim, check_row_local_claim, check_dtypes_kept,
-           check_online_equals_batch1, check_numpy_twin, check_affine_kernel, check_rest_kernel,
-           check_finite_long_run)
+           check_online_equals_batch1, check_numpy_twin, check_affine_kernel,
+           check_segment_kernel, check_rest_kernel, check_finite_long_run)
 
 
