@@ -412,3 +412,26 @@ def test_example_network_follows_the_metadata_and_class_override():
 
     net, data = testing.example_network(OwnNetwork())
     assert [q.W.shape for q in net.projections] == [(3, 64)] and data[0].shape == (5, 64)
+
+
+def test_hyperparameter_types_are_importable_by_name_from_any_process():
+    """A rule class defined anywhere (a script, a notebook, a test module) hands its kernels
+    a hyperparameter NamedTuple that another process can import by name, so library
+    kernels cached on disk with it stay readable there (Numba reads a cache index whole,
+    and one type it cannot import made every later compilation of that kernel fail)."""
+    import pickle
+    import subprocess
+    import sys
+
+    @dataclass(frozen=True, repr=False)
+    class LocalTagAndCapture(bl.rules.TagAndCapture):
+        name = "local_tag_and_capture"
+
+    t = LocalTagAndCapture.params_type()
+    assert t is bl.rules.TagAndCapture.params_type()
+    assert t.__module__ == "brainlearn.rules._params"
+    blob = pickle.dumps(numba.typeof(LocalTagAndCapture().params(np.float32)))
+    code = "import pickle, sys; print(pickle.loads(sys.stdin.buffer.read()))"
+    out = subprocess.run([sys.executable, "-c", code], input=blob, capture_output=True,
+                         check=True, timeout=120)
+    assert out.stdout.decode().startswith("Params_8_ltp_rate8_ltd_rate"), out.stdout

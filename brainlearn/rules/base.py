@@ -81,6 +81,8 @@ from typing import ClassVar
 
 import numpy as np
 
+from . import _params
+
 __all__ = ["LearningRule", "LocalRule", "GradientRule", "hyperparameter", "register", "get",
            "available", "make", "plugin_errors", "EmptyState", "SIGNALS", "FAMILIES"]
 
@@ -213,10 +215,11 @@ class LearningRule:
         """The NamedTuple class holding the numeric hyperparameters the kernel reads."""
         nt = cls.__dict__.get("_Params")
         if nt is None:
+            # shared by every rule with the same field names, and importable by name from
+            # any process (see brainlearn.rules._params): kernels cached on disk stay
+            # readable whatever module the rule class was defined in
             names = [f.name for f in dataclasses.fields(cls) if _is_numeric_field(f)]
-            nt = collections.namedtuple(f"{cls.__name__}Params", names)
-            nt.__module__ = cls.__module__
-            nt.__qualname__ = f"{cls.__qualname__}._Params"
+            nt = _params.params_type(names)
             cls._Params = nt
         return nt
 
