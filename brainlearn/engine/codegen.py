@@ -144,6 +144,16 @@ def generate(plan: Plan) -> str:
 _SUB = 16
 
 
+def _emit_state_rows(e, t, var, rows):
+    """``var`` = term ``t``'s state, every array cut to the rows lo..hi when ``rows`` (the
+    row-wise state of a row-parallel driver)."""
+    if rows and t.state_fields:
+        fields = ", ".join(f"states[{t.slot}].{f}[lo:hi]" for f in t.state_fields)
+        e(f"{var} = SC{t.slot}({fields})")
+    else:
+        e(f"{var} = states[{t.slot}]")
+
+
 def _emit_block(e, plan):
     """Online learning of one projection, block by block through matrix products.
 
@@ -198,11 +208,7 @@ rounding 1 + alpha),
     e(f"b = bs[{post}][lo:hi]")
     for t in pp.terms:
         e(f"P{t.slot} = params[{t.slot}]")
-        if plan.rows >= 0 and t.state_fields:
-            fields = ", ".join(f"states[{t.slot}].{f}[lo:hi]" for f in t.state_fields)
-            e(f"S{t.slot} = SC{t.slot}({fields})")
-        else:
-            e(f"S{t.slot} = states[{t.slot}]")
+        _emit_state_rows(e, t, f"S{t.slot}", plan.rows >= 0)
     e(f"code = acts[{post}]")
     e("dtype = W.dtype")
     e("n_post, n_pre = W.shape")
@@ -393,11 +399,7 @@ def _emit_rows_segment(e, plan):
     e(f"W = Ws[{pp.index}][lo:hi]")
     e(f"b = bs[{pp.post}][lo:hi]")
     e(f"P = params[{t.slot}]")
-    if t.state_fields:
-        fields = ", ".join(f"states[{t.slot}].{f}[lo:hi]" for f in t.state_fields)
-        e(f"S = SC{t.slot}({fields})")
-    else:
-        e(f"S = states[{t.slot}]")
+    _emit_state_rows(e, t, "S", True)
     e(f"code = acts[{pp.post}]")
     e("n = order.shape[0]")
     e(f"Xs = np.empty((min(n, {_SEGMENT}), X.shape[1]), X.dtype)")

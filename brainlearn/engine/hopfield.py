@@ -30,6 +30,7 @@ import numpy as np
 
 from .._jit import JIT_DISABLED, jit
 from .._random import bits, stream, uniform
+from .kernels import _dots
 
 __all__ = ["async_recall", "fields", "is_symmetric", "sweep_order", "symmetric_rows", "sync_step"]
 
@@ -211,24 +212,12 @@ def fields(W, S, b, H, lo, hi):
             H[c + 2, i + 3] = a32 + b[i + 3]
             H[c + 3, i + 3] = a33 + b[i + 3]
         i += 4
+    four = np.empty(4, H.dtype)
     while i < hi:
-        w0 = W[i]
         for c in range(0, m, 4):
-            s0 = S[c]
-            s1 = S[c + 1]
-            s2 = S[c + 2]
-            s3 = S[c + 3]
-            a0 = a1 = a2 = a3 = zero
-            for j in range(n):
-                x0 = w0[j]
-                a0 += x0 * s0[j]
-                a1 += x0 * s1[j]
-                a2 += x0 * s2[j]
-                a3 += x0 * s3[j]
-            H[c, i] = a0 + b[i]
-            H[c + 1, i] = a1 + b[i]
-            H[c + 2, i] = a2 + b[i]
-            H[c + 3, i] = a3 + b[i]
+            _dots(S[c:c + 4], W[i], four, False)  # 4 states times the row: 4 sums at once
+            for q in range(4):
+                H[c + q, i] = four[q] + b[i]
         i += 1
 
 
