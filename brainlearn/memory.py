@@ -301,7 +301,7 @@ def _async(W, b, S, low, gain, steps, T, key, out_steps, out_conv):
     """Asynchronous recall of every row of S on the engine's threads.
 
     Two phases: (1) the initial fields ``H = S W^T + b`` of all cues (W read once for
-    every 4 cues; rows of W split between the threads) and the symmetry check of W (rows
+    every 6 cues; rows of W split between the threads) and the symmetry check of W (rows
     split so that the threads get equal parts of the triangle), then (2) the dynamics, cue
     by cue; the threads take chunks of cues from a shared counter, so a thread that gets
     cues needing more sweeps does not hold the other up. A cue's trajectory depends only
@@ -311,12 +311,12 @@ def _async(W, b, S, low, gain, steps, T, key, out_steps, out_conv):
 
     import numba
 
-    from .engine.hopfield import async_recall, fields, symmetric_rows
+    from .engine.hopfield import FIELD_STATES, async_recall, fields, symmetric_rows
     from .engine.run import _run_row_blocks
     m, n = S.shape
     threads = max(1, numba.get_num_threads())
-    # the fields kernel takes states 4 at a time: pad with zero states
-    m4 = -(-m // 4) * 4
+    # the fields kernel takes states FIELD_STATES at a time: pad with zero states
+    m4 = -(-m // FIELD_STATES) * FIELD_STATES
     S4 = np.zeros((m4, n), S.dtype)
     S4[:m] = S
     H = np.empty((m4, n), S.dtype)

@@ -142,13 +142,17 @@ def is_symmetric(W):
     return symmetric_rows(W, 0, W.shape[0])
 
 
+#: states taken together by :func:`fields` (the number of rows of ``S`` is a multiple of it)
+FIELD_STATES = 6
+
+
 @jit(reduction=True)
 def fields(W, S, b, H, lo, hi):
     """``H[c, i] = sum_j W[i, j] S[c, j] + b[i]`` for the rows ``lo <= i < hi`` of ``W`` and
-    every row c of ``S`` (a multiple of 4 rows; ``H`` has as many rows).
+    every row c of ``S`` (a multiple of :data:`FIELD_STATES` rows; ``H`` has as many rows).
 
-    4 rows of ``W`` times 4 states at a time (16 sums in registers, vectorised over j: W
-    is read once per 4 states, a state once per 4 rows). Every sum is made by the same
+    4 rows of ``W`` times 6 states at a time (24 sums in registers, vectorised over j: W
+    is read once per 6 states, a state once per 4 rows). Every sum is made by the same
     code in the same order whatever the other states are and however the rows are split,
     as long as ``lo`` and ``hi`` are multiples of 4 or ``hi = n`` (the last ``n % 4`` rows
     go one by one): the fields of a state do not depend on the threads or on the other
@@ -156,6 +160,8 @@ def fields(W, S, b, H, lo, hi):
     """
     n = W.shape[1]
     m = S.shape[0]
+    if m % 6 != 0 or H.shape[0] != m:
+        raise ValueError("fields: S and H must have the same number of rows, a multiple of 6")
     zero = H.dtype.type(0)
     i = lo
     while i + 4 <= hi:
@@ -163,13 +169,15 @@ def fields(W, S, b, H, lo, hi):
         w1 = W[i + 1]
         w2 = W[i + 2]
         w3 = W[i + 3]
-        for c in range(0, m, 4):
+        for c in range(0, m, 6):
             s0 = S[c]
             s1 = S[c + 1]
             s2 = S[c + 2]
             s3 = S[c + 3]
-            a00 = a01 = a02 = a03 = a10 = a11 = a12 = a13 = zero
-            a20 = a21 = a22 = a23 = a30 = a31 = a32 = a33 = zero
+            s4 = S[c + 4]
+            s5 = S[c + 5]
+            a00 = a01 = a02 = a03 = a04 = a05 = a10 = a11 = a12 = a13 = a14 = a15 = zero
+            a20 = a21 = a22 = a23 = a24 = a25 = a30 = a31 = a32 = a33 = a34 = a35 = zero
             for j in range(n):
                 x0 = w0[j]
                 x1 = w1[j]
@@ -179,45 +187,63 @@ def fields(W, S, b, H, lo, hi):
                 y1 = s1[j]
                 y2 = s2[j]
                 y3 = s3[j]
+                y4 = s4[j]
+                y5 = s5[j]
                 a00 += x0 * y0
                 a01 += x0 * y1
                 a02 += x0 * y2
                 a03 += x0 * y3
+                a04 += x0 * y4
+                a05 += x0 * y5
                 a10 += x1 * y0
                 a11 += x1 * y1
                 a12 += x1 * y2
                 a13 += x1 * y3
+                a14 += x1 * y4
+                a15 += x1 * y5
                 a20 += x2 * y0
                 a21 += x2 * y1
                 a22 += x2 * y2
                 a23 += x2 * y3
+                a24 += x2 * y4
+                a25 += x2 * y5
                 a30 += x3 * y0
                 a31 += x3 * y1
                 a32 += x3 * y2
                 a33 += x3 * y3
+                a34 += x3 * y4
+                a35 += x3 * y5
             H[c, i] = a00 + b[i]
             H[c + 1, i] = a01 + b[i]
             H[c + 2, i] = a02 + b[i]
             H[c + 3, i] = a03 + b[i]
+            H[c + 4, i] = a04 + b[i]
+            H[c + 5, i] = a05 + b[i]
             H[c, i + 1] = a10 + b[i + 1]
             H[c + 1, i + 1] = a11 + b[i + 1]
             H[c + 2, i + 1] = a12 + b[i + 1]
             H[c + 3, i + 1] = a13 + b[i + 1]
+            H[c + 4, i + 1] = a14 + b[i + 1]
+            H[c + 5, i + 1] = a15 + b[i + 1]
             H[c, i + 2] = a20 + b[i + 2]
             H[c + 1, i + 2] = a21 + b[i + 2]
             H[c + 2, i + 2] = a22 + b[i + 2]
             H[c + 3, i + 2] = a23 + b[i + 2]
+            H[c + 4, i + 2] = a24 + b[i + 2]
+            H[c + 5, i + 2] = a25 + b[i + 2]
             H[c, i + 3] = a30 + b[i + 3]
             H[c + 1, i + 3] = a31 + b[i + 3]
             H[c + 2, i + 3] = a32 + b[i + 3]
             H[c + 3, i + 3] = a33 + b[i + 3]
+            H[c + 4, i + 3] = a34 + b[i + 3]
+            H[c + 5, i + 3] = a35 + b[i + 3]
         i += 4
-    four = np.empty(4, H.dtype)
+    six = np.empty(6, H.dtype)
     while i < hi:
-        for c in range(0, m, 4):
-            _dots(S[c:c + 4], W[i], four, False)  # 4 states times the row: 4 sums at once
-            for q in range(4):
-                H[c + q, i] = four[q] + b[i]
+        for c in range(0, m, 6):
+            _dots(S[c:c + 6], W[i], six, False)  # 6 states times the row
+            for q in range(6):
+                H[c + q, i] = six[q] + b[i]
         i += 1
 
 
