@@ -199,6 +199,24 @@ def test_segment_kernel_training_equals_the_per_sample_driver(activation, monkey
                                    atol=1e-11, err_msg=f)
 
 
+def test_segment_kernel_splits_a_small_layer_between_threads(monkeypatch):
+    """A layer of 520 synapses: the per-sample row driver would keep it on one thread, the
+    segment kernel's rows are split in two blocks; the same result as the per-sample
+    driver."""
+    from brainlearn.engine import codegen, run
+    monkeypatch.setattr(codegen, "_SEGMENT", 300)  # the driver of the test above
+    x = np.random.default_rng(8).random((500, 40)) - 0.3
+    net, q = _tag_net(40, 13, "linear", **_SWITCHING)
+    import numba
+    plan = run.make_plan(net, None)
+    assert plan.rows == 0 and run._row_blocks(net, plan) == min(2, numba.get_num_threads())
+    bl.train(net, x, epochs=1, batch_size=1, shuffle=False, quiet=True)
+    ref_net, ref = _tag_net(40, 13, "linear", **_SWITCHING)
+    bl.train(ref_net, x, epochs=1, batch_size=1, shuffle=False, quiet=True, driver="online")
+    np.testing.assert_allclose(q.W, ref.W, rtol=1e-9, atol=1e-11)
+    np.testing.assert_allclose(q.state.tag_ltp, ref.state.tag_ltp, rtol=1e-9, atol=1e-11)
+
+
 def test_segment_kernel_reports_the_step_where_the_activity_overflowed(monkeypatch):
     """A sample whose drive overflows: both drivers raise DivergenceError at its step."""
     from brainlearn.engine import codegen

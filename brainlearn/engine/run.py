@@ -16,7 +16,7 @@ import time
 import numpy as np
 
 from ..network.losses import canonical_loss, count_correct_rows, loss_and_delta_rows, loss_code
-from .codegen import drivers_for
+from .codegen import _segment_term, drivers_for
 from .kernels import block_grams
 from .plan import make_plan, rule_terms
 
@@ -350,10 +350,11 @@ class _blas_threads:
 
 def _row_blocks(net, plan):
     """Threads for the row-parallel driver: one block of rows each, none for tiny layers
-    (starting threads costs more than it saves below about 20k synapses)."""
+    (starting threads costs more than it saves below about 20k synapses), except when a
+    rule's segment kernel runs the rows (one call per thread per segment of samples)."""
     import numba
     q = net.projections[plan.rows]
-    if q.W.size < 20_000:
+    if q.W.size < 20_000 and _segment_term(plan.projections[plan.rows]) is None:
         return 1
     return max(1, min(numba.get_num_threads(), q.post.size))
 
