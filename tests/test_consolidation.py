@@ -178,8 +178,8 @@ def test_segment_kernel_training_equals_the_per_sample_driver(activation, monkey
     """bl.train's row-parallel driver hands segments of samples to the rule's segment kernel
     (two row blocks on threads, segments of 300 samples, the early phase in closed form
     between changes of regime): the same weights and state as the per-sample driver."""
-    from brainlearn.engine import codegen
-    monkeypatch.setattr(codegen, "_SEGMENT", 300)
+    from brainlearn.engine import run
+    monkeypatch.setattr(run, "SEGMENT", 300)
     x = np.random.default_rng(6).random((700, 180)) - 0.3
     params = _SWITCHING
     if activation == "sigmoid":  # activities in (0, 1): thresholds inside that range
@@ -199,15 +199,15 @@ def test_segment_kernel_training_equals_the_per_sample_driver(activation, monkey
                                    atol=1e-11, err_msg=f)
 
 
-def test_segment_kernel_splits_a_small_layer_between_threads(monkeypatch):
+def test_segment_kernel_splits_a_small_layer_between_threads():
     """A layer of 520 synapses: the per-sample row driver would keep it on one thread, the
     segment kernel's rows are split in two blocks; the same result as the per-sample
     driver."""
-    from brainlearn.engine import codegen, run
-    monkeypatch.setattr(codegen, "_SEGMENT", 300)  # the driver of the test above
+    import numba
+
+    from brainlearn.engine import run
     x = np.random.default_rng(8).random((500, 40)) - 0.3
     net, q = _tag_net(40, 13, "linear", **_SWITCHING)
-    import numba
     plan = run.make_plan(net, None)
     assert plan.rows == 0 and run._row_blocks(net, plan) == min(2, numba.get_num_threads())
     bl.train(net, x, epochs=1, batch_size=1, shuffle=False, quiet=True)
@@ -218,15 +218,16 @@ def test_segment_kernel_splits_a_small_layer_between_threads(monkeypatch):
 
 
 def test_segment_kernel_reports_the_step_where_the_activity_overflowed(monkeypatch):
-    """A sample whose drive overflows: both drivers raise DivergenceError at its step."""
-    from brainlearn.engine import codegen
-    monkeypatch.setattr(codegen, "_SEGMENT", 300)  # the driver of the test above
+    """A sample whose drive overflows (in the second segment of 300 samples): both drivers
+    raise DivergenceError at its step."""
+    from brainlearn.engine import run
+    monkeypatch.setattr(run, "SEGMENT", 300)
     x = np.random.default_rng(7).random((400, 180))
-    x[257] = 1e308
+    x[357] = 1e308
     steps = []
     for driver in ("auto", "online"):
         net, _ = _tag_net(180, 113, "linear", **_SWITCHING)
         with pytest.raises(bl.DivergenceError) as err:
             bl.train(net, x, epochs=1, batch_size=1, shuffle=False, quiet=True, driver=driver)
         steps.append(err.value.step)
-    assert steps == [257, 257]
+    assert steps == [357, 357]

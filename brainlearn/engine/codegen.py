@@ -369,12 +369,8 @@ def _emit_rows(e, plan):
         e(f"clip(Wi, bounds[{q}, 0], bounds[{q}, 1])")
     e.dedent()
     e.dedent()
-    e("return -1")
+    e("return 0")
     e.dedent()
-
-
-#: samples gathered at a time for a rule's segment kernel
-_SEGMENT = 4096
 
 
 def _segment_term(pp):
@@ -387,32 +383,20 @@ def _segment_term(pp):
 
 
 def _emit_rows_segment(e, plan):
-    """The row-parallel driver handing segments of samples to the rule's segment kernel,
-    which runs the forward pass and its update for rows lo..hi (see
+    """``online_segment``: the rule's segment kernel on rows lo..hi of one segment of
+    gathered samples ``X`` (it runs the forward pass and the update; see
     :class:`brainlearn.rules.LocalRule`). Returns the first sample whose activity is not
     finite, or -1."""
     pp = plan.projections[plan.rows]
     t = _segment_term(pp)
     e("@jit")
-    e("def online_rows(X, order, dt, Ws, bs, Ms, bounds, params, states, acts, lo, hi):")
+    e("def online_segment(X, dt, Ws, bs, params, states, acts, lo, hi):")
     e.indent()
     e(f"W = Ws[{pp.index}][lo:hi]")
     e(f"b = bs[{pp.post}][lo:hi]")
     e(f"P = params[{t.slot}]")
     _emit_state_rows(e, t, "S", True)
-    e(f"code = acts[{pp.post}]")
-    e("n = order.shape[0]")
-    e(f"Xs = np.empty((min(n, {_SEGMENT}), X.shape[1]), X.dtype)")
-    e(f"for s0 in range(0, n, {_SEGMENT}):")
-    e.indent()
-    e(f"s1 = min(s0 + {_SEGMENT}, n)")
-    e("for s in range(s0, s1):")
-    e("    Xs[s - s0] = X[order[s]]")
-    e(f"bad = kg{t.slot}(W, b, Xs[:s1 - s0], code, P, S, dt)")
-    e("if bad >= 0:")
-    e("    return s0 + bad")
-    e.dedent()
-    e("return -1")
+    e(f"return kg{t.slot}(W, b, X, acts[{pp.post}], P, S, dt)")
     e.dedent()
 
 

@@ -190,8 +190,8 @@ def _live_arrays(net):
 #: samples per block of the block driver (large enough for efficient matrix products, small
 #: enough that the Gram matrix of a block stays a small part of the work)
 BLOCK = 64
-#: samples per segment of the block driver: their inputs and Gram products are made at once
-#: (a segment's Gram products take SEGMENT * BLOCK numbers)
+#: samples per segment of the block and segment drivers: their inputs (and the block driver's
+#: Gram products, SEGMENT * BLOCK numbers) are made at once
 SEGMENT = 64 * BLOCK
 
 
@@ -200,19 +200,34 @@ def _call_driver(mod, plan, use_rows, use_online, n_blocks, x, T, part, dtv, bat
     if use_block:
         return (0.0, 0) + _block_epoch(mod, plan, n_blocks, x, part, dtv, Ws, bs, params, states,
                                        acts)
+    if use_rows and hasattr(mod, "online_segment"):
+        return (0.0, 0) + _segment_epoch(mod, plan, n_blocks, x, part, dtv, Ws, bs, params,
+                                         states, acts)
     if use_rows:
-        with _blas_threads(1):  # a rule's segment kernel may use matrix products
-            res = _run_row_blocks(mod.online_rows, n_blocks, Ws[plan.rows].shape[0],
-                                  (x, part, dtv, Ws, bs, Ms, bounds, params, states, acts))
-        bads = [r for r in res if r >= 0]
-        if bads:
-            return 0.0, 0, min(bads), min(bads)
+        _run_row_blocks(mod.online_rows, n_blocks, Ws[plan.rows].shape[0],
+                        (x, part, dtv, Ws, bs, Ms, bounds, params, states, acts))
         return 0.0, 0, len(part), -1
     if use_online:
         return mod.online(x, T, part, dtv, Ws, bs, Ms, bounds, params, states, dWs, acts, steps,
                           plan.loss, plan.threshold)
     return mod.minibatch(x, T, part, dtv, batch_size, Ws, bs, Ms, bounds, params, states, dWs,
                          acts, steps, plan.loss, plan.threshold)
+
+
+def _segment_epoch(mod, plan, n_blocks, x, part, dtv, Ws, bs, params, states, acts):
+    """A rule's segment kernel over ``part``: each segment's inputs are gathered once and
+    shared by the threads, which own row ranges. Returns (samples done, step of divergence
+    or -1)."""
+    n_rows = Ws[plan.rows].shape[0]
+    with _blas_threads(1):  # the kernel's matrix products run on the engine's threads
+        for s0 in range(0, len(part), SEGMENT):
+            X = x[part[s0:s0 + SEGMENT]]
+            res = _run_row_blocks(mod.online_segment, n_blocks, n_rows,
+                                  (X, dtv, Ws, bs, params, states, acts))
+            bads = [r for r in res if r >= 0]
+            if bads:
+                return s0 + min(bads), s0 + min(bads)
+    return len(part), -1
 
 
 def _block_epoch(mod, plan, n_blocks, x, part, dtv, Ws, bs, params, states, acts):

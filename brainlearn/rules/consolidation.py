@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._jit import jit
+from ..engine.kernels import affine
 from ..network.activations import act_forward
 from .base import LocalRule, hyperparameter, register
 
@@ -214,10 +215,7 @@ def _tag_and_capture_one_row(W, b, X, act, params, state, dt, i, k0, k1):
                             state.trace[i:i + 1], state.clock[i:i + 1])
     for k in range(k0, k1):
         x = X[k]
-        s = bi[0]
-        for j in range(x.shape[0]):
-            s += Wi[0, j] * x[j]
-        z[0] = s
+        affine(Wi, x, bi, z)
         act_forward(act, z, y)
         if not math.isfinite(y[0]):
             return k
