@@ -306,7 +306,7 @@ def test_row_parallel_epoch_equals_the_online_driver(rng, rule, dtype):
 def test_block_driver_equals_the_online_driver(rng, rule, act, dtype):
     """Rules with an affine_kernel run blocks of samples through matrix products: online
     learning all the same, equal to the per-sample driver up to rounding. 150 samples:
-    two full blocks (with corrections from earlier sub-blocks) and a short one."""
+    four full blocks (with corrections from earlier sub-blocks) and a short one."""
     x = rng.uniform(0, 1, (150, 40))
     nets = []
     for driver in ("auto", "online"):
@@ -336,12 +336,13 @@ def _state_arrays(state):
     return [a for part in (state or ()) for a in _state_arrays(part)]
 
 
+@pytest.mark.parametrize("shuffle", [True, False], ids=["gathered", "in-order"])
 @pytest.mark.parametrize("rule", [bl.rules.Oja(lr=1e-3), bl.rules.Covariance(lr=1e-3, beta=0.05)],
                          ids=["oja", "covariance"])
-def test_block_driver_across_segments_and_row_threads(rng, monkeypatch, rule):
-    """Segments of 128 samples (inputs, directions and Gram products made per segment, the
-    Gram products shared by two threads that own half of the rows each): still the
-    per-sample driver's result."""
+def test_block_driver_across_segments_and_row_threads(rng, monkeypatch, rule, shuffle):
+    """Segments of two blocks (inputs gathered on threads, or taken as a view when the samples
+    come in order; directions and Gram products made per segment, the Gram products shared
+    by two threads that own half of the rows each): still the per-sample driver's result."""
     import numba
 
     from brainlearn.engine import run as engine_run
@@ -354,7 +355,7 @@ def test_block_driver_across_segments_and_row_threads(rng, monkeypatch, rule):
         inp, out = net.add_input(250), net.add_population(100, activation="linear")
         net.connect(inp, out, rule=rule, init=bl.init.Normal(std=0.05))
         W0 = net.projections[0].W.copy()
-        bl.train(net, x, driver=driver, seed=1)
+        bl.train(net, x, driver=driver, seed=1, shuffle=shuffle)
         nets.append(net)
     if numba.get_num_threads() > 1 and rule.row_local:
         assert engine_run._row_blocks(nets[0], make_plan(nets[0], None)) > 1  # rows on threads

@@ -14,7 +14,7 @@ from .._jit import jit
 
 __all__ = ["affine", "matvec_add", "matvec_t_add", "zero", "add_into", "add_scaled", "add_scaled_vec",
            "add_bias_rows", "apply_mask", "clip",
-           "all_finite", "gather_rows", "is_run", "block_grams"]
+           "all_finite", "gather_rows", "is_run", "gather_chunks", "block_grams", "gathered_grams"]
 
 
 @jit(reduction=True)
@@ -174,6 +174,17 @@ def is_run(idx):
 
 
 @jit
+def gather_chunks(x, idx, X, B, c0, c1):
+    """``X[r] = x[idx[r]]`` for the rows of the chunks ``c0 .. c1-1`` of ``B`` consecutive rows
+    of ``X`` (disjoint chunk ranges may run on threads)."""
+    n = X.shape[0]
+    for r in range(c0 * B, min(c1 * B, n)):
+        k = idx[r]
+        for j in range(X.shape[1]):
+            X[r, j] = x[k, j]
+
+
+@jit
 def block_grams(X, D, B, G, c0, c1):
     """``G[c, :m, :m] = X_c D_c^T`` for the chunks ``c0 .. c1-1`` of ``B`` consecutive rows of
     ``X`` and ``D`` (``m`` rows in the last chunk): the Gram products of the block driver,
@@ -186,3 +197,12 @@ def block_grams(X, D, B, G, c0, c1):
         for k in range(m):
             for j in range(m):
                 G[c, k, j] = P[k, j]
+
+
+@jit
+def gathered_grams(x, idx, X, B, G, c0, c1):
+    """:func:`gather_chunks` then :func:`block_grams` of ``X`` with itself, chunk by chunk
+    (each chunk's rows are still in cache for its Gram product)."""
+    for c in range(c0, c1):
+        gather_chunks(x, idx, X, B, c, c + 1)
+        block_grams(X, X, B, G, c, c + 1)
