@@ -357,14 +357,36 @@ def test_block_driver_across_segments_and_row_threads(rng, monkeypatch, rule, sh
         W0 = net.projections[0].W.copy()
         bl.train(net, x, driver=driver, seed=1, shuffle=shuffle)
         nets.append(net)
-    if numba.get_num_threads() > 1 and rule.row_local:
-        assert engine_run._row_blocks(nets[0], make_plan(nets[0], None)) > 1  # rows on threads
+    if numba.get_num_threads() > 1:  # rows on threads (covariance: its directions made first)
+        plan = make_plan(nets[0], None)
+        assert plan.block_threads and engine_run._row_blocks(nets[0], plan) > 1
     Wa, Wb = nets[0].projections[0].W, nets[1].projections[0].W
     change = np.abs(Wb - W0).max()
     assert change > 1e-3
     assert np.abs(Wa - Wb).max() <= 1e-9 * change
     for fa, fb in zip(nets[0].projections[0].state, nets[1].projections[0].state):
         np.testing.assert_allclose(fa, fb, rtol=1e-9, atol=1e-12)
+
+
+def test_block_driver_keeps_rows_of_an_undeclared_direction_rule_on_one_thread():
+    """A rule with a direction_kernel is not row_local; its rows go on threads in the block
+    driver only when it names the state its direction_kernel moves (``input_state``)."""
+    from dataclasses import dataclass
+
+    from brainlearn.engine.plan import make_plan
+
+    @dataclass(frozen=True, repr=False)
+    class Undeclared(bl.rules.Covariance):
+        input_state = None
+
+    plans = {}
+    for rule in (bl.rules.Covariance(), Undeclared()):
+        net = bl.Network(seed=0)
+        net.connect(net.add_input(250), net.add_population(100), rule=rule)
+        net.projections[0].reset_state()
+        plans[type(rule).__name__] = make_plan(net, None)
+    assert plans["Covariance"].block == 0 and plans["Covariance"].block_threads
+    assert plans["Undeclared"].block == 0 and not plans["Undeclared"].block_threads
 
 
 def test_block_driver_keeps_a_slow_decay_exact_in_float32(rng):

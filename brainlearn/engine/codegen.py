@@ -145,10 +145,11 @@ _SUB = 16
 
 
 def _emit_state_rows(e, t, var, rows):
-    """``var`` = term ``t``'s state, every array cut to the rows lo..hi when ``rows`` (the
-    row-wise state of a row-parallel driver)."""
+    """``var`` = term ``t``'s state, its row-wise arrays (``t.state_fields``) cut to the rows
+    lo..hi when ``rows`` (a driver that runs row ranges on threads); the others whole."""
     if rows and t.state_fields:
-        fields = ", ".join(f"states[{t.slot}].{f}[lo:hi]" for f in t.state_fields)
+        fields = ", ".join(f"states[{t.slot}].{f}[lo:hi]" if f in t.state_fields
+                           else f"states[{t.slot}].{f}" for f in t.state_cls._fields)
         e(f"{var} = SC{t.slot}({fields})")
     else:
         e(f"{var} = states[{t.slot}]")
@@ -208,7 +209,7 @@ rounding 1 + alpha),
     e(f"b = bs[{post}][lo:hi]")
     for t in pp.terms:
         e(f"P{t.slot} = params[{t.slot}]")
-        _emit_state_rows(e, t, f"S{t.slot}", plan.rows >= 0)
+        _emit_state_rows(e, t, f"S{t.slot}", plan.block_threads)
     e(f"code = acts[{post}]")
     e("dtype = W.dtype")
     e("n_post, n_pre = W.shape")

@@ -78,6 +78,7 @@ class Plan:
     threshold: float  # decision threshold for a single output unit
     rows: int = -1  # projection run by the row-parallel driver (-1: not eligible)
     block: int = -1  # projection run by the block driver (-1: not eligible)
+    block_threads: bool = False  # the block driver may run row ranges on threads
 
     def incoming(self, pop, lateral=False):
         return [p for p in self.projections if p.post == pop and p.lateral == lateral]
@@ -207,12 +208,16 @@ def make_plan(net, loss=None, learn=True) -> Plan:
     acts = tuple(-1 if p.is_input else ACTIVATIONS[p.activation] for p in pops)
     threshold = 0.0 if acts[out.index] == TANH else 0.5
     rows = block = -1
+    block_threads = False
     if learn and loss_code < 0:
         rows, plans = _row_parallel(net, plans)
         block = _block(net, plans)
+        block_threads = block >= 0 and rows >= 0
+        if block >= 0 and rows < 0:
+            block_threads, plans = _direction_rows(net, plans)
     return Plan(order, tuple(offsets), tuple(p.size for p in pops), acts, out.index, loss_code,
                 tuple(sorted(delta, key=order.index)), tuple(sorted(direct.items())),
-                tuple(sorted(reward)), tuple(plans), threshold, rows, block)
+                tuple(sorted(reward)), tuple(plans), threshold, rows, block, block_threads)
 
 
 def _block(net, plans):
@@ -270,6 +275,38 @@ def _row_parallel(net, plans):
     plans[0] = ProjectionPlan(pp.index, pp.pre, pp.post, tuple(terms), pp.fused, pp.owns_bias,
                               pp.has_mask, pp.has_bounds, pp.lateral)
     return 0, tuple(plans)
+
+
+def _direction_rows(net, plans):
+    """Whether the block driver may run row ranges of a rule with a ``direction_kernel`` on
+    threads (True, with the rows' state fields in the plan) or not (False).
+
+    Such a rule is not ``row_local``: its input-side state (the covariance rule's running
+    mean of x) moves with every sample. But the block driver makes the directions, and so
+    moves that state, for the whole segment before the rows run; what is left to the rows
+    is ``affine_kernel``, which by the protocol touches only the other fields. So the rows
+    may split when the rule names its input-side fields (``input_state``), every other
+    field has one row per unit, and the activation is element-wise.
+    """
+    q, pp = net.projections[0], plans[0]
+    if len(pp.terms) != 1 or pp.terms[0].direction is None:
+        return False, plans
+    rule, t, st = rule_terms(q.rule)[0], pp.terms[0], q.state
+    inputs = getattr(rule, "input_state", None)
+    fields = tuple(getattr(st, "_fields", ()))
+    if inputs is None or q.post.activation == "softmax" or pp.owns_bias:
+        return False, plans
+    if any(f not in fields for f in inputs):
+        return False, plans
+    rowwise = tuple(f for f in fields if f not in inputs)
+    if any(getattr(st, f).shape[:1] != (q.post.size,) for f in rowwise):
+        return False, plans
+    terms = (Term(t.kernel, t.batch_kernel, t.signal, t.constraint, t.feedback, t.slot,
+                  type(st), rowwise, t.affine, t.direction, t.segment),)
+    plans = list(plans)
+    plans[0] = ProjectionPlan(pp.index, pp.pre, pp.post, terms, pp.fused, pp.owns_bias,
+                              pp.has_mask, pp.has_bounds, pp.lateral)
+    return True, tuple(plans)
 
 
 def _reaches(net, target):

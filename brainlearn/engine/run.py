@@ -388,8 +388,9 @@ def _row_blocks(net, plan):
     (starting threads costs more than it saves below about 20k synapses), except when a
     rule's segment kernel runs the rows (one call per thread per segment of samples)."""
     import numba
-    q = net.projections[plan.rows]
-    if q.W.size < 20_000 and _segment_term(plan.projections[plan.rows]) is None:
+    k = plan.rows if plan.rows >= 0 else plan.block
+    q = net.projections[k]
+    if q.W.size < 20_000 and _segment_term(plan.projections[k]) is None:
         return 1
     return max(1, min(numba.get_num_threads(), q.post.size))
 
@@ -516,7 +517,7 @@ def train(net, data, *, epochs=1, batch_size=1, loss=None, shuffle=True, seed=No
     # rules that change each row by alpha_i W_i + beta_i x: blocks of samples through BLAS
     use_block = driver == "auto" and batch_size == 1 and plan.block >= 0 and y is None
     use_rows = use_rows and not use_block
-    n_blocks = _row_blocks(net, plan) if (use_rows or (use_block and plan.rows >= 0)) else 1
+    n_blocks = _row_blocks(net, plan) if (use_rows or (use_block and plan.block_threads)) else 1
     record_acc = labels or loss != "mse"
 
     history = History()

@@ -34,7 +34,9 @@ other than ``x`` that depends only on the inputs (the covariance rule's
 
 that writes ``d`` for one sample and advances the input-side state (the rest of the
 state stays with ``affine_kernel``); the engine calls it for the samples in order
-before their ``affine_kernel`` calls. The engine then runs online learning of a
+before their ``affine_kernel`` calls. Such a rule names its input-side state fields in
+``input_state``; when every other field has one row per postsynaptic unit, the block
+driver may run ranges of rows on threads (the directions are made once, before). The engine then runs online learning of a
 single projection block by block through matrix products (see
 :mod:`brainlearn.engine.codegen`), with the same result as sample by sample.
 
@@ -163,6 +165,10 @@ class LearningRule:
     #: rules whose change is ``dW_i = alpha_i W_i + beta_i d`` with ``d`` made from the input
     #: alone (see the module docstring)
     direction_kernel: ClassVar = None
+    #: the state fields a ``direction_kernel`` advances (the input side, e.g. the covariance
+    #: rule's ``("mean_pre",)``); None: not declared, and the block driver keeps the rows
+    #: of such a rule on one thread
+    input_state: ClassVar = None
     #: optional ``segment_kernel(W, b, X, act, params, state, dt) -> int`` for ``row_local``
     #: rules: online learning of a block of rows over a run of samples (see the module
     #: docstring); the engine's row-parallel driver then calls it instead of ``kernel``

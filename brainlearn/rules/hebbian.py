@@ -318,6 +318,7 @@ class Covariance(LocalRule):
     # row i moves along d = x - <x> (one direction for all rows, made before <x> moves)
     affine_kernel = _covariance_affine
     direction_kernel = _covariance_direction
+    input_state = ("mean_pre",)  # moved by direction_kernel; mean_post has one row per unit
 
     def init_state(self, projection, rng):
         W = projection.W
