@@ -134,6 +134,19 @@ def test_direction_kernel_that_disagrees_with_the_kernel_fails():
         testing.check_affine_kernel(WrongDirectionCovariance())
 
 
+@dataclass(frozen=True, repr=False)
+class MislabelledCovariance(bl.rules.Covariance):
+    """The covariance rule naming the wrong state field as moved by its direction_kernel."""
+
+    name = "conformance_mislabelled_covariance"
+    input_state = ("mean_post",)
+
+
+def test_input_state_that_misnames_the_direction_state_fails():
+    with pytest.raises(AssertionError, match="direction_kernel changed state.mean_pre"):
+        testing.check_affine_kernel(MislabelledCovariance())
+
+
 @numba.njit(cache=True)
 def _segment_dropping_last(W, b, X, act, params, state, dt):
     # the tag-and-capture segment kernel, but the last sample of every segment is lost

@@ -425,6 +425,13 @@ def check_affine_kernel(rule):
     pre, post, mod = _kernel_inputs(net, data, q, rule, np.arange(10))
     W = q.W.copy()
     k_state, a_state = _copy_state(q.state), _copy_state(q.state)
+    fields = tuple(getattr(a_state, "_fields", ()))
+    inputs = type(rule).input_state
+    if inputs is not None:
+        assert direction is not None and all(f in fields for f in inputs), \
+            f"input_state {inputs!r} names state fields moved by a direction_kernel; the " \
+            f"rule's state has {fields!r}" + ("" if direction is not None else
+                                              " and the rule has no direction_kernel")
     dt = W.dtype.type(0.5)
     for r in range(pre.shape[0]):
         dW = np.zeros_like(W)
@@ -433,9 +440,20 @@ def check_affine_kernel(rule):
         d = pre[r]
         if direction is not None:
             d = np.full_like(pre[r], np.nan)
+            before = _copy_state(a_state)
             direction(pre[r], rule.params(W.dtype), a_state, dt, d)
+            for f in fields if inputs is not None else ():  # the declared split of the state
+                if f not in inputs:
+                    assert np.array_equal(getattr(a_state, f), getattr(before, f)), \
+                        f"step {r}: direction_kernel changed state.{f}, which is not in " \
+                        f"input_state {inputs!r}"
+        before = _copy_state(a_state)
         alpha, beta = np.zeros(W.shape[0], W.dtype), np.zeros(W.shape[0], W.dtype)
         fn(pre[r], post[r], rule.params(W.dtype), a_state, dt, alpha, beta)
+        for f in inputs or ():
+            assert np.array_equal(getattr(a_state, f), getattr(before, f)), \
+                f"step {r}: affine_kernel changed state.{f}, which input_state {inputs!r} " \
+                f"leaves to direction_kernel"
         expect = alpha[:, None] * W + beta[:, None] * d[None, :]
         scale = float(np.max(np.abs(dW), initial=0.0))
         what = "beta_i d (d from direction_kernel)" if direction is not None else "beta_i x"
