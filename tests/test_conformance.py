@@ -161,6 +161,27 @@ class DroppingSegmentTagAndCapture(bl.rules.TagAndCapture):
     segment_kernel = _segment_dropping_last
 
 
+@numba.njit(cache=True)
+def _segment_scribbling(W, b, X, act, params, state, dt):
+    # the tag-and-capture segment kernel, which then writes into its inputs
+    bad = _tag_and_capture_segment(W, b, X, act, params, state, dt)
+    X[0, 0] = -1.0
+    return bad
+
+
+@dataclass(frozen=True, repr=False)
+class ScribblingSegmentTagAndCapture(bl.rules.TagAndCapture):
+    """Tag and capture whose segment_kernel writes X (which may be the user's data)."""
+
+    name = "conformance_scribbling_segment"
+    segment_kernel = _segment_scribbling
+
+
+def test_segment_kernel_that_writes_its_inputs_fails():
+    with pytest.raises(AssertionError, match="segment_kernel wrote X"):
+        testing.check_segment_kernel(ScribblingSegmentTagAndCapture())
+
+
 def test_segment_kernel_that_disagrees_with_the_kernel_fails():
     testing.check_segment_kernel(bl.rules.TagAndCapture())  # the real one passes
     with pytest.raises(AssertionError, match="after segment_kernel differs from the per-sample"):

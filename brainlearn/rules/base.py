@@ -47,7 +47,7 @@ A ``row_local`` rule that reads only ``pre`` and ``post`` may also give a
 
 that runs online learning of the rows ``W`` (a block of rows of the projection, changed
 in place, with their bias ``b`` and their rows of every state array) over the samples
-``X`` (n, n_pre) in order: for each sample ``z = W x + b``, ``y = act_forward(act, z)``
+``X`` (n, n_pre; read-only: it may be a view of the training data) in order: for each sample ``z = W x + b``, ``y = act_forward(act, z)``
 (:mod:`brainlearn.network.activations`), then the rule's change. It returns the first
 sample whose activity is not finite, or -1, and must give the same result as the
 per-sample loop over ``kernel`` up to rounding (``check_rule`` compares them). The

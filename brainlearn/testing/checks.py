@@ -504,7 +504,11 @@ def check_segment_kernel(rule):
             continue
         W = q.W[lo:hi].copy()
         st = _row_block(q.state, lo, hi)
-        bad = fn(W, b[lo:hi].copy(), X, code, params, st, dt)
+        X_seen = X.copy()
+        bad = fn(W, b[lo:hi].copy(), X_seen, code, params, st, dt)
+        assert np.array_equal(X_seen, X), \
+            f"rows {lo}..{hi - 1}: segment_kernel wrote X (the engine may pass a view of the " \
+            "training data: X is read-only)"
         assert bad == -1, f"rows {lo}..{hi - 1}: segment_kernel returned {bad} although every " \
                           "activity is finite (it must return -1)"
         scale = float(np.max(np.abs(W_ref[lo:hi] - q.W[lo:hi]), initial=0.0))
