@@ -301,8 +301,8 @@ def _async(W, b, S, low, gain, steps, T, key, out_steps, out_conv):
     """Asynchronous recall of every row of S on the engine's threads.
 
     Two phases: (1) the initial fields ``H = S W^T + b`` of all cues (W read once for
-    every 6 cues; rows of W split between the threads) and the symmetry check of W (rows
-    split so that the threads get equal parts of the triangle), then (2) the dynamics, cue
+    every 6 cues; ranges of rows of W taken by the threads in turn) and the symmetry check
+    of W (strips of rows, taken in turn after the fields), then (2) the dynamics, cue
     by cue; the threads take chunks of cues from a shared counter, so a thread that gets
     cues needing more sweeps does not hold the other up. A cue's trajectory depends only
     on its own state, fields and random streams, not on the threads.
@@ -321,18 +321,35 @@ def _async(W, b, S, low, gain, steps, T, key, out_steps, out_conv):
     S4[:m] = S
     H = np.empty((m4, n), S.dtype)
     b = b.astype(S.dtype, copy=False)
-    # phase 1 on threads once W is big enough to be worth starting them
+    # phase 1 on threads once W is big enough to be worth starting them: the threads take
+    # tasks from one list (the fields of a range of rows of W for all cues, then the
+    # symmetry check of a strip of rows), so that they finish together
     parts = threads if n * n * max(m4, 8) >= 1 << 22 and n >= 64 * threads else 1
-    frows = [k * (n // 4) // parts * 4 for k in range(parts)] + [n]
-    # strip k of the triangle: rows n (1 - sqrt(1 - k / parts)), cut at multiples of 16
-    srows = [min(n, round(n * (1 - math.sqrt(1 - k / parts)) / 16) * 16)
-             for k in range(parts)] + [n]
+    if parts == 1:
+        fields(W, S4, b, H, 0, n)
+        sym = symmetric_rows(W, 0, n)
+    else:
+        n_f = 4 * parts
+        tasks = [(fields, k * (n // 4) // n_f * 4, (k + 1) * (n // 4) // n_f * 4 if k < n_f - 1
+                  else n) for k in range(n_f)]
+        tasks += [(symmetric_rows, r, min(r + SYMMETRY_STRIP, n))
+                  for r in range(0, n, SYMMETRY_STRIP)]
+        results = []
+        taken = itertools.count()  # next() is atomic under the GIL
 
-    def prepare(k, _):
-        fields(W, S4, b, H, frows[k], frows[k + 1])
-        return symmetric_rows(W, srows[k], srows[k + 1])
+        def prepare(lo, hi):
+            while True:
+                k = next(taken)
+                if k >= len(tasks):
+                    return
+                fn, r0, r1 = tasks[k]
+                if fn is fields:
+                    fields(W, S4, b, H, r0, r1)
+                else:
+                    results.append(symmetric_rows(W, r0, r1))  # list.append: atomic
 
-    sym = all(_run_row_blocks(prepare, parts, parts, ()))
+        _run_row_blocks(prepare, parts, parts, ())
+        sym = all(results)
     WT = W if sym else np.ascontiguousarray(W.T)
     # phase 2: chunks of cues, about 8 per thread
     blocks = max(1, min(threads, m, (m * n * 20) // 200_000))
@@ -351,6 +368,11 @@ def _async(W, b, S, low, gain, steps, T, key, out_steps, out_conv):
             async_recall(*args, c0, min(c0 + chunk, m))
 
     _run_row_blocks(worker, blocks, m, ())
+
+
+#: rows per task of the symmetry check of W on threads (the strips at the top of the
+#: triangle are the longest and come first; the last, short ones balance the threads)
+SYMMETRY_STRIP = 256
 
 
 def _sync(W, b, S, low, gain, steps, T, key, out_steps, out_conv):
