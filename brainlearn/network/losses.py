@@ -125,11 +125,24 @@ def loss_and_delta(loss, act, z, a, t, delta):
                 delta[i] = delta[i] - a[i] * s
     else:  # CE
         if act == SOFTMAX:
-            lse = _logsumexp(z)
+            # -sum t_i log a_i, one log per target unit (a = softmax(z)); when a target unit's
+            # probability is tiny (a confidently wrong output), log a_i = z_i - logsumexp(z)
+            # is taken instead: exact where a_i has underflowed
             st = 0.0
+            tiny = False
             for i in range(n):
-                total -= t[i] * (z[i] - lse)
-                st += t[i]
+                ti = t[i]
+                if ti != 0:
+                    if a[i] > 1e-30:
+                        total -= ti * math.log(a[i])
+                    else:
+                        tiny = True
+                st += ti
+            if tiny:
+                lse = _logsumexp(z)
+                total = 0.0
+                for i in range(n):
+                    total -= t[i] * (z[i] - lse)
             for i in range(n):
                 delta[i] = a[i] * st - t[i]
         else:  # sigmoid: -t log s(z) = t softplus(-z)
