@@ -18,6 +18,7 @@ import brainlearn as bl
 from brainlearn import testing
 from brainlearn.rules import LocalRule, hyperparameter
 from brainlearn.rules.consolidation import _tag_and_capture_segment
+from brainlearn.rules.three_factor import _reward_hebbian_segment
 from brainlearn.testing import SkipCheck, check_rule, parametrize_with_checks
 
 BUILTIN_RULES = [bl.rules.get(name)() for name in bl.rules.available()]
@@ -189,6 +190,27 @@ def test_segment_kernel_that_disagrees_with_the_kernel_fails():
 
 
 @numba.njit(cache=True)
+def _reward_segment_dropping_last(W, b, X, T, act, loss, threshold, params, state, dt, out):
+    # the reward-modulated Hebbian segment kernel, but the last sample is lost
+    return _reward_hebbian_segment(W, b, X[:-1], T[:-1], act, loss, threshold, params, state,
+                                   dt, out)
+
+
+@dataclass(frozen=True, repr=False)
+class DroppingRewardSegment(bl.rules.RewardHebbian):
+    """Reward-modulated Hebb whose reward_segment_kernel drops the last sample."""
+
+    name = "conformance_dropping_reward_segment"
+    reward_segment_kernel = _reward_segment_dropping_last
+
+
+def test_reward_segment_kernel_that_disagrees_with_the_kernel_fails():
+    testing.check_reward_segment_kernel(bl.rules.RewardHebbian())  # the real one passes
+    with pytest.raises(AssertionError, match="after reward_segment_kernel differs"):
+        testing.check_reward_segment_kernel(DroppingRewardSegment())
+
+
+@numba.njit(cache=True)
 def _overwriting_rest(W, params, state, dt, n_steps, dW):
     # a decay toward zero that overwrites dW instead of adding to it
     for i in range(W.shape[0]):
@@ -344,6 +366,7 @@ def test_well_behaved_plugin_passes_every_check(registered):
     # optional kernels it does not give
     assert status.pop("check_affine_kernel") == "skipped: no affine_kernel"
     assert status.pop("check_segment_kernel") == "skipped: no segment_kernel"
+    assert status.pop("check_reward_segment_kernel") == "skipped: no reward_segment_kernel"
     assert status.pop("check_rest_kernel") == "skipped: no rest_kernel"
     assert set(status.values()) == {"passed"}, results
 

@@ -389,6 +389,63 @@ def test_block_driver_keeps_rows_of_an_undeclared_direction_rule_on_one_thread()
     assert plans["Undeclared"].block == 0 and not plans["Undeclared"].block_threads
 
 
+@pytest.mark.parametrize("act,n_out,n_in,shuffle", [("softmax", 64, 600, True),
+                                                     ("sigmoid", 3, 50, False)],
+                         ids=["softmax-row-threads-gathered", "sigmoid-one-thread-in-order"])
+def test_reward_segment_driver_equals_the_online_driver(rng, monkeypatch, act, n_out, n_in,
+                                                        shuffle):
+    """A single layer learning by reward-modulated Hebb runs its reward_segment_kernel
+    (blocks of 32 samples through matrix products; 64 x 600: row ranges on threads):
+    the per-sample driver's weights, eligibility trace, baseline, loss and accuracy, across
+    segments of 100 samples (short last blocks)."""
+    from brainlearn.engine import run as engine_run
+    from brainlearn.engine.plan import make_plan
+    monkeypatch.setattr(engine_run, "SEGMENT", 100)
+    x = rng.uniform(0, 1, (300, n_in))
+    labels = rng.integers(0, n_out, 300)
+    nets, hists = [], []
+    for driver in ("auto", "online"):
+        net = bl.Network(seed=3)
+        inp, out = net.add_input(n_in), net.add_population(n_out, activation=act)
+        net.connect(inp, out, rule=bl.rules.RewardHebbian(lr=0.05, tau_e=2.0, beta=0.1),
+                    init=bl.init.Normal(std=0.3 / np.sqrt(n_in / 50)))
+        out.bias[:] = np.linspace(-0.1, 0.1, n_out)
+        W0 = net.projections[0].W.copy()
+        hists.append(bl.train(net, (x, labels), driver=driver, seed=0, epochs=2, dt=0.5,
+                              shuffle=shuffle))
+        nets.append(net)
+    assert make_plan(nets[0], "cross_entropy" if act == "softmax" else
+                     "binary_cross_entropy").reward_segment == 0
+    qa, qb = nets[0].projections[0], nets[1].projections[0]
+    change = np.abs(qb.W - W0).max()
+    assert change > 1e-3 and 0 < qb.state.baseline[0] < 1  # learnt, from mixed rewards
+    assert np.abs(qa.W - qb.W).max() <= 1e-9 * change
+    np.testing.assert_allclose(qa.state.trace, qb.state.trace, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(qa.state.baseline, qb.state.baseline, rtol=1e-12)
+    for key in ("loss", "accuracy"):
+        np.testing.assert_allclose(hists[0][key], hists[1][key], rtol=1e-9)
+
+
+def test_reward_segment_driver_reports_divergence_at_the_step(rng):
+    """A sample whose drive overflows stops the reward segment kernel where the per-sample
+    driver stops: same step in the error, same weights before it."""
+    x = rng.uniform(0, 1, (200, 20))
+    x[157] = 1e308  # W x overflows: inf - inf in the softmax
+    labels = rng.integers(0, 4, 200)
+    steps, Ws = [], []
+    for driver in ("auto", "online"):
+        net = bl.Network(seed=3)
+        q = net.connect(net.add_input(20), net.add_population(4, activation="softmax"),
+                        rule=bl.rules.RewardHebbian(lr=0.05), init=bl.init.Normal(std=0.3))
+        q.W[:] = np.abs(q.W)  # positive weights: the drive of sample 157 overflows
+        with pytest.raises(bl.DivergenceError, match="step 157") as err:
+            bl.train(net, (x, labels), driver=driver, shuffle=False)
+        steps.append(err.value.step)
+        Ws.append(net.projections[0].W.copy())
+    assert steps == [157, 157]
+    np.testing.assert_allclose(Ws[0], Ws[1], rtol=1e-9)
+
+
 def test_block_driver_keeps_a_slow_decay_exact_in_float32(rng):
     """A decay of 1e-5 per step is lost in rounding 1 - 1e-5 in float32; the block driver
     keeps its factor as A - 1, so it is no less accurate than the per-sample driver."""

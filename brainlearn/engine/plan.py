@@ -79,6 +79,7 @@ class Plan:
     rows: int = -1  # projection run by the row-parallel driver (-1: not eligible)
     block: int = -1  # projection run by the block driver (-1: not eligible)
     block_threads: bool = False  # the block driver may run row ranges on threads
+    reward_segment: int = -1  # projection whose rule's reward_segment_kernel runs (-1: none)
 
     def incoming(self, pop, lateral=False):
         return [p for p in self.projections if p.post == pop and p.lateral == lateral]
@@ -215,9 +216,11 @@ def make_plan(net, loss=None, learn=True) -> Plan:
         block_threads = block >= 0 and rows >= 0
         if block >= 0 and rows < 0:
             block_threads, plans = _direction_rows(net, plans)
+    reward_segment = _reward_segment(net, plans) if learn and loss_code >= 0 else -1
     return Plan(order, tuple(offsets), tuple(p.size for p in pops), acts, out.index, loss_code,
                 tuple(sorted(delta, key=order.index)), tuple(sorted(direct.items())),
-                tuple(sorted(reward)), tuple(plans), threshold, rows, block, block_threads)
+                tuple(sorted(reward)), tuple(plans), threshold, rows, block, block_threads,
+                reward_segment)
 
 
 def _block(net, plans):
@@ -275,6 +278,24 @@ def _row_parallel(net, plans):
     plans[0] = ProjectionPlan(pp.index, pp.pre, pp.post, tuple(terms), pp.fused, pp.owns_bias,
                               pp.has_mask, pp.has_bounds, pp.lateral)
     return 0, tuple(plans)
+
+
+def _reward_segment(net, plans):
+    """The projection (0) whose rule's ``reward_segment_kernel`` may run the epoch, or -1.
+
+    That holds for one input population feeding the output through one projection, without
+    mask, bounds or a learnt bias, carrying a single rule that reads the reward and gives
+    the kernel (see :mod:`brainlearn.rules.base`).
+    """
+    if len(net.inputs) != 1 or len(net.populations) != 2 or len(net.projections) != 1:
+        return -1
+    q, pp = net.projections[0], plans[0]
+    if q.is_lateral or pp.has_mask or pp.has_bounds or pp.owns_bias or len(pp.terms) != 1:
+        return -1
+    rule = rule_terms(q.rule)[0]
+    if getattr(rule, "reward_segment_kernel", None) is None or pp.terms[0].signal != "reward":
+        return -1
+    return 0
 
 
 def _direction_rows(net, plans):

@@ -244,6 +244,29 @@ def _segment_epoch(mod, plan, n_blocks, x, part, dtv, Ws, bs, params, states, ac
     return len(part), -1
 
 
+def _reward_segment_epoch(net, plan, x, T, part, dtv, Ws, bs, params, states, acts):
+    """A rule's reward segment kernel over ``part``, segment by segment (inputs and targets
+    gathered once per segment; the kernel runs threads of its own). Returns (summed loss,
+    samples rewarded, samples done, step of divergence or -1)."""
+    import numba
+    pp = plan.projections[plan.reward_segment]
+    t = pp.terms[0]
+    kernel = rule_terms(net.projections[pp.index].rule)[0].reward_segment_kernel
+    W, b = Ws[pp.index], bs[pp.post]
+    n_threads = max(1, numba.get_num_threads())
+    out = np.zeros(2)
+    with _blas_threads(1):  # the kernel's matrix products run on its own threads
+        for s0 in range(0, len(part), SEGMENT):
+            idx = part[s0:s0 + SEGMENT]
+            X = _segment_inputs(x, idx, n_threads)
+            Tt = T[idx[0]:idx[0] + len(idx)] if is_run(idx) else T[idx]
+            bad = kernel(W, b, X, Tt, acts[pp.post], plan.loss, plan.threshold, params[t.slot],
+                         states[t.slot], dtv, out)
+            if bad >= 0:
+                return out[0], int(out[1]), s0 + bad, s0 + bad
+    return out[0], int(out[1]), len(part), -1
+
+
 def _block_epoch(mod, plan, n_blocks, x, part, dtv, Ws, bs, params, states, acts):
     """The block driver over ``part``, segment by segment: the segment's inputs (and the
     directions of a rule with a ``direction_kernel``) are gathered, the Gram products of
@@ -518,6 +541,9 @@ def train(net, data, *, epochs=1, batch_size=1, loss=None, shuffle=True, seed=No
     use_block = driver == "auto" and batch_size == 1 and plan.block >= 0 and y is None
     use_rows = use_rows and not use_block
     n_blocks = _row_blocks(net, plan) if (use_rows or (use_block and plan.block_threads)) else 1
+    # a single layer whose rule reads the reward and gives a reward_segment_kernel
+    use_reward = driver == "auto" and batch_size == 1 and plan.reward_segment >= 0 and \
+        y is not None
     record_acc = labels or loss != "mse"
 
     history = History()
@@ -536,9 +562,13 @@ def train(net, data, *, epochs=1, batch_size=1, loss=None, shuffle=True, seed=No
                 stop = min(n, start + (chunk - seen % chunk if eval_every else n))
                 part = order[start:stop]
                 with check_compiles:
-                    res = _call_driver(mod, plan, use_rows, use_online, n_blocks, x, T, part, dtv,
-                                       batch_size, Ws, bs, Ms, bounds, params, states, dWs, acts,
-                                       steps, use_block)
+                    if use_reward:
+                        res = _reward_segment_epoch(net, plan, x, T, part, dtv, Ws, bs, params,
+                                                    states, acts)
+                    else:
+                        res = _call_driver(mod, plan, use_rows, use_online, n_blocks, x, T, part,
+                                           dtv, batch_size, Ws, bs, Ms, bounds, params, states,
+                                           dWs, acts, steps, use_block)
                 loss_sum, correct, done, bad = res
                 if bad >= 0:
                     raise DivergenceError(

@@ -55,6 +55,22 @@ engine's row-parallel driver then hands it segments of samples on each thread, s
 the rule may take several samples at once (the tag-and-capture rule's early phase moves
 in closed form between changes of regime, through matrix products).
 
+A rule that reads the reward may give a ``reward_segment_kernel``::
+
+      reward_segment_kernel(W, b, X, T, act, loss, threshold, params, state, dt, out) -> int
+
+that runs online learning of a single layer (the only projection, from the input to the
+output, with bias ``b``, which the rule does not change) over the samples ``X`` (n, n_pre)
+with targets ``T`` (n, n_post), both read-only: for each sample the activity
+``y = act_forward(act, W x + b)``, the loss ``loss_and_delta(loss, act, z, y, t, d)``
+(:mod:`brainlearn.network.losses`), the reward ``is_correct(y, t, threshold)`` (1 or 0),
+then the rule's change as its ``kernel`` makes it with that reward as ``mod``. It adds the
+summed loss to ``out[0]`` and the number of rewarded samples to ``out[1]``, and returns the
+first sample whose loss is not finite (that sample changes nothing), or -1. It may run
+threads of its own (``prange``). ``check_rule`` compares it with the per-sample loop (the
+reward-modulated Hebbian rule moves its weights and eligibility trace in closed form over
+blocks of samples, through matrix products).
+
 Rules with slow dynamics of their own (decaying early-phase weights, protein
 synthesis, consolidation) also give a ``rest_kernel``::
 
@@ -173,6 +189,11 @@ class LearningRule:
     #: rules: online learning of a block of rows over a run of samples (see the module
     #: docstring); the engine's row-parallel driver then calls it instead of ``kernel``
     segment_kernel: ClassVar = None
+    #: optional ``reward_segment_kernel(W, b, X, T, act, loss, threshold, params, state, dt,
+    #: out) -> int`` for rules that read the reward, on a single layer trained with targets:
+    #: online learning over a run of samples (see the module docstring); the engine then
+    #: calls it instead of its per-sample driver
+    reward_segment_kernel: ClassVar = None
     #: optional ``rest_kernel(W, params, state, dt, n_steps, dW)``: the state's own dynamics
     #: through a period without input (see the module docstring); None: nothing changes at rest
     rest_kernel: ClassVar = None
@@ -181,7 +202,7 @@ class LearningRule:
         super().__init_subclass__(**kwargs)
         # Compiled dispatchers bind like methods when read through an instance; keep them plain.
         for attr in ("kernel", "batch_kernel", "numpy_twin", "rest_kernel", "affine_kernel",
-                     "direction_kernel", "segment_kernel"):
+                     "direction_kernel", "segment_kernel", "reward_segment_kernel"):
             val = cls.__dict__.get(attr)
             if val is not None and not isinstance(val, staticmethod):
                 setattr(cls, attr, staticmethod(val))

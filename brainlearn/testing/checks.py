@@ -523,6 +523,70 @@ def check_segment_kernel(rule):
 
 
 @_check
+def check_reward_segment_kernel(rule):
+    """The ``reward_segment_kernel`` gives what the engine's per-sample loop gives (forward
+    pass, activation, loss, reward, then ``kernel`` with the reward, one sample after
+    another) on real inputs and targets, up to rounding: weights, state, summed loss and
+    rewards; returns -1 when every loss is finite, and writes neither X nor T."""
+    from ..engine.run import default_loss
+    from ..network.activations import ACTIVATIONS, act_forward
+    from ..network.losses import is_correct, loss_and_delta, loss_code
+    fn = type(rule).reward_segment_kernel
+    if fn is None:
+        raise SkipCheck("no reward_segment_kernel")
+    assert "reward" in rule.needs, \
+        "the rule gives a reward_segment_kernel but does not read the reward (the engine " \
+        "only uses it for rules that need a reward)"
+    net, data = _trained(rule)
+    q = _rule_projections(net, rule)[0]
+    x, y = _as_tuple(data)[:2]
+    n = min(150, len(x))
+    dtype = q.W.dtype
+    X = np.ascontiguousarray(x[:n], dtype=dtype)
+    T = np.zeros((n, q.post.size), dtype)
+    T[np.arange(n), np.asarray(y[:n])] = 1
+    code = ACTIVATIONS[q.post.activation]
+    loss = loss_code(default_loss(net))
+    threshold = 0.0 if q.post.activation == "tanh" else 0.5  # the engine's, as in make_plan
+    params, dt = rule.params(dtype), dtype.type(0.5)
+    b = np.ascontiguousarray(q.post.bias)
+    # the reference: one sample at a time, as the engine's per-sample driver
+    W_ref, st_ref = q.W.copy(), _copy_state(q.state)
+    z = np.zeros(q.post.size, dtype)
+    a, d = np.zeros_like(z), np.zeros_like(z)
+    loss_ref, hits_ref = 0.0, 0
+    for k in range(n):
+        z[:] = W_ref @ X[k] + b
+        act_forward(code, z, a)
+        loss_ref += loss_and_delta(loss, code, z, a, T[k], d)
+        hit = is_correct(a, T[k], threshold)
+        hits_ref += hit
+        dW = np.zeros_like(W_ref)
+        rule.kernel(W_ref, X[k], a.copy(), np.full_like(a, hit), params, st_ref, dt, dW,
+                    np.zeros(0, dtype))
+        W_ref += dW
+    W, st, out = q.W.copy(), _copy_state(q.state), np.zeros(2)
+    X_seen, T_seen = X.copy(), T.copy()
+    bad = fn(W, b, X_seen, T_seen, code, loss, threshold, params, st, dt, out)
+    assert np.array_equal(X_seen, X) and np.array_equal(T_seen, T), \
+        "reward_segment_kernel wrote X or T (the engine may pass views of the training data)"
+    assert bad == -1, f"reward_segment_kernel returned {bad} although every loss is finite " \
+                      "(it must return -1)"
+    scale = float(np.max(np.abs(W_ref - q.W), initial=0.0))
+    assert np.allclose(W, W_ref, rtol=1e-9, atol=1e-9 * max(scale, 1e-12)), \
+        f"W after reward_segment_kernel differs from the per-sample loop over kernel (max abs " \
+        f"difference {_max_diff(W, W_ref):.3g}, change {scale:.3g})"
+    for f in st._fields:
+        u, r = getattr(st, f), getattr(st_ref, f)
+        assert np.allclose(u, r, rtol=1e-9, atol=1e-12), \
+            f"state.{f} after reward_segment_kernel differs from the per-sample loop over " \
+            f"kernel (max abs difference {_max_diff(u, r):.3g})"
+    assert math.isclose(out[0], loss_ref, rel_tol=1e-9) and out[1] == hits_ref, \
+        f"reward_segment_kernel summed loss {out[0]:.10g} and {out[1]:g} rewards; the " \
+        f"per-sample loop {loss_ref:.10g} and {hits_ref}"
+
+
+@_check
 def check_rest_kernel(rule):
     """The ``rest_kernel`` adds to ``dW`` without writing ``W``, is deterministic, and
     ``n`` steps in one call equal ``n`` calls of one step."""
@@ -582,6 +646,7 @@ _CHECKS = (check_constructible, check_metadata, check_bad_hyperparameters, check
            check_deterministic, check_kernel_never_writes_W, check_kernel_adds_to_dW,
            check_elementwise_claim, check_row_local_claim, check_dtypes_kept,
            check_online_equals_batch1, check_numpy_twin, check_affine_kernel,
-           check_segment_kernel, check_rest_kernel, check_finite_long_run)
+           check_segment_kernel, check_reward_segment_kernel, check_rest_kernel,
+           check_finite_long_run)
 
 
