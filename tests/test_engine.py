@@ -446,6 +446,25 @@ def test_reward_segment_driver_reports_divergence_at_the_step(rng):
     np.testing.assert_allclose(Ws[0], Ws[1], rtol=1e-9)
 
 
+def test_reward_segment_kernel_that_does_not_compile_is_named(rng):
+    """A reward_segment_kernel Numba cannot compile: an error naming the rule and the kernel,
+    quoting Numba's message."""
+    @numba.njit
+    def broken(W, b, X, T, act, loss, threshold, params, state, dt, out):
+        return W + "not a number"
+
+    @dataclass(frozen=True, repr=False)
+    class BrokenReward(bl.rules.RewardHebbian):
+        name = "broken_reward_segment"
+        reward_segment_kernel = broken
+
+    net = bl.Network(seed=0)
+    net.connect(net.add_input(5), net.add_population(3, activation="softmax"),
+                rule=BrokenReward())
+    with pytest.raises(TypeError, match="'broken_reward_segment'.*reward_segment_kernel:\n"):
+        bl.train(net, (rng.uniform(0, 1, (10, 5)), rng.integers(0, 3, 10)))
+
+
 def test_block_driver_keeps_a_slow_decay_exact_in_float32(rng):
     """A decay of 1e-5 per step is lost in rounding 1 - 1e-5 in float32; the block driver
     keeps its factor as A - 1, so it is no less accurate than the per-sample driver."""

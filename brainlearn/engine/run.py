@@ -249,9 +249,11 @@ def _reward_segment_epoch(net, plan, x, T, part, dtv, Ws, bs, params, states, ac
     gathered once per segment; the kernel runs threads of its own). Returns (summed loss,
     samples rewarded, samples done, step of divergence or -1)."""
     import numba
+    import numba.core.errors as nerr
     pp = plan.projections[plan.reward_segment]
     t = pp.terms[0]
-    kernel = rule_terms(net.projections[pp.index].rule)[0].reward_segment_kernel
+    q = net.projections[pp.index]
+    rule = rule_terms(q.rule)[0]
     W, b = Ws[pp.index], bs[pp.post]
     n_threads = max(1, numba.get_num_threads())
     out = np.zeros(2)
@@ -260,8 +262,14 @@ def _reward_segment_epoch(net, plan, x, T, part, dtv, Ws, bs, params, states, ac
             idx = part[s0:s0 + SEGMENT]
             X = _segment_inputs(x, idx, n_threads)
             Tt = T[idx[0]:idx[0] + len(idx)] if is_run(idx) else T[idx]
-            bad = kernel(W, b, X, Tt, acts[pp.post], plan.loss, plan.threshold, params[t.slot],
-                         states[t.slot], dtv, out)
+            try:
+                bad = rule.reward_segment_kernel(W, b, X, Tt, acts[pp.post], plan.loss,
+                                                 plan.threshold, params[t.slot], states[t.slot],
+                                                 dtv, out)
+            except nerr.NumbaError as exc:
+                raise TypeError(f"rule {rule.name or type(rule).__name__!r} on projection "
+                                f"{q.name!r}: Numba cannot compile its reward_segment_kernel:"
+                                f"\n{exc}") from None
             if bad >= 0:
                 return out[0], int(out[1]), s0 + bad, s0 + bad
     return out[0], int(out[1]), len(part), -1
