@@ -39,6 +39,32 @@ _BLOCK = 32
 
 
 @jit_parallel
+def _drives(W, E, Xb, PW, PE, bounds):
+    """PW = W Xb^T and PE = E Xb^T, their row ranges ``bounds`` on threads."""
+    for p in prange(bounds.shape[0] - 1):
+        lo = bounds[p]
+        hi = bounds[p + 1]
+        np.dot(W[lo:hi], Xb.T, PW[lo:hi])
+        np.dot(E[lo:hi], Xb.T, PE[lo:hi])
+
+
+@jit_parallel
+def _fold(W, E, Xm, AG, AL, UW, UE, kap, lm, bounds):
+    """W += kap E + AG Xm and E = lm E + AL Xm, their row ranges ``bounds`` on threads."""
+    N = W.shape[1]
+    for p in prange(bounds.shape[0] - 1):
+        lo = bounds[p]
+        hi = bounds[p + 1]
+        np.dot(AG[lo:hi], Xm, UW[lo:hi])
+        np.dot(AL[lo:hi], Xm, UE[lo:hi])
+        for i in range(lo, hi):
+            for j in range(N):
+                e = E[i, j]
+                W[i, j] += kap * e + UW[i, j]
+                E[i, j] = lm * e + UE[i, j]
+
+
+@jit
 def _reward_hebbian_segment(W, b, X, T, act, loss, threshold, params, state, dt, out):
     """Online learning of a single softmax (or element-wise) layer over the samples ``X``
     with targets ``T``, block by block through matrix products (the ``reward_segment_kernel``
@@ -93,11 +119,7 @@ def _reward_hebbian_segment(W, b, X, T, act, loss, threshold, params, state, dt,
         G = np.dot(Xb, Xb.T)
         PW = PWf[:M * m].reshape((M, m))
         PE = PEf[:M * m].reshape((M, m))
-        for p in prange(parts):
-            lo = bounds[p]
-            hi = bounds[p + 1]
-            np.dot(W[lo:hi], Xb.T, PW[lo:hi])
-            np.dot(E[lo:hi], Xb.T, PE[lo:hi])
+        _drives(W, E, Xb, PW, PE, bounds)
         kap = 0.0
         bad = -1
         for k in range(m):
@@ -133,19 +155,7 @@ def _reward_hebbian_segment(W, b, X, T, act, loss, threshold, params, state, dt,
                 for u in range(m):
                     AG[i, u] = gam[u] * Y[u, i]
                     AL[i, u] = pw[m - 1 - u] * Y[u, i]
-            kf = dtype.type(kap)
-            lm = dtype.type(pw[m])
-            Xm = X[s:s + m]
-            for p in prange(parts):
-                lo = bounds[p]
-                hi = bounds[p + 1]
-                np.dot(AG[lo:hi], Xm, UW[lo:hi])
-                np.dot(AL[lo:hi], Xm, UE[lo:hi])
-                for i in range(lo, hi):
-                    for j in range(N):
-                        e = E[i, j]
-                        W[i, j] += kf * e + UW[i, j]
-                        E[i, j] = lm * e + UE[i, j]
+            _fold(W, E, X[s:s + m], AG, AL, UW, UE, dtype.type(kap), dtype.type(pw[m]), bounds)
         if bad >= 0:
             return s + bad
         s += m
