@@ -12,7 +12,7 @@ structure share one compiled driver.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from .._jit import JIT_DISABLED
 from ..network.activations import ACTIVATIONS, TANH
@@ -272,12 +272,8 @@ def _row_parallel(net, plans):
         fields = tuple(getattr(st, "_fields", ()))
         if any(getattr(st, f).shape[:1] != (q.post.size,) for f in fields):
             return -1, plans
-        terms.append(Term(t.kernel, t.batch_kernel, t.signal, t.constraint, t.feedback, t.slot,
-                          type(st), fields, t.affine, t.direction, t.segment))
-    plans = list(plans)
-    plans[0] = ProjectionPlan(pp.index, pp.pre, pp.post, tuple(terms), pp.fused, pp.owns_bias,
-                              pp.has_mask, pp.has_bounds, pp.lateral)
-    return 0, tuple(plans)
+        terms.append(replace(t, state_cls=type(st), state_fields=fields))
+    return 0, (replace(pp, terms=tuple(terms)),) + tuple(plans[1:])
 
 
 def _reward_segment(net, plans):
@@ -322,12 +318,8 @@ def _direction_rows(net, plans):
     rowwise = tuple(f for f in fields if f not in inputs)
     if any(getattr(st, f).shape[:1] != (q.post.size,) for f in rowwise):
         return False, plans
-    terms = (Term(t.kernel, t.batch_kernel, t.signal, t.constraint, t.feedback, t.slot,
-                  type(st), rowwise, t.affine, t.direction, t.segment),)
-    plans = list(plans)
-    plans[0] = ProjectionPlan(pp.index, pp.pre, pp.post, terms, pp.fused, pp.owns_bias,
-                              pp.has_mask, pp.has_bounds, pp.lateral)
-    return True, tuple(plans)
+    terms = (replace(t, state_cls=type(st), state_fields=rowwise),)
+    return True, (replace(pp, terms=terms),) + tuple(plans[1:])
 
 
 def _reaches(net, target):

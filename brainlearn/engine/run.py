@@ -261,7 +261,7 @@ def _reward_segment_epoch(net, plan, x, T, part, dtv, Ws, bs, params, states, ac
         for s0 in range(0, len(part), SEGMENT):
             idx = part[s0:s0 + SEGMENT]
             X = _segment_inputs(x, idx, n_threads)
-            Tt = T[idx[0]:idx[0] + len(idx)] if is_run(idx) else T[idx]
+            Tt = _segment_inputs(T, idx, n_threads)
             try:
                 bad = rule.reward_segment_kernel(W, b, X, Tt, acts[pp.post], plan.loss,
                                                  plan.threshold, params[t.slot], states[t.slot],

@@ -528,9 +528,10 @@ def check_reward_segment_kernel(rule):
     pass, activation, loss, reward, then ``kernel`` with the reward, one sample after
     another) on real inputs and targets, up to rounding: weights, state, summed loss and
     rewards; returns -1 when every loss is finite, and writes neither X nor T."""
-    from ..engine.run import default_loss
+    from ..engine.plan import make_plan
+    from ..engine.run import _as_targets, default_loss
     from ..network.activations import ACTIVATIONS, act_forward
-    from ..network.losses import is_correct, loss_and_delta, loss_code
+    from ..network.losses import is_correct, loss_and_delta
     fn = type(rule).reward_segment_kernel
     if fn is None:
         raise SkipCheck("no reward_segment_kernel")
@@ -543,11 +544,10 @@ def check_reward_segment_kernel(rule):
     n = min(150, len(x))
     dtype = q.W.dtype
     X = np.ascontiguousarray(x[:n], dtype=dtype)
-    T = np.zeros((n, q.post.size), dtype)
-    T[np.arange(n), np.asarray(y[:n])] = 1
+    T = np.ascontiguousarray(_as_targets(net, y[:n], n)[0], dtype=dtype)  # as train makes them
     code = ACTIVATIONS[q.post.activation]
-    loss = loss_code(default_loss(net))
-    threshold = 0.0 if q.post.activation == "tanh" else 0.5  # the engine's, as in make_plan
+    plan = make_plan(net, default_loss(net))  # the loss code and decision threshold train uses
+    loss, threshold = plan.loss, plan.threshold
     params, dt = rule.params(dtype), dtype.type(0.5)
     b = np.ascontiguousarray(q.post.bias)
     # the reference: one sample at a time, as the engine's per-sample driver
