@@ -97,10 +97,11 @@ def orders(np, key, n_cues, sweeps, n):
     from brainlearn._random import stream
     from brainlearn.engine.hopfield import sweep_order
     out = {}
+    draws = np.empty(n, np.uint32)
     for c in range(n_cues):
         for t in range(sweeps[c]):
             perm = np.empty(n, np.int64)
-            sweep_order(stream(key, t, c), perm)
+            sweep_order(stream(key, t, c), perm, draws)
             out[c, t] = perm
     return out
 

@@ -303,9 +303,9 @@ def _async(W, b, S, low, gain, steps, T, key, out_steps, out_conv):
     Two phases: (1) the initial fields ``H = S W^T + b`` of all cues (W read once for
     every 6 cues; ranges of rows of W taken by the threads in turn) and the symmetry check
     of W (strips of rows, taken in turn after the fields), then (2) the dynamics, cue
-    by cue; the threads take chunks of cues from a shared counter, so a thread that gets
-    cues needing more sweeps does not hold the other up. A cue's trajectory depends only
-    on its own state, fields and random streams, not on the threads.
+    by cue; the threads take chunks of cues (smaller towards the end) from a shared list,
+    so a thread that gets cues needing more sweeps does not hold the other up. A cue's
+    trajectory depends only on its own state, fields and random streams, not on the threads.
     """
     import itertools
 
@@ -351,21 +351,26 @@ def _async(W, b, S, low, gain, steps, T, key, out_steps, out_conv):
         _run_row_blocks(prepare, parts, parts, ())
         sym = all(results)
     WT = W if sym else np.ascontiguousarray(W.T)
-    # phase 2: chunks of cues, about 8 per thread
+    # phase 2: chunks of cues taken from a shared list, shrinking towards the end (a quarter
+    # of what is left per thread), so that the threads finish close together
     blocks = max(1, min(threads, m, (m * n * 20) // 200_000))
     args = (WT, H, S, low, gain, steps, T, key, 0, out_steps, out_conv)
     if blocks == 1:
         async_recall(*args, 0, m)
         return
-    chunk = max(1, -(-m // (8 * blocks)))
+    chunks, c0 = [], 0
+    while c0 < m:
+        c1 = c0 + max(1, (m - c0) // (4 * blocks))
+        chunks.append((c0, c1))
+        c0 = c1
     counter = itertools.count()  # next() is atomic under the GIL
 
     def worker(lo, hi):
         while True:
-            c0 = next(counter) * chunk
-            if c0 >= m:
+            k = next(counter)
+            if k >= len(chunks):
                 return
-            async_recall(*args, c0, min(c0 + chunk, m))
+            async_recall(*args, *chunks[k])
 
     _run_row_blocks(worker, blocks, m, ())
 
