@@ -314,7 +314,18 @@ def _add_row(h, col, d, ahead, nxt):
 
 
 @jit
-def _async_one(WT, s, low, gain, steps, temperature, key, cue, h, perm, draws, v):
+def _unstable(h, v, low):
+    """How many units would change at temperature 0 under the fields ``h`` (values ``v``,
+    int8; ``low`` the low value)."""
+    count = 0
+    for i in range(v.shape[0]):
+        z = h[i]
+        count += ((z > 0) & (v[i] != 1)) | ((z < 0) & (v[i] != low))
+    return count
+
+
+@jit
+def _async_one(WT, s, low, gain, steps, temperature, key, cue, h, perm, draws, v, cand):
     """Asynchronous sweeps of one state ``s`` (in place) from its fields ``h = W s + b``
     (updated in place); returns (sweeps run, converged).
 
@@ -325,17 +336,38 @@ def _async_one(WT, s, low, gain, steps, temperature, key, cue, h, perm, draws, v
     are kept in ``v`` (int8, exact for 1, 0 and -1), a quarter of ``s``'s bytes: the
     checks between flips, which read it at random, then stay in the fastest cache while
     rows stream through it.
+
+    At temperature 0 a sweep changes nothing when no unit would change under the fields
+    at its start (a unit that keeps its value leaves the fields as they are), so such a
+    sweep is recognised by one pass over the units, without drawing its order. Otherwise
+    the predictions come from the sweep's start: ``cand`` lists the positions of the units
+    that would change then, and the next of them after the current flip is prefetched
+    (the flips move few other units across their threshold). At temperature > 0 the next
+    change is looked for in the next :data:`LOOKAHEAD` positions of the order.
     """
     n = s.shape[0]
     for i in range(n):
         v[i] = np.int8(s[i])
     low8 = np.int8(low)
     far = WT.size * WT.itemsize > PREFETCH_BYTES
+    listed = far and temperature == 0
     sweeps = 0
     converged = False
     for t in range(steps):
+        if temperature == 0 and _unstable(h, v, low8) == 0:
+            sweeps = t + 1
+            converged = True
+            break
         st = stream(key, t, cue)
         sweep_order(st, perm, draws)
+        n_cand = 0
+        u = 0
+        if listed:
+            for k in range(n):
+                i = perm[k]
+                z = h[i]
+                cand[n_cand] = k
+                n_cand += ((z > 0) & (v[i] != 1)) | ((z < 0) & (v[i] != low8))
         flips = 0
         for k in range(n):
             i = perm[k]
@@ -345,7 +377,12 @@ def _async_one(WT, s, low, gain, steps, temperature, key, cue, h, perm, draws, v
                 d = h.dtype.type(np.int32(new) - np.int32(old))  # +-2 or +-1: exact
                 v[i] = new
                 nxt = -1
-                if far:
+                if listed:
+                    while u < n_cand and cand[u] <= k:
+                        u += 1
+                    if u < n_cand:
+                        nxt = perm[cand[u]]
+                elif far:
                     nxt = _next_flip(h, v, perm, k + 1, min(n, k + 1 + LOOKAHEAD), low8, gain,
                                      temperature, st)
                 _add_row(h, WT[i], d, nxt >= 0, WT[max(nxt, 0)])
@@ -374,9 +411,10 @@ def async_recall(WT, H, S, low, gain, steps, temperature, key, cue0, out_steps, 
     perm = np.empty(n, np.int32)
     draws = np.empty(n, np.uint32)
     v = np.empty(n, np.int8)
+    cand = np.empty(n, np.int32)
     for c in range(lo, hi):
         sweeps, conv = _async_one(WT, S[c], low, gain, steps, temperature, key, cue0 + c,
-                                  H[c], perm, draws, v)
+                                  H[c], perm, draws, v, cand)
         out_steps[c] = sweeps
         out_conv[c] = conv
 
