@@ -368,6 +368,10 @@ def _async_one(WT, s, low, gain, steps, temperature, key, cue, h, perm, draws, v
                 z = h[i]
                 cand[n_cand] = k
                 n_cand += ((z > 0) & (v[i] != 1)) | ((z < 0) & (v[i] != low8))
+            if n_cand > 0:  # the sweep's first flip: its row is fetched while the order is read
+                first = WT[perm[cand[0]]]
+                for r in range(0, n, 16):
+                    prefetch(first, r)
         flips = 0
         for k in range(n):
             i = perm[k]
