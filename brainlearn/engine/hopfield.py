@@ -34,8 +34,10 @@ from .kernels import _dots
 
 __all__ = ["async_recall", "fields", "is_symmetric", "sweep_order", "symmetric_rows", "sync_step"]
 
-#: how far (in positions of the update order) the asynchronous sweep looks ahead for the
-#: next unit to flip, whose row of weights is prefetched while the current flip is applied
+#: how far (in positions of the update order) an asynchronous sweep at temperature > 0 looks
+#: ahead for the next unit to change, whose row of weights is prefetched while the current
+#: flip is applied (at temperature 0 the prediction comes from the units unstable at the
+#: sweep's start)
 LOOKAHEAD = 256
 #: weights larger than this (bytes) are read from memory rather than from the caches, and
 #: only then does prefetching the next flip's row pay (below, it costs more than it saves)
