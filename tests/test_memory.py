@@ -305,26 +305,37 @@ def test_fields_do_not_depend_on_the_split_or_the_other_states():
     np.testing.assert_array_equal(H3, H[order])
 
 
-@pytest.mark.parametrize("n", [1, 2, 255, 257, 600])
-def test_symmetry_check_finds_any_asymmetric_pair(n):
-    """is_symmetric and its row ranges (as the threads split them) find a single pair that
-    differs, wherever it is (tiles are 256 wide)."""
+@pytest.mark.parametrize("n, dtype", [(1, "float32"), (2, "float32"), (7, "float64"),
+                                      (9, "float32"), (130, "float64"), (257, "float32"),
+                                      (600, "float32")])
+def test_symmetry_check_finds_any_asymmetric_pair(n, dtype):
+    """is_symmetric and its row ranges (as the threads split them, at multiples of 8 or
+    not) find a single pair that differs, wherever it is: in an 8 x 8 block off the
+    diagonal, in a block on it, in the rows and columns past the last multiple of 8, at
+    the edges of the 128-wide tiles; a NaN differs, -0.0 equals 0.0, as for ``!=``."""
     from brainlearn.engine.hopfield import is_symmetric, symmetric_rows
     rng = np.random.default_rng(n)
-    A = rng.integers(-5, 6, (n, n)).astype(np.float32)
+    A = rng.integers(-5, 6, (n, n)).astype(dtype)
     W = A + A.T
     assert is_symmetric(W) and symmetric_rows(W, 0, n)
     W[0, 0] += 1  # the diagonal does not matter
     assert is_symmetric(W)
     pairs = [(i, j) for i, j in rng.integers(0, n, (30, 2)) if i != j]
-    pairs += [(i, j) for i, j in ((0, n - 1), (n - 1, 0), (255, 256), (256, 255), (1, 0))
-              if max(i, j) < n and i != j]
+    pairs += [(i, j) for i, j in ((0, n - 1), (n - 1, 0), (3, 5), (7, 8), (8, 7), (127, 128),
+                                  (128, 127), (n - 2, n - 1), (1, 0))
+              if 0 <= min(i, j) and max(i, j) < n and i != j]
     for i, j in pairs:
+        for change in (0.5, np.nan):
+            W2 = W.copy()
+            W2[i, j] += change
+            assert not is_symmetric(W2), (i, j, change)
+            for cut in (0, 16, n // 3, n):
+                assert not (symmetric_rows(W2, 0, cut) and symmetric_rows(W2, cut, n)), \
+                    (i, j, cut)
+    if n > 1:
         W2 = W.copy()
-        W2[i, j] += 0.5
-        assert not is_symmetric(W2), (i, j)
-        for cut in (0, 16, n // 3, n):
-            assert not (symmetric_rows(W2, 0, cut) and symmetric_rows(W2, cut, n)), (i, j, cut)
+        W2[0, n - 1], W2[n - 1, 0] = -0.0, 0.0
+        assert is_symmetric(W2)
 
 
 # -- bad input --------------------------------------------------------------------------------------------

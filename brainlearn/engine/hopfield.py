@@ -107,38 +107,126 @@ def sweep_order(st, perm, draws):
         perm[j] = t
 
 
+def _make_block_differs():
+    """``block_differs(W, a, c)``: True when the 8 x 8 block ``W[a:a+8, c:c+8]`` of a
+    C-contiguous float matrix differs from the transpose of its mirror block
+    ``W[c:c+8, a:a+8]`` (``!=`` on floats: a NaN differs, -0.0 equals 0.0).
+
+    Compiled as 16 vector loads, one transposing shuffle (LLVM makes it a few permutes)
+    and one vector compare: the element-by-element comparison reads the mirror block one
+    element at a time, at a stride of a row, which bounds it by the loads, not the memory.
+    """
+    if JIT_DISABLED:
+        def block_differs(W, a, c):
+            return bool(np.any(W[a:a + 8, c:c + 8] != W[c:c + 8, a:a + 8].T))
+        return block_differs
+    from llvmlite import ir
+    from numba.core import cgutils, types
+    from numba.extending import intrinsic
+
+    @intrinsic
+    def block_differs(typingctx, W, a, c):
+        if not (isinstance(W, types.Array) and W.ndim == 2 and W.layout == "C"
+                and isinstance(W.dtype, types.Float) and isinstance(a, types.Integer)
+                and isinstance(c, types.Integer)):
+            return None
+
+        def codegen(context, builder, sig, args):
+            aryty = sig.args[0]
+            ary = context.make_array(aryty)(context, builder, args[0])
+            r0 = context.cast(builder, args[1], sig.args[1], types.intp)
+            c0 = context.cast(builder, args[2], sig.args[2], types.intp)
+            vec8 = ir.VectorType(context.get_data_type(aryty.dtype), 8)
+            i32 = ir.IntType(32)
+
+            def block(row, col):  # the 8 rows of W[row:row+8, col:col+8] as one 64-vector
+                parts = []
+                for k in range(8):
+                    r = builder.add(row, ir.Constant(row.type, k))
+                    ptr = cgutils.get_item_pointer(context, builder, aryty, ary, [r, col],
+                                                   wraparound=False)
+                    parts.append(builder.load(builder.bitcast(ptr, vec8.as_pointer()),
+                                              align=aryty.dtype.bitwidth // 8))
+                while len(parts) > 1:
+                    w = 2 * parts[0].type.count
+                    both = ir.Constant(ir.VectorType(i32, w), list(range(w)))
+                    parts = [builder.shuffle_vector(parts[q], parts[q + 1], both)
+                             for q in range(0, len(parts), 2)]
+                return parts[0]
+
+            mine = block(r0, c0)
+            mirror = block(c0, r0)
+            transpose = ir.Constant(ir.VectorType(i32, 64),
+                                    [q * 8 + k for k in range(8) for q in range(8)])
+            differs = builder.fcmp_unordered("!=", mine,
+                                             builder.shuffle_vector(mirror, mirror, transpose))
+            bits = builder.bitcast(differs, ir.IntType(64))
+            return builder.icmp_unsigned("!=", bits, ir.Constant(ir.IntType(64), 0))
+
+        return types.boolean(W, a, c), codegen
+
+    return block_differs
+
+
+block_differs = _make_block_differs()
+
+
+@jit
+def _rows_differ(W, r0, r1, c_lo):
+    """Whether a row ``a`` in ``r0..r1-1`` differs from its column at some ``c >= c_lo``,
+    ``c > a`` (element by element)."""
+    n = W.shape[0]
+    bad = 0
+    for a in range(r0, r1):
+        ua = np.uint64(a)
+        for c in range(max(c_lo, a + 1), n):
+            uc = np.uint64(c)  # unsigned: no negative-index check
+            bad |= np.int64(W[ua, uc] != W[uc, ua])
+    return bad != 0
+
+
 @jit
 def symmetric_rows(W, lo, hi):
-    """True when rows ``lo..hi-1`` of the square matrix ``W`` equal the matching columns
-    (``W[i, j] == W[j, i]`` for ``lo <= i < hi``, ``j > i``); so ``symmetric_rows(W, 0, n)``
-    tells whether ``W`` is symmetric, and disjoint row ranges may be checked on separate
-    threads.
+    """True when rows ``lo..hi-1`` of the square C-contiguous matrix ``W`` equal the
+    matching columns (``W[i, j] == W[j, i]`` for ``lo <= i < hi``, ``j > i``); so
+    ``symmetric_rows(W, 0, n)`` tells whether ``W`` is symmetric, and disjoint row ranges
+    may be checked on separate threads.
 
-    Compares 256 x 256 tiles with their mirror tiles (rows of 1 KB: both read at full
-    speed), prefetching the next pair of tiles one row at a time meanwhile; stops after
-    the first strip of tiles with a difference.
+    Compares 8 x 8 blocks with their mirror blocks (:func:`block_differs`), in tiles of
+    128 x 128 whose mirror tiles stay in the cache, prefetching the next pair of tiles
+    meanwhile; the blocks on the diagonal, and the rows and columns past the last multiple
+    of 8, element by element. Stops after the first strip of tiles with a difference.
     """
     n = W.shape[0]
-    B = 256
-    for i0 in range(lo, hi, B):
-        i1 = min(i0 + B, hi)
-        bad = 0
-        for j0 in range(i0, n, B):
-            j1 = min(j0 + B, n)
-            for a in range(i0, i1):
-                if j1 < n:  # the next tile pair: row a at columns j1.., row j1 + a - i0 at i0..
-                    ra = W[a]
-                    for q in range(j1, min(j1 + B, n), 16):
-                        prefetch(ra, q)
-                    if j1 + a - i0 < n:
-                        rm = W[j1 + a - i0]
-                        for q in range(i0, i1, 16):
-                            prefetch(rm, q)
+    n8 = n // 8 * 8
+    b0 = min(-(-lo // 8) * 8, hi)  # the rows b0..b1-1 go by blocks
+    b1 = max(min(hi, n8) // 8 * 8, b0)
+    if _rows_differ(W, lo, b0, 0) or _rows_differ(W, b1, hi, 0):
+        return False
+    B = 128
+    for i0 in range(b0, b1, B):
+        i1 = min(i0 + B, b1)
+        bad = _rows_differ(W, i0, i1, n8)
+        for a0 in range(i0, i1, 8):  # the diagonal blocks
+            for a in range(a0, a0 + 8):
                 ua = np.uint64(a)
-                c0 = max(j0, a + 1)
-                for q in range(max(j1 - c0, 0)):
-                    uc = np.uint64(c0 + q)  # unsigned: no negative-index check, vectorises
-                    bad |= np.int64(W[ua, uc] != W[uc, ua])
+                for c in range(a + 1, a0 + 8):
+                    uc = np.uint64(c)
+                    bad |= W[ua, uc] != W[uc, ua]
+        for j0 in range(i0, n8, B):
+            j1 = min(j0 + B, n8)
+            for a0 in range(i0, i1, 8):
+                if j1 < n8:  # the next tile pair: these 8 rows at j1.., 8 mirror rows at i0..
+                    for a in range(a0, a0 + 8):
+                        ra = W[a]
+                        for q in range(j1, min(j1 + B, n8), 16):
+                            prefetch(ra, q)
+                        if j1 + a - i0 < n:
+                            rm = W[j1 + a - i0]
+                            for q in range(i0, i1, 16):
+                                prefetch(rm, q)
+                for c0 in range(max(j0, a0 + 8), j1, 8):
+                    bad |= block_differs(W, a0, c0)
         if bad:
             return False
     return True
