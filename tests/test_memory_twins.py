@@ -119,7 +119,7 @@ def test_pseudo_inverse_is_the_closed_form():
 
 
 # -- recall -----------------------------------------------------------------------------------------
-def _integer_weights(units, symmetric, dtype):
+def _integer_weights(units, symmetric, dtype, N=N):
     rng = np.random.default_rng(7)
     if units == "pm1":
         X = np.where(rng.random((4, N)) < 0.5, 1.0, -1.0)
@@ -152,6 +152,23 @@ def test_recall_equals_twin(units, symmetric, temperature, mode, dtype):
     np.testing.assert_array_equal(res.steps, steps)
     np.testing.assert_array_equal(res.converged, conv)
     assert res.states.dtype == np.dtype(dtype)
+
+
+@pytest.mark.parametrize("units,symmetric", [("pm1", True), ("pm1", False), ("binary", True),
+                                             ("binary", False)])
+def test_async_recall_from_candidate_to_candidate_equals_twin(units, symmetric):
+    """From LISTED_UNITS units on, a sweep at temperature 0 goes from one unit unstable at
+    its start to the next (the units between checked together): the twin's states, sweeps
+    and convergence, ties included."""
+    from brainlearn.engine.hopfield import LISTED_UNITS
+    n = LISTED_UNITS + 88
+    W, b, cues = _integer_weights(units, symmetric, "float32", N=n)
+    low = -1.0 if units == "pm1" else 0.0
+    S, steps, conv = naive.hopfield_async(W, b, cues, low, 6, 0.0, 11)
+    res = M.recall(W, cues, steps=6, seed=11, units=units, threshold=-b)
+    np.testing.assert_array_equal(res.states, S)
+    np.testing.assert_array_equal(res.steps, steps)
+    np.testing.assert_array_equal(res.converged, conv)
 
 
 def test_recall_of_a_network_reads_its_threshold():

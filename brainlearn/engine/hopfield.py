@@ -39,6 +39,9 @@ __all__ = ["async_recall", "fields", "is_symmetric", "sweep_order", "symmetric_r
 #: flip is applied (at temperature 0 the prediction comes from the units unstable at the
 #: sweep's start)
 LOOKAHEAD = 256
+#: from this many units on, a sweep at temperature 0 goes from candidate to candidate
+#: (:func:`_sweep_by_candidates`); below, listing the candidates costs more than it saves
+LISTED_UNITS = 512
 #: weights larger than this (bytes) are read from memory rather than from the caches, and
 #: only then does prefetching the next flip's row pay (below, it costs more than it saves)
 PREFETCH_BYTES = 1 << 24
@@ -415,6 +418,59 @@ def _unstable(h, v, low):
 
 
 @jit
+def _sweep_by_candidates(WT, h, v, perm, cand, n_cand, low, far):
+    """One sweep at temperature 0 (``perm`` the order), from candidate to candidate:
+    ``cand[:n_cand]`` are the positions of the units that would change under the fields
+    at the sweep's start. Returns the number of flips.
+
+    The same decisions, in the same order, as visiting every position: the positions
+    between two candidates are checked together, without a branch per unit, and the
+    loop branches only where something unexpected happens (one of them changes after
+    all, or the candidate does not). So the processor predicts the branches, and starts
+    on the candidate's row while the checks are still being made, where a branch per
+    unit taken at every flip would be mispredicted at every flip. With ``far`` (W larger
+    than the caches), the row of the next candidate is prefetched while a flip is added.
+    """
+    n = v.shape[0]
+    flips = 0
+    k = 0  # the next position to decide
+    u = 0  # the next candidate
+    while k < n:
+        while u < n_cand and cand[u] < k:
+            u += 1
+        p = cand[u] if u < n_cand else n
+        surprise = 0
+        for q in range(k, p):
+            i = perm[q]
+            z = h[i]
+            surprise |= ((z > 0) & (v[i] != 1)) | ((z < 0) & (v[i] != low))
+        if surprise:  # a unit before the candidate changes: find it, go on after it
+            q = k
+            while True:
+                i = perm[q]
+                z = h[i]
+                if ((z > 0) & (v[i] != 1)) | ((z < 0) & (v[i] != low)):
+                    break
+                q += 1
+            p = q
+        elif p == n:
+            break
+        i = perm[p]
+        z = h[i]
+        k = p + 1
+        if ((z > 0) & (v[i] != 1)) | ((z < 0) & (v[i] != low)):
+            new = np.int8(1) if z > 0 else low
+            d = h.dtype.type(np.int32(new) - np.int32(v[i]))  # +-2 or +-1: exact
+            v[i] = new
+            if u < n_cand and cand[u] == p:
+                u += 1
+            nxt = perm[cand[u]] if far and u < n_cand else -1
+            _add_row(h, WT[i], d, nxt >= 0, WT[max(nxt, 0)])
+            flips += 1
+    return flips
+
+
+@jit
 def _async_one(WT, s, low, gain, steps, temperature, key, cue, h, perm, draws, v, cand):
     """Asynchronous sweeps of one state ``s`` (in place) from its fields ``h = W s + b``
     (updated in place); returns (sweeps run, converged).
@@ -430,17 +486,18 @@ def _async_one(WT, s, low, gain, steps, temperature, key, cue, h, perm, draws, v
     At temperature 0 a sweep changes nothing when no unit would change under the fields
     at its start (a unit that keeps its value leaves the fields as they are), so such a
     sweep is recognised by one pass over the units, without drawing its order. Otherwise
-    the predictions come from the sweep's start: ``cand`` lists the positions of the units
-    that would change then, and the next of them after the current flip is prefetched
-    (the flips move few other units across their threshold). At temperature > 0 the next
-    change is looked for in the next :data:`LOOKAHEAD` positions of the order.
+    (from :data:`LISTED_UNITS` units on) ``cand`` lists the positions of the units that would change at the sweep's start (the
+    flips move few other units across their threshold), and
+    :func:`_sweep_by_candidates` runs the sweep from one to the next, prefetching the next
+    one's row. At temperature > 0 the next change is looked for in the next
+    :data:`LOOKAHEAD` positions of the order.
     """
     n = s.shape[0]
     for i in range(n):
         v[i] = np.int8(s[i])
     low8 = np.int8(low)
     far = WT.size * WT.itemsize > PREFETCH_BYTES
-    listed = far and temperature == 0
+    listed = temperature == 0 and n >= LISTED_UNITS
     sweeps = 0
     converged = False
     for t in range(steps):
@@ -451,17 +508,23 @@ def _async_one(WT, s, low, gain, steps, temperature, key, cue, h, perm, draws, v
         st = stream(key, t, cue)
         sweep_order(st, perm, draws)
         n_cand = 0
-        u = 0
         if listed:
             for k in range(n):
                 i = perm[k]
                 z = h[i]
                 cand[n_cand] = k
                 n_cand += ((z > 0) & (v[i] != 1)) | ((z < 0) & (v[i] != low8))
-            if n_cand > 0:  # the sweep's first flip: its row is fetched while the order is read
+            if far and n_cand > 0:  # the first flip's row is fetched while the order is read
                 first = WT[perm[cand[0]]]
                 for r in range(0, n, 16):
                     prefetch(first, r)
+        if listed:
+            flips = _sweep_by_candidates(WT, h, v, perm, cand, n_cand, low8, far)
+            sweeps = t + 1
+            converged = flips == 0
+            if converged:
+                break
+            continue
         flips = 0
         for k in range(n):
             i = perm[k]
@@ -471,12 +534,7 @@ def _async_one(WT, s, low, gain, steps, temperature, key, cue, h, perm, draws, v
                 d = h.dtype.type(np.int32(new) - np.int32(old))  # +-2 or +-1: exact
                 v[i] = new
                 nxt = -1
-                if listed:
-                    while u < n_cand and cand[u] <= k:
-                        u += 1
-                    if u < n_cand:
-                        nxt = perm[cand[u]]
-                elif far:
+                if far:
                     nxt = _next_flip(h, v, perm, k + 1, min(n, k + 1 + LOOKAHEAD), low8, gain,
                                      temperature, st)
                 _add_row(h, WT[i], d, nxt >= 0, WT[max(nxt, 0)])
