@@ -307,12 +307,9 @@ def _async(W, b, S, low, gain, steps, T, key, out_steps, out_conv):
     so a thread that gets cues needing more sweeps does not hold the other up. A cue's
     trajectory depends only on its own state, fields and random streams, not on the threads.
     """
-    import itertools
-
     import numba
 
     from .engine.hopfield import FIELD_STATES, async_recall, fields, symmetric_rows
-    from .engine.run import _run_row_blocks
     m, n = S.shape
     threads = max(1, numba.get_num_threads())
     # the fields kernel takes states FIELD_STATES at a time: pad with zero states
@@ -335,20 +332,15 @@ def _async(W, b, S, low, gain, steps, T, key, out_steps, out_conv):
         tasks += [(symmetric_rows, r, min(r + SYMMETRY_STRIP, n))
                   for r in range(0, n, SYMMETRY_STRIP)]
         results = []
-        taken = itertools.count()  # next() is atomic under the GIL
 
-        def prepare(lo, hi):
-            while True:
-                k = next(taken)
-                if k >= len(tasks):
-                    return
-                fn, r0, r1 = tasks[k]
-                if fn is fields:
-                    fields(W, S4, b, H, r0, r1)
-                else:
-                    results.append(symmetric_rows(W, r0, r1))  # list.append: atomic
+        def prepare(task):
+            fn, r0, r1 = task
+            if fn is fields:
+                fields(W, S4, b, H, r0, r1)
+            else:
+                results.append(symmetric_rows(W, r0, r1))  # list.append: atomic
 
-        _run_row_blocks(prepare, parts, parts, ())
+        _share(tasks, prepare, parts)
         sym = all(results)
     WT = W if sym else np.ascontiguousarray(W.T)
     # phase 2: chunks of cues taken from a shared list, shrinking towards the end (a quarter
@@ -363,16 +355,24 @@ def _async(W, b, S, low, gain, steps, T, key, out_steps, out_conv):
         c1 = c0 + max(1, (m - c0) // (4 * blocks))
         chunks.append((c0, c1))
         c0 = c1
-    counter = itertools.count()  # next() is atomic under the GIL
+    _share(chunks, lambda chunk: async_recall(*args, *chunk), blocks)
+
+
+def _share(tasks, run, threads):
+    """``run(task)`` for every task of the list, on ``threads`` of the engine's threads that
+    take the next task as they become free (the kernels release the GIL)."""
+    import itertools
+
+    from .engine.run import _run_row_blocks
+    taken = itertools.count()  # next() is atomic under the GIL
 
     def worker(lo, hi):
-        while True:
-            k = next(counter)
-            if k >= len(chunks):
-                return
-            async_recall(*args, *chunks[k])
+        k = next(taken)
+        while k < len(tasks):
+            run(tasks[k])
+            k = next(taken)
 
-    _run_row_blocks(worker, blocks, m, ())
+    _run_row_blocks(worker, threads, threads, ())
 
 
 #: rows per task of the symmetry check of W on threads (the strips at the top of the

@@ -407,13 +407,20 @@ def _add_row(h, col, d, ahead, nxt):
 
 
 @jit
+def _changes(z, v, low):
+    """Whether a unit of value ``v`` (int8; ``low`` the low value) changes at temperature 0
+    under the field ``z``: a bool from comparisons only, no branch, so that loops over
+    units stay branch-free."""
+    return ((z > 0) & (v != 1)) | ((z < 0) & (v != low))
+
+
+@jit
 def _unstable(h, v, low):
     """How many units would change at temperature 0 under the fields ``h`` (values ``v``,
     int8; ``low`` the low value)."""
     count = 0
     for i in range(v.shape[0]):
-        z = h[i]
-        count += ((z > 0) & (v[i] != 1)) | ((z < 0) & (v[i] != low))
+        count += _changes(h[i], v[i], low)
     return count
 
 
@@ -444,24 +451,18 @@ def _sweep_by_candidates(WT, h, v, perm, cand, n_cand, low, far):
         surprise = 0
         for q in range(k, p):
             i = perm[q]
-            z = h[i]
-            surprise |= ((z > 0) & (v[i] != 1)) | ((z < 0) & (v[i] != low))
+            surprise |= _changes(h[i], v[i], low)
         if surprise:  # a unit before the candidate changes: find it, go on after it
             q = k
-            while True:
-                i = perm[q]
-                z = h[i]
-                if ((z > 0) & (v[i] != 1)) | ((z < 0) & (v[i] != low)):
-                    break
+            while not _changes(h[perm[q]], v[perm[q]], low):
                 q += 1
             p = q
         elif p == n:
             break
         i = perm[p]
-        z = h[i]
         k = p + 1
-        if ((z > 0) & (v[i] != 1)) | ((z < 0) & (v[i] != low)):
-            new = np.int8(1) if z > 0 else low
+        if _changes(h[i], v[i], low):
+            new = np.int8(1) if h[i] > 0 else low
             d = h.dtype.type(np.int32(new) - np.int32(v[i]))  # +-2 or +-1: exact
             v[i] = new
             if u < n_cand and cand[u] == p:
@@ -471,8 +472,7 @@ def _sweep_by_candidates(WT, h, v, perm, cand, n_cand, low, far):
                 w = u
                 while w < min(u + 4, n_cand):
                     j = perm[cand[w]]
-                    zj = h[j]
-                    if ((zj > 0) & (v[j] != 1)) | ((zj < 0) & (v[j] != low)):
+                    if _changes(h[j], v[j], low):
                         nxt = j
                         break
                     w += 1
@@ -497,10 +497,10 @@ def _async_one(WT, s, low, gain, steps, temperature, key, cue, h, perm, draws, v
     At temperature 0 a sweep changes nothing when no unit would change under the fields
     at its start (a unit that keeps its value leaves the fields as they are), so such a
     sweep is recognised by one pass over the units, without drawing its order. Otherwise
-    (from :data:`LISTED_UNITS` units on) ``cand`` lists the positions of the units that would change at the sweep's start (the
-    flips move few other units across their threshold), and
-    :func:`_sweep_by_candidates` runs the sweep from one to the next, prefetching the next
-    one's row. At temperature > 0 the next change is looked for in the next
+    (from :data:`LISTED_UNITS` units on) ``cand`` lists the positions of the units that
+    would change at the sweep's start (the flips move few other units across their
+    threshold), and :func:`_sweep_by_candidates` runs the sweep from one to the next,
+    prefetching the next one's row. At temperature > 0 the next change is looked for in the next
     :data:`LOOKAHEAD` positions of the order.
     """
     n = s.shape[0]
@@ -518,18 +518,16 @@ def _async_one(WT, s, low, gain, steps, temperature, key, cue, h, perm, draws, v
             break
         st = stream(key, t, cue)
         sweep_order(st, perm, draws)
-        n_cand = 0
         if listed:
+            n_cand = 0
             for k in range(n):
                 i = perm[k]
-                z = h[i]
                 cand[n_cand] = k
-                n_cand += ((z > 0) & (v[i] != 1)) | ((z < 0) & (v[i] != low8))
+                n_cand += _changes(h[i], v[i], low8)
             if far and n_cand > 0:  # the first flip's row is fetched while the order is read
                 first = WT[perm[cand[0]]]
                 for r in range(0, n, 16):
                     prefetch(first, r)
-        if listed:
             flips = _sweep_by_candidates(WT, h, v, perm, cand, n_cand, low8, far)
             sweeps = t + 1
             converged = flips == 0
