@@ -192,13 +192,20 @@ class NaiveCovariance(NaiveRule):
 class NaiveCompetitive(NaiveRule):
     """The winner moves toward x: dw_k = lr (x - w_k); with rank r >= 2 the unit ranked r
     moves away: dw_r = -anti lr (x - w_r). Ranking by distance |x - w_i| (closest first) or
-    by activity y_i (largest first)."""
+    by activity y_i (largest first), plus DeSieno's conscience b_i = gamma (1/N - p_i) on the
+    score (the distance minus b_i, the activity plus b_i); then p_i += beta ([i = k] - p_i)
+    for the winner k, p starting at 1/N."""
 
-    def __init__(self, lr, rank, anti, by_distance):
+    def __init__(self, lr, rank, anti, by_distance, conscience, conscience_rate):
         self.lr, self.rank, self.anti, self.by_distance = lr, rank, anti, by_distance
+        self.gamma, self.beta = conscience, conscience_rate
+
+    def reset(self, W):
+        self.wins = np.full(W.shape[0], 1.0 / W.shape[0])
 
     def delta(self, W, x, y, mod, dt):
-        match = -np.sum((x - W) ** 2, axis=1) if self.by_distance else y
+        match = -np.sum((x - W) ** 2, axis=1) if self.by_distance else np.asarray(y, float)
+        match = match + self.gamma * (1.0 / W.shape[0] - self.wins)  # reads p before it moves
         order = np.argsort(-match, kind="stable")
         dW = np.zeros_like(W)
         winner = order[0]
@@ -206,6 +213,7 @@ class NaiveCompetitive(NaiveRule):
         if 2 <= self.rank <= W.shape[0]:
             loser = order[self.rank - 1]
             dW[loser] = -self.anti * self.lr * (x - W[loser])
+        self.wins = self.wins + self.beta * ((np.arange(W.shape[0]) == winner) - self.wins)
         return dW, None
 
 

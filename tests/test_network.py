@@ -1,5 +1,7 @@
 """Building networks: populations, projections, initialisers, masks, bounds, save/load."""
 
+import json
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -127,6 +129,24 @@ def test_save_load_keeps_masks_and_fixed_projections(tmp_path, rng):
     assert back.projections[0].rule is None
     np.testing.assert_array_equal(back.projections[0].mask, net.projections[0].mask)
     assert back.projections[0].W.dtype == np.float32
+
+
+def test_a_file_saved_before_a_rule_gained_state_loads_with_fresh_state(tmp_path):
+    """A network file without one of its rule's state arrays (the competitive rule's win
+    frequencies were added after such files were written) loads, with that field fresh."""
+    net = bl.Network(seed=0)
+    x, h = net.add_input(4, name="x"), net.add_population(3, name="h")
+    net.connect(x, h, rule="competitive", name="p")
+    net.save(tmp_path / "new.npz")
+    with np.load(tmp_path / "new.npz", allow_pickle=False) as z:
+        arrays = {k: z[k] for k in z.files if k != "state/p/0/wins"}
+    topo = json.loads(arrays["__topology__"].tobytes().decode())
+    topo["projections"][0]["state_terms"] = [[]]
+    arrays["__topology__"] = np.frombuffer(json.dumps(topo).encode(), dtype=np.uint8)
+    np.savez(tmp_path / "old.npz", **arrays)
+    back = bl.load(tmp_path / "old.npz")
+    np.testing.assert_array_equal(back.projections[0].state.wins, np.full(3, 1 / 3))
+    np.testing.assert_array_equal(back.projections[0].W, net.projections[0].W)
 
 
 # -- bad input ------------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ projection trained without targets takes the engine's row-block path and is test
 These tests also run with ``NUMBA_DISABLE_JIT=1`` (tests/test_nojit.py), hence the small sizes.
 """
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -135,6 +136,15 @@ LOCAL = {
     "competitive_rank2_by_activity": LocalCase(Competitive(lr=0.05, rank=2, anti=0.4,
                                                            by_distance=False)),
     "competitive_rank3_by_distance": LocalCase(Competitive(lr=0.05, rank=3, anti=0.3)),
+    # DeSieno's conscience, strong and fast enough to change winners within 2 x 303 samples
+    # (the test checks that it does): gamma ~ 2 N E|x - <x>|^2 by distance, ~ N by activity
+    "competitive_conscience": LocalCase(Competitive(lr=0.05, conscience=50.0,
+                                                    conscience_rate=0.05)),
+    "competitive_conscience_rank2_by_activity": LocalCase(
+        Competitive(lr=0.05, rank=2, anti=0.4, by_distance=False, conscience=2.0,
+                    conscience_rate=0.05)),
+    "competitive_conscience_rank3_by_distance": LocalCase(
+        Competitive(lr=0.05, rank=3, anti=0.3, conscience=50.0, conscience_rate=0.05)),
     "chain_oja_clip": LocalCase(chain(Oja(lr=0.02), Clip(low=-0.25, high=0.25))),
     "chain_hebb_decay_normalize": LocalCase(chain(Hebb(lr=0.005), WeightDecay(decay=0.02),
                                                   RowNormalize(norm=1.5))),
@@ -205,6 +215,12 @@ def test_local_rule_equals_its_twin(local_run, case):
                                       settle_steps=SETTLE, batch_size=batch_size,
                                       epochs=EPOCHS, dt=DT)
     assert np.abs(W - W0).max() > 0.05, "the twin hardly learned: the test would prove little"
+    if getattr(spec.rule, "conscience", 0.0) > 0:
+        plain = twin_of(dataclasses.replace(spec.rule, conscience=0.0))
+        W_plain, _ = naive.train_population(local_run.X, W0, b, spec.activation, plain,
+                                            batch_size=batch_size, epochs=EPOCHS, dt=DT)
+        assert np.abs(W - W_plain).max() > 0.05, \
+            "the conscience changed no winner: the test would prove little"
     assert ff.W.dtype == np.dtype(dtype)
     assert_close(ff.W, W, dtype, f"{case}: W")
     assert_state_equals_twin(ff.state, twin, dtype, case)

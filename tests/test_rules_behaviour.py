@@ -115,6 +115,40 @@ def test_competitive_units_become_cluster_prototypes():
     assert np.all(cos.max(axis=1) > 0.9)
 
 
+def test_conscience_revives_dead_competitive_units():
+    """DeSieno 1988: units that start far from the data never win under the plain rule (dead
+    units); with a conscience, a unit that wins less than its share 1/N is favoured until it
+    wins, so every unit ends at a cluster centre, one unit per cluster."""
+    k = 6
+    x, _, centres = bl.datasets.clusters(300, k, 16, spread=0.05, seed=0, dtype=np.float64)
+    rng = np.random.default_rng(0)
+    away = rng.normal(size=16)
+    # every unit in a bunch on one side of the data: the first to win comes closest to all
+    # the clusters and keeps winning
+    init = x.mean(axis=0) + 2.0 * away / np.linalg.norm(away) + 0.1 * rng.normal(size=(k, 16))
+
+    def trained(conscience):
+        # beta = 0.002: the win frequencies adapt within 500 of the 3000 presentations
+        net, p = _single_layer(16, k, "competitive", lr=0.05, init=init, conscience=conscience,
+                               conscience_rate=0.002)
+        bl.train(net, x, epochs=10, seed=0)
+        wins = np.bincount(np.argmin(((x[:, None] - p.W[None]) ** 2).sum(-1), axis=1),
+                           minlength=k)
+        return p, wins
+
+    plain, wins = trained(0.0)
+    dead = wins == 0
+    assert dead.sum() >= 3, wins
+    assert np.all(plain.state.wins[dead] < 0.1 / k)  # the plain rule tracks its winners too
+    # gamma/N ~ 8 outweighs how much farther (squared) the bunch is from the data, ~2^2
+    p, wins = trained(50.0)
+    assert np.all(wins > 0), wins
+    dist = np.linalg.norm(p.W[:, None] - centres[None], axis=-1)
+    assert sorted(dist.argmin(axis=1)) == list(range(k))  # one unit per centre
+    assert dist.min(axis=1).max() < 0.1  # half a typical sample's distance, 0.05 * sqrt(16)
+    np.testing.assert_allclose(p.state.wins, 1 / k, atol=0.05)
+
+
 def test_ranked_competitive_pushes_the_runner_up_away():
     """Krotov & Hopfield 2019: the k-th ranked unit gets an anti-Hebbian update."""
     x = np.tile([[1.0, 0.0]], (50, 1))

@@ -114,9 +114,11 @@ def load(path) -> Network:
         proj = net.connect(pops[q["pre"]], pops[q["post"]], rule=rule, init=arrays[f"W/{q['name']}"],
                            mask=arrays.get(f"mask/{q['name']}"), bounds=q["bounds"], name=q["name"])
         if rule is not None:
+            # a field the file lacks (the rule gained state since the file was saved) keeps
+            # its fresh value
             fresh = _state_list(proj)
             loaded = [type(st)(*[np.ascontiguousarray(arrays[f"state/{q['name']}/{k}/{f}"])
-                                 for f in fields])
+                                 if f in fields else getattr(st, f) for f in st._fields])
                       for k, (st, fields) in enumerate(zip(fresh, q["state_terms"]))]
             proj.state = tuple(loaded) if _is_chain(rule) else loaded[0]
     for proj in net.projections:  # the loaded state belongs to the final structure
