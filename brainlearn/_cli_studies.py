@@ -173,20 +173,24 @@ def _fmt(value, digits=4) -> str:
     return f"{value:.{digits}g}"
 
 
-def summary_table(summary_rows) -> str:
+def summary_table(summary_rows, study=None) -> str:
     """The summary rows as a plain-text table: the group columns (``task`` only when there are
-    several), ``mean +- ci95`` and ``n`` (with the count of NaN values, e.g. diverged runs)."""
-    from .results import SUMMARY_COLUMNS
+    several), the metric's unit when any metric has one (:func:`brainlearn.results.metric_info`
+    of ``study``'s metrics), ``mean +- ci95`` and ``n`` (with the count of NaN values, e.g.
+    diverged runs)."""
+    from .results import SUMMARY_COLUMNS, metric_info
     if not summary_rows:
         return "(no headline metrics)\n"
     groups = [k for k in summary_rows[0] if k not in SUMMARY_COLUMNS]
     if "task" in groups and len({r.get("task") for r in summary_rows}) == 1:
         groups.remove("task")
-    header = [g.upper() for g in groups] + ["MEAN +- 95% CI", "N"]
+    units = [metric_info(r.get("metric", ""), study).unit for r in summary_rows]
+    unit = "metric" in groups and any(units)
+    header = [g.upper() for g in groups] + (["UNIT"] if unit else []) + ["MEAN +- 95% CI", "N"]
     cells = []
-    for r in summary_rows:
+    for r, u in zip(summary_rows, units):
         n = str(r["n"]) + (f" ({r['n_nan']} nan)" if r.get("n_nan") else "")
-        cells.append([str(r.get(g, "")) for g in groups]
+        cells.append([str(r.get(g, "")) for g in groups] + ([u] if unit else [])
                      + [f"{_fmt(r['mean'])} +- {_fmt(r['ci95'], 2)}", n])
     widths = [max(len(row[c]) for row in [header] + cells) for c in range(len(header))]
     lines = ["  ".join(f"{v:<{w}}" for v, w in zip(row, widths)).rstrip()
@@ -215,7 +219,7 @@ def _run(args, study) -> int:
         print(f"brainlearn: error: study {study!r} stopped: {_last_line(exc) or type(exc)}",
               file=sys.stderr)
         return 1
-    sys.stdout.write(summary_table(res.summary))
+    sys.stdout.write(summary_table(res.summary, study))
     counts = res.counts
     total = sum(counts.values())
     points = f" ({len(res.grid)} points)" if res.grid else ""
@@ -366,8 +370,11 @@ def add_commands(sub, quiet_parent) -> None:
     p.set_defaults(func=_cmd_figures)
 
     p = sub.add_parser("report", parents=parents, help="write a self-contained HTML report",
-                       description="One HTML file (figures embedded, summary tables, "
-                                   "configuration, provenance, run status) that opens offline.")
+                       description="One HTML file that opens offline: per study a table of "
+                                   "rules x headline metrics (mean +- 95% CI, units in the "
+                                   "header) and the finding of each figure first, then the "
+                                   "figures, every summary row, the runs, configuration and "
+                                   "provenance.")
     p.add_argument("dir", metavar="DIR", help="a study's results (OUT/STUDY) or OUT")
     p.add_argument("--output", "-o", metavar="FILE", help="default: DIR/report.html")
     p.add_argument("--title", help="the page title")

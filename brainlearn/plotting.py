@@ -1,40 +1,78 @@
 """Figures in one house style: ``plot_*(ax, data) -> artists``; never ``plt.show()``.
 
-The palette is Okabe & Ito's colour-blind-safe set; a rule keeps its colour in
-every figure (:func:`rule_color`).
+Colours come from one colour-blind-safe palette, Paul Tol's "muted" scheme (:data:`PALETTE`),
+and a rule keeps its colour in every figure (:func:`rule_color`); the controls are greys
+(:data:`CONTROL_COLORS`). Confidence bands go through :func:`band`, which clips them to the
+range of the metric they show (an accuracy band never runs past 1).
 """
 
 from __future__ import annotations
 
 import os
+import zlib
 
 import numpy as np
 
-__all__ = ["PALETTE", "rule_color", "style", "save_figure", "plot_learning_curve", "mean_ci"]
+__all__ = ["PALETTE", "CONTROL_COLORS", "RULE_COLORS", "rule_color", "style", "save_figure",
+           "plot_learning_curve", "mean_ci", "band", "clipped_interval"]
 
-#: Okabe & Ito (2008) colour-blind-safe palette (black last).
-PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]
+#: Paul Tol's "muted" qualitative scheme (https://personal.sron.nl/~pault/#sec:qualitative):
+#: nine colours told apart under the common colour-vision deficiencies and in print
+PALETTE = ("#332288",  # indigo
+           "#88CCEE",  # cyan
+           "#44AA99",  # teal
+           "#117733",  # green
+           "#999933",  # olive
+           "#DDCC77",  # sand
+           "#CC6677",  # rose
+           "#882255",  # wine
+           "#AA4499")  # purple
+_INDIGO, _CYAN, _TEAL, _GREEN, _OLIVE, _SAND, _ROSE, _WINE, _PURPLE = PALETTE
 
-_FIXED = {"backprop": "#0072B2", "feedback_alignment": "#56B4E9", "direct_feedback_alignment": "#009E73",
-          "oja": "#E69F00", "hebb": "#D55E00", "bcm": "#CC79A7",
-          # the learning study's panels: the local rules drawn together get distinct colours,
-          # the single-layer rules differ from each other, the control is grey
-          "sanger": "#009E73", "covariance": "#56B4E9", "competitive": "#0072B2", "ltp": "#000000",
-          "delta": "#E69F00", "reward_hebbian": "#D55E00", "random_features": "#8C8C8C",
-          # the retention study's panels: backprop + EWC / SI together; tag-and-capture among
-          # the default local rules (hebb, the other vermillion, is not one of them there)
-          "ewc": "#D55E00", "synaptic_intelligence": "#CC79A7", "tag_and_capture": "#D55E00",
-          # the memory study's panels: the six storage rules drawn together
-          "hopfield_hebb": "#D55E00", "storkey": "#0072B2", "pseudo_inverse": "#009E73",
-          "clipped_hebb": "#E69F00", "stochastic_binary": "#56B4E9", "cascade": "#CC79A7"}
+#: the controls of the learning study: greys, apart from every rule's hue
+CONTROL_COLORS = {"pca": "#222222", "random_features": "#8C8C8C"}
+
+#: the colour of every built-in rule. A study's default panels (rules drawn in one axes) get
+#: distinct colours (tests/test_plotting.py checks them):
+#:   learning   end to end {backprop, feedback_alignment, direct_feedback_alignment};
+#:              one layer {delta, reward_hebbian}; hidden layer {hebb, oja, sanger, bcm,
+#:              covariance, competitive, ltp} beside the greys (no indigo or olive there,
+#:              the two closest to a grey line)
+#:   retention  {backprop, ewc, synaptic_intelligence, feedback_alignment,
+#:              direct_feedback_alignment}; hidden {oja, sanger, bcm, competitive, ltp,
+#:              tag_and_capture} beside backprop
+#:   memory     {hopfield_hebb, storkey, pseudo_inverse, clipped_hebb, stochastic_binary,
+#:              cascade}
+#:   spacing    {tag_and_capture, calcium}
+#: Nine colours for 27 rules: rules that never share a default panel share a colour.
+RULE_COLORS = {
+    "backprop": _INDIGO, "feedback_alignment": _CYAN, "direct_feedback_alignment": _TEAL,
+    "ewc": _ROSE, "synaptic_intelligence": _PURPLE,
+    "delta": _ROSE, "reward_hebbian": _GREEN,
+    "hebb": _ROSE, "oja": _GREEN, "sanger": _TEAL, "bcm": _PURPLE, "covariance": _SAND,
+    "competitive": _CYAN, "ltp": _WINE,
+    "tag_and_capture": _OLIVE, "calcium": _PURPLE,
+    "hopfield_hebb": _ROSE, "storkey": _INDIGO, "pseudo_inverse": _TEAL, "clipped_hebb": _WINE,
+    "stochastic_binary": _GREEN, "cascade": _PURPLE,
+    "anti_hebbian": _SAND, "synaptic_scaling": _CYAN,
+    # constraints appear only chained to another rule
+    "clip": _WINE, "row_normalize": _GREEN, "weight_decay": _SAND,
+}
 
 
 def rule_color(name: str) -> str:
-    """The colour of a rule (or any label): fixed for known rules, stable by name otherwise."""
-    if name in _FIXED:
-        return _FIXED[name]
-    h = sum((k + 1) * ord(c) for k, c in enumerate(name))
-    return PALETTE[h % (len(PALETTE) - 1)]
+    """The colour of a rule or control label.
+
+    Built-in rules and the controls have fixed colours (:data:`RULE_COLORS`,
+    :data:`CONTROL_COLORS`); any other name (a plug-in rule) gets a colour of :data:`PALETTE`
+    chosen by a checksum of the name, so it is the same in every figure and every process.
+    """
+    if name in RULE_COLORS:
+        return RULE_COLORS[name]
+    if name in CONTROL_COLORS:
+        return CONTROL_COLORS[name]
+    # crc32, not hash(): str hashes are salted per process
+    return PALETTE[zlib.crc32(str(name).encode("utf-8")) % len(PALETTE)]
 
 
 def style() -> dict:
@@ -60,13 +98,55 @@ def mean_ci(values, axis=0, level=0.95):
     return mean, sem * stats.t.ppf(0.5 + level / 2, n - 1)
 
 
-def plot_learning_curve(ax, samples, curves, label, color=None):
-    """Mean curve with its 95% CI band; ``curves`` has shape (n_seeds, n_points)."""
+def clipped_interval(mean, half, lo=None, hi=None):
+    """``(low, high)`` of ``mean -+ half`` clipped to the metric's range ``[lo, hi]``.
+
+    A Student-t interval over a few seeds is symmetric and can run past what the metric can
+    take (an accuracy of 1.2); clipping keeps the part that is possible. ``lo``/``hi`` None:
+    no bound on that side. A NaN half-width (one seed) counts as 0.
+    """
+    mean = np.asarray(mean, dtype=float)
+    half = np.nan_to_num(np.asarray(half, dtype=float), nan=0.0)
+    low, high = mean - half, mean + half
+    if lo is not None or hi is not None:
+        low, high = np.clip(low, lo, hi), np.clip(high, lo, hi)
+    return low, high
+
+
+def band(ax, x, mean, half, color, lo=None, hi=None, alpha=0.18, **kw):
+    """Draw the confidence band ``mean -+ half`` clipped to ``[lo, hi]``; return the
+    PolyCollection.
+
+    Parameters
+    ----------
+    ax : matplotlib Axes
+    x, mean, half : array_like
+        Positions, means and half-widths of the interval (e.g. from :func:`mean_ci`).
+    color : str
+        The band's colour (that of its line).
+    lo, hi : float, optional
+        The range of the metric (accuracy and fractions: 0 and 1); None: unbounded.
+    alpha : float
+        Opacity of the band.
+    **kw
+        Passed to ``ax.fill_between``.
+    """
+    low, high = clipped_interval(mean, half, lo, hi)
+    kw.setdefault("linewidth", 0)
+    return ax.fill_between(np.asarray(x, dtype=float), low, high, color=color, alpha=alpha, **kw)
+
+
+def plot_learning_curve(ax, samples, curves, label, color=None, lo=0.0, hi=1.0):
+    """Mean curve with its 95% CI band; ``curves`` has shape (n_seeds, n_points).
+
+    The band is clipped to ``[lo, hi]``, the metric's range: by default that of an accuracy
+    (0 to 1); pass None for a metric without bounds.
+    """
     mean, half = mean_ci(curves)
     color = color or rule_color(label)
     line, = ax.plot(samples, mean, color=color, label=label)
-    band = ax.fill_between(samples, mean - half, mean + half, color=color, alpha=0.2, linewidth=0)
-    return line, band
+    area = band(ax, samples, mean, half, color, lo=lo, hi=hi, alpha=0.2)
+    return line, area
 
 
 def save_figure(fig, path_without_ext, formats=("png", "svg")):

@@ -2,13 +2,23 @@
 
 The report is a single HTML5 file that opens offline: figures are embedded (SVG inline, PNG as
 base64 ``data:`` URIs), styles are inline, no script, no web font, no link to anything outside
-the file. Per study it shows the summary table (``summary.csv``), the figures (``figures/``),
-the status and wall time of every run and the provenance (``meta.json``), and the configuration
-(``config.json``); a table of contents links the sections. It is drawn only from the stored
-files (no timestamp of its own), so the same results give the same report.
+the file. Per study it opens with an overview: one wide table (a row per rule, a column per
+headline metric and condition, ``mean ± 95% CI`` at the metric's digits, units in the header)
+and the finding of each figure. Then come the figures (``figures/``), every summary row
+(``summary.csv``, with a unit column), the status and run time of every run and the provenance
+(``meta.json``), and the configuration (``config.json``); a table of contents links the
+sections. It is drawn only from the stored files (no timestamp of its own), so the same results
+give the same report.
 
-Figure captions: an optional ``figures/captions.json`` (``{"name": "caption", ...}``, by file
-name without extension); otherwise the caption is the file name.
+Two times are told apart: the learning study's metric ``wall_time`` is the *learning time*
+(seconds in the rule's training calls), a run's wall time in ``meta.json`` is its *run time*
+(the whole run, evaluation included).
+
+Files of ``figures/`` the report reads besides the images (all optional, by figure name without
+extension): ``captions.json`` (``{"name": "caption"}``; default: the file name),
+``findings.json`` (``{"name": "one sentence stating the finding"}``, shown in bold before the
+caption; :meth:`brainlearn.studies.Study.findings`) and ``overview.json`` (the summary rows of
+the opening table, when the study chose them; default: every row of ``summary.csv``).
 """
 
 from __future__ import annotations
@@ -20,7 +30,8 @@ import os
 import re
 
 from ._version import __version__
-from .results import RUN_STATUSES, ResultsDir, find_studies, read_json, to_json, write_text
+from .results import (RUN_STATUSES, SUMMARY_COLUMNS, ResultsDir, find_studies, format_mean_ci,
+                      metric_info, metric_label, read_json, to_json, write_text)
 
 __all__ = ["write_report", "render_report"]
 
@@ -35,6 +46,8 @@ th, td { border: 1px solid #ddd; padding: .25rem .6rem; text-align: left; vertic
 th { background: #f4f4f4; } td.num { text-align: right; font-variant-numeric: tabular-nums; }
 .ok { color: #007a3d; } .diverged { color: #b35900; } .failed { color: #b00020; }
 figure { margin: 1rem 0 2rem; } figcaption { font-size: .9rem; color: #444; }
+figcaption strong { color: #1a1a1a; } table.overview td.num { white-space: nowrap; }
+ul.findings li { margin: .2rem 0; }
 figure svg, figure img { max-width: 100%; height: auto; }
 pre { background: #f7f7f7; padding: .6rem; overflow-x: auto; font-size: .85rem; }
 nav ol { margin: .2rem 0; } .muted { color: #666; font-size: .9rem; }
@@ -64,6 +77,15 @@ def _fmt(value) -> str:
             return "nan"
         return f"{value:.4g}"
     return str(value)
+
+
+def _seconds(value) -> str:
+    """Seconds at two significant digits, without an exponent (``0.012``, ``1.3``, ``130``)."""
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value):
+        return ""
+    if value <= 0:
+        return "0"
+    return f"{value:.{max(0, 1 - math.floor(math.log10(value)))}f}"
 
 
 def _fmt_seconds(value) -> str:
@@ -130,7 +152,7 @@ def _figures(rd) -> list:
     return [(stem, best[stem][0]) for stem in sorted(best)]
 
 
-def _figure_html(path, fig_id, caption) -> str:
+def _figure_html(path, fig_id, caption, finding=None) -> str:
     ext = os.path.splitext(path)[1].lower()
     if ext == ".svg":
         with open(path, encoding="utf-8") as fh:
@@ -139,8 +161,75 @@ def _figure_html(path, fig_id, caption) -> str:
         with open(path, "rb") as fh:
             data = base64.b64encode(fh.read()).decode("ascii")
         body = f'<img src="data:{_IMAGE_TYPES[ext]};base64,{data}" alt="{_e(caption)}">'
-    return (f'<figure id="{fig_id}">\n{body}\n'
-            f"<figcaption>{_e(caption)}</figcaption>\n</figure>")
+    text = f"<strong>{_e(finding)}</strong> {_e(caption)}" if finding else _e(caption)
+    return f'<figure id="{fig_id}">\n{body}\n<figcaption>{text}</figcaption>\n</figure>'
+
+
+# -- the tables of a study's summary ---------------------------------------------------------------
+def _condition_text(condition) -> str:
+    return ", ".join(f"{k}={_fmt(v)}" for k, v in condition)
+
+
+def _overview_table(rows, study) -> str:
+    """The opening table: a row per rule, a column per metric (and per condition -- the values
+    of the other group columns that vary among the metric's rows, e.g. a scenario), cells
+    ``mean ± 95% CI`` at the metric's digits, the metric's label and unit in the header."""
+    conditions = [k for k in rows[0] if k not in SUMMARY_COLUMNS and k not in ("rule", "metric")]
+    rules = list(dict.fromkeys(r["rule"] for r in rows))
+    columns, cells = [], {}
+    for metric in dict.fromkeys(r["metric"] for r in rows):
+        mine = [r for r in rows if r["metric"] == metric]
+        varying = [c for c in conditions if len({_fmt(r.get(c)) for r in mine}) > 1]
+        for r in mine:
+            key = (metric, tuple((c, r.get(c)) for c in varying))
+            if key not in columns:
+                columns.append(key)
+            cells[key, r["rule"]] = r
+    split = any(cond for _, cond in columns)
+    top = ['<th rowspan="2">rule</th>' if split else "<th>rule</th>"]
+    sub = []
+    for metric in dict.fromkeys(m for m, _ in columns):
+        conds = [c for m, c in columns if m == metric]
+        label = _e(metric_label(metric, study))
+        if conds == [()]:
+            top.append(f'<th rowspan="2">{label}</th>' if split else f"<th>{label}</th>")
+        else:
+            top.append(f'<th colspan="{len(conds)}">{label}</th>')
+            sub += [f"<th>{_e(_condition_text(c))}</th>" for c in conds]
+    head = "<tr>" + "".join(top) + "</tr>" + ("<tr>" + "".join(sub) + "</tr>" if split else "")
+    body = []
+    for rule in rules:
+        tds = [f"<td>{_e(rule)}</td>"]
+        for metric, cond in columns:
+            r = cells.get(((metric, cond), rule))
+            text = "" if r is None else format_mean_ci(r.get("mean"), r.get("ci95"), metric,
+                                                        study)
+            if r is not None and r.get("n_nan"):
+                text += f" ({r['n_nan']} nan)"
+            tds.append(f'<td class="num">{_e(text)}</td>')
+        body.append("<tr>" + "".join(tds) + "</tr>")
+    return "\n".join(['<table class="overview">', f"<thead>{head}</thead>", "<tbody>", *body,
+                      "</tbody>", "</table>"])
+
+
+def _summary_table(rows, study) -> str:
+    """Every summary row, a unit column after the metric."""
+    header = list(rows[0].keys())
+    at = header.index("metric") + 1 if "metric" in header else len(header)
+    header.insert(at, "unit")
+    return _table(header, [[r.get(h) if h != "unit" else metric_info(r.get("metric", ""),
+                                                                     study).unit
+                            for h in header] for r in rows])
+
+
+def _findings_html(findings, figure_ids) -> str:
+    """The finding of each figure, a link to the figure where it is drawn."""
+    items = []
+    for name, text in findings.items():
+        fid = figure_ids.get(name)
+        title = f'<a href="#{fid}">{_e(name)}</a>' if fid else _e(name)
+        items.append(f"<li>{title}: {_e(text)}</li>")
+    return '<ul class="findings">\n' + "\n".join(items) + "\n</ul>" if items else ""
 
 
 # -- one study -------------------------------------------------------------------------------------
@@ -168,7 +257,7 @@ def _status_line(meta) -> str:
     if meta.get("finished"):
         parts.append(f"finished {_e(meta['finished'])}")
     if meta.get("run_time") is not None:
-        parts.append(f"run time {_e(_fmt_seconds(meta['run_time']))}")
+        parts.append(f"total run time {_e(_fmt_seconds(meta['run_time']))}")
     return "<p>" + " &middot; ".join(parts) + "</p>"
 
 
@@ -176,8 +265,9 @@ def _runs_html(meta) -> str:
     runs = (meta or {}).get("runs") or []
     if not runs:
         return '<p class="muted">No finished runs recorded in meta.json.</p>'
+    # the run time: the whole run, evaluation included (a learning time is a metric)
     out = ["<table>", ("<thead><tr><th>rule</th><th>seed</th><th>status</th><th>step</th>"
-                       "<th>wall time</th><th>error</th></tr></thead>"), "<tbody>"]
+                       "<th>run time (s)</th><th>error</th></tr></thead>"), "<tbody>"]
     for run in runs:
         error = run.get("error") or ""
         # the last line of a traceback names the exception; the whole text folds out
@@ -188,7 +278,7 @@ def _runs_html(meta) -> str:
         out.append(f"<tr><td>{_e(run.get('rule'))}</td><td class=\"num\">{_e(run.get('seed'))}"
                    f"</td><td class=\"{_e(status)}\">{_e(status)}</td>"
                    f"<td class=\"num\">{_e(_fmt(run.get('step')))}</td>"
-                   f"<td class=\"num\">{_e(_fmt_seconds(run.get('wall_time')))}</td>"
+                   f"<td class=\"num\">{_e(_seconds(run.get('wall_time')))}</td>"
                    f"<td>{err}</td></tr>")
     if meta.get("missing"):
         for rule, seed in meta["missing"]:
@@ -222,24 +312,33 @@ def _study_sections(rd, sid):
     meta = _read_or_none(rd.meta_path, lambda p: read_json(p, nonfinite=False))
     config = _read_or_none(rd.config_path, lambda p: read_json(p, nonfinite=False))
     summary = _read_or_none(rd.summary_path, lambda p: rd.read_summary())
-    title = (meta or {}).get("study") or rd.study
+    study = title = (meta or {}).get("study") or rd.study
+    notes = {name: _read_or_none(os.path.join(rd.figures_dir, f"{name}.json"), read_json)
+             for name in ("captions", "findings", "overview")}
+    captions, findings = notes["captions"] or {}, notes["findings"] or {}
+    figures = _figures(rd)
+    figure_ids = {name: f"{sid}-fig{k}" for k, (name, _) in enumerate(figures)}
     parts = []
 
-    if summary:
-        header = list(summary[0].keys())
-        body = _table(header, [[row.get(h) for h in header] for row in summary])
-    else:
-        body = '<p class="muted">No summary.csv.</p>'
-    parts.append(("summary", "Summary", _status_line(meta) + "\n" + body))
+    overview = notes["overview"] or summary
+    body = [_status_line(meta)]
+    if overview and {"rule", "metric"} <= set(overview[0]):
+        body.append(_overview_table(overview, study))
+    elif not overview:
+        body.append('<p class="muted">No summary.csv.</p>')
+    body.append(_findings_html(findings, figure_ids))
+    parts.append(("overview", "Overview", "\n".join(b for b in body if b)))
 
-    figures = _figures(rd)
-    captions = _read_or_none(os.path.join(rd.figures_dir, "captions.json"), read_json) or {}
     if figures:
-        body = "\n".join(_figure_html(path, f"{sid}-fig{k}", captions.get(name, name))
-                         for k, (name, path) in enumerate(figures))
+        body = "\n".join(_figure_html(path, figure_ids[name], captions.get(name, name),
+                                      findings.get(name))
+                         for name, path in figures)
     else:
         body = '<p class="muted">No figures.</p>'
     parts.append(("figures", "Figures", body))
+    body = (_summary_table(summary, study) if summary
+            else '<p class="muted">No summary.csv.</p>')
+    parts.append(("summary", "Summary (every row)", body))
     parts.append(("runs", "Runs", _runs_html(meta)))
     body = (f"<pre><code>{_e(to_json(config).rstrip())}</code></pre>" if config is not None
             else '<p class="muted">No config.json.</p>')

@@ -93,13 +93,20 @@ def main(argv=None):
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    from brainlearn.plotting import plot_learning_curve, save_figure, style
+    from matplotlib.ticker import MaxNLocator
+
+    from brainlearn.plotting import (clipped_interval, mean_ci, plot_learning_curve, save_figure,
+                                     style)
     with plt.rc_context(style()):
         fig, ax = plt.subplots(figsize=(5.5, 3.6))
         for label, c in curves.items():
-            plot_learning_curve(ax, np.arange(1, epochs + 1), c, label)
+            plot_learning_curve(ax, np.arange(1, epochs + 1), c, label)  # bands within [0, 1]
+        # accuracy from the lowest band, rounded down to a tenth, up to 1; whole epochs only
+        low = min(clipped_interval(*mean_ci(c), 0.0, 1.0)[0].min() for c in curves.values())
+        ax.set_ylim(max(0.0, np.floor(10 * low) / 10), 1.0)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_xlabel("epoch")
-        ax.set_ylabel("test accuracy")
+        ax.set_ylabel("test accuracy (fraction correct)")
         ax.set_title(f"Hidden layer learned by each rule, backprop readout ({seeds} seeds)")
         ax.legend(loc="lower right")
         paths = save_figure(fig, os.path.join(os.path.normpath(args.out), "custom_rule"))

@@ -138,11 +138,14 @@ def test_report_of_one_study(out, tmp_path):
                 assert base64.b64decode(attrs["src"][len(prefix):])[:8] == b"\x89PNG\r\n\x1a\n"
     for caption in ("curves", "glyph_text", "png_only"):
         assert f"<figcaption>{caption}</figcaption>" in text
-    # the tables: summary (every row), runs (every status), provenance; the configuration
+    # the tables: overview, summary (every row, with its unit), runs (every status),
+    # provenance; the configuration
     summary = rd.read_summary()
     for row in summary:
-        assert f"<td>{row['rule']}</td><td>accuracy</td><td class=\"num\">{row['mean']:.4g}" in text
-    assert page.tables == 3
+        assert (f"<td>{row['rule']}</td><td>accuracy</td><td>fraction correct</td>"
+                f"<td class=\"num\">{row['mean']:.4g}") in text
+        assert f"<td class=\"num\">{row['mean']:.3f} ± {row['ci95']:.3f}</td>" in text
+    assert page.tables == 4
     assert 'class="diverged">diverged' in text and 'class="failed">failed' in text
     assert "ValueError: weights &lt;nan&gt;" in text
     assert "&quot;label&quot;: &quot;&lt;b&gt;bold&lt;/b&gt; &amp; co&quot;" in text
@@ -212,3 +215,89 @@ def test_report_of_a_partial_study_and_of_nothing(tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(R.ResultsError, match="holds no results"):
         report.write_report(tmp_path / "empty")
+
+
+# -- the opening of a study: the wide table and the findings ---------------------------------------
+def _timed_study(out):
+    """A learning-like study: accuracy and learning time per rule, a figure with a finding."""
+    rd = R.ResultsDir(out, "learning")
+    rd.prepare({"study": "learning"})
+    for rule in ("backprop", "oja"):
+        for seed in (0, 1, 2):
+            rows = [{"rule": rule, "seed": seed, "task": "digits", "step": 10,
+                     "metric": "final_test_accuracy", "value": 0.93 + 0.011 * seed},
+                    {"rule": rule, "seed": seed, "task": "digits", "step": 10,
+                     "metric": "wall_time", "value": 1.2345 + 0.1 * seed}]
+            rd.write_run(rule, seed, rows, "ok", wall_time=5.25)
+    rows = rd.merge(expected=[(r, s) for r in ("backprop", "oja") for s in (0, 1, 2)])
+    rd.write_summary(R.summarize(rows, by=("rule", "task", "metric")))
+    _figure(rd.figure_path("curves"), ("svg",))
+    _figure(rd.figure_path("plain"), ("svg",))
+    R.write_json(os.path.join(rd.figures_dir, "captions.json"),
+                 {"curves": "Test accuracy against samples seen.", "plain": "No finding here."})
+    R.write_json(os.path.join(rd.figures_dir, "findings.json"),
+                 {"curves": "Backprop reaches 0.94 & oja 0.94."})
+    return rd
+
+
+def test_report_opens_with_a_wide_table_with_units_then_the_findings(tmp_path):
+    rd = _timed_study(tmp_path)
+    text = report.render_report(rd.path)
+    _parse(text)
+    wide = text.index('<table class="overview">')
+    long = text.index("<th>unit</th>")
+    assert wide < text.index('<ul class="findings">') < text.index("<figure") < long
+    # rules as rows, the headline metrics as columns, units in the header
+    head = text[wide:text.index("</thead>", wide)]
+    assert "<th>rule</th><th>final test accuracy (fraction correct)</th>" \
+           "<th>learning time (s)</th>" in head
+    summary = {(r["rule"], r["metric"]): r for r in rd.read_summary()}
+    body = text[wide:text.index("</table>", wide)]
+    for rule in ("backprop", "oja"):
+        acc, time = summary[rule, "final_test_accuracy"], summary[rule, "wall_time"]
+        # accuracy at 3 decimals; times at 2 significant digits (1.3 s), the interval to the
+        # same decimal place
+        assert (f"<tr><td>{rule}</td><td class=\"num\">{acc['mean']:.3f} ± {acc['ci95']:.3f}"
+                f"</td><td class=\"num\">{time['mean']:.1f} ± {time['ci95']:.1f}</td></tr>"
+                ) in body
+    # the finding: listed in the overview (linked to its figure) and bold before the caption
+    assert "Backprop reaches 0.94 &amp; oja 0.94." in text[wide:text.index("<figure")]
+    assert ("<figcaption><strong>Backprop reaches 0.94 &amp; oja 0.94.</strong> Test accuracy "
+            "against samples seen.</figcaption>") in text
+    assert "<figcaption>No finding here.</figcaption>" in text
+    # the long table keeps every row with its unit; the two times have different names
+    assert "<td>wall_time</td><td>s</td>" in text
+    assert "<th>run time (s)</th>" in text and "<td class=\"num\">5.2</td>" in text
+    assert "wall time" not in text
+
+
+def test_report_overview_follows_the_studys_choice_and_splits_conditions(tmp_path):
+    rd = R.ResultsDir(tmp_path, "retention")
+    rd.prepare({"study": "retention"})
+    for rule in ("backprop", "ewc"):
+        for seed in (0, 1):
+            rows = [{"rule": rule, "seed": seed, "task": s, "step": 5, "metric": m,
+                     "value": v + 0.01 * seed, "scenario": s}
+                    for s in ("permuted", "class_incremental")
+                    for m, v in (("bwt", -0.4), ("avg_accuracy", 0.6), ("forgetting", 0.4))]
+            rd.write_run(rule, seed, rows, "ok", wall_time=1.0)
+    rows = rd.merge(expected=[(r, s) for r in ("backprop", "ewc") for s in (0, 1)],
+                    extra_columns=("scenario",))
+    summary = R.summarize(rows, by=("rule", "scenario", "metric"))
+    rd.write_summary(summary)
+    text = report.render_report(rd.path)
+    _parse(text)
+    wide = text[text.index('<table class="overview">'):]
+    wide = wide[:wide.index("</table>")]
+    # a column per metric and scenario: the metric (with its unit) spans its scenarios
+    assert '<th colspan="2">backward transfer (accuracy change)</th>' in wide
+    assert "<th>scenario=permuted</th><th>scenario=class_incremental</th>" in wide
+    assert "forgetting (accuracy drop)" in wide
+    # the study's choice of rows (figures/overview.json) narrows the opening table only
+    R.write_json(os.path.join(rd.figures_dir, "overview.json"),
+                 [r for r in summary if r["metric"] == "bwt" and r["scenario"] == "permuted"])
+    text = report.render_report(rd.path)
+    wide = text[text.index('<table class="overview">'):]
+    wide = wide[:wide.index("</table>")]
+    assert "<th>rule</th><th>backward transfer (accuracy change)</th>" in wide
+    assert "forgetting" not in wide and "<td>forgetting</td>" in text

@@ -565,3 +565,37 @@ def test_find_studies(tmp_path):
         R.find_studies(tmp_path / "notes")
     with pytest.raises(R.ResultsError, match="no such folder"):
         R.find_studies(tmp_path / "missing")
+
+
+# -- what the metrics measure: labels, units, ranges, digits ---------------------------------------
+def test_metric_table_gives_labels_units_and_ranges():
+    assert R.metric_label("final_test_accuracy") == "final test accuracy (fraction correct)"
+    # the learning time of a rule is not the run time of meta.json
+    assert R.metric_label("wall_time") == "learning time (s)"
+    assert R.metric_range("test_accuracy") == (0.0, 1.0)
+    assert R.metric_range("bwt") == (-1.0, 1.0) and R.metric_info("bwt").unit == "accuracy change"
+    assert R.metric_range("overlap") == (-1.0, 1.0)
+    assert R.metric_range("lifetime") == (0.0, None)
+    # one name, two meanings: the spacing study's retention is a ratio without bounds
+    assert R.metric_range("retention") == (0.0, 1.0)
+    assert R.metric_range("retention", "spacing") == (None, None)
+    # names of plug-in studies: accuracies and fractions are bounded, anything else is not
+    assert R.metric_range("readout_accuracy") == (0.0, 1.0)
+    assert R.metric_range("spike_fraction") == (0.0, 1.0)
+    assert R.metric_range("energy") == (None, None) and R.metric_label("my_energy") == "my energy"
+    every = {*R.METRICS, *(m for _, m in R.STUDY_METRICS)}
+    assert all(R.metric_info(m).unit for m in every)
+
+
+@pytest.mark.parametrize("mean, ci, metric, text", [
+    (0.91234, 0.01321, "final_test_accuracy", "0.912 ± 0.013"),
+    (-0.5, 0.25, "bwt", "-0.500 ± 0.250"),
+    (1.2345, 0.2143, "wall_time", "1.2 ± 0.2"),
+    (131.2, 12.3, "wall_time", "130 ± 10"),
+    (0.01234, 0.00041, "wall_time", "0.012 ± 0.0004"),
+    (12.34, 1.5, "lifetime", "12.3 ± 1.5"),
+    (0.5, math.nan, "final_test_accuracy", "0.500"),
+    (math.nan, math.nan, "final_test_accuracy", "n/a"),
+])
+def test_mean_and_interval_at_the_metrics_digits(mean, ci, metric, text):
+    assert R.format_mean_ci(mean, ci, metric) == text

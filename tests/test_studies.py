@@ -150,8 +150,10 @@ def test_run_writes_config_metrics_summary_meta_and_figures(tmp_path, calls):
     assert all(r["status"] == "ok" and r["wall_time"] >= 0 for r in meta["runs"])
     assert {"brainlearn", "python", "numpy", "numba"} <= set(meta["provenance"])
     figures = sorted(os.listdir(res.figures_dir))
-    assert figures == ["captions.json", "fake_curves.png", "fake_curves.svg"]
-    assert sorted(res.figure_paths) == [os.path.join(res.figures_dir, f) for f in figures[1:]]
+    assert figures == ["captions.json", "fake_curves.png", "fake_curves.svg", "findings.json"]
+    assert sorted(res.figure_paths) == [os.path.join(res.figures_dir, f) for f in figures[1:3]]
+    # a study without findings (the base class's hook) stores none
+    assert R.read_json(os.path.join(res.figures_dir, "findings.json")) == {}
 
 
 def test_diverged_and_failed_runs_are_recorded_and_the_others_go_on(tmp_path, calls):
@@ -299,7 +301,7 @@ def test_redraw_figures_from_the_csv_alone(tmp_path):
     done = redraw_figures(tmp_path)  # OUT: every study in it
     assert [(rd.path, error) for rd, _, error in done] == [(res.path, None)]
     assert sorted(os.listdir(res.figures_dir)) == ["captions.json", "fake_curves.png",
-                                                   "fake_curves.svg"]
+                                                   "fake_curves.svg", "findings.json"]
     assert read(os.path.join(res.figures_dir, "fake_curves.svg")) == svg
     with open(os.path.join(res.figures_dir, "captions.json")) as fh:
         assert json.load(fh) == FakeStudy.captions
@@ -330,6 +332,51 @@ def test_bad_rows_fail_the_run_and_a_figure_error_keeps_the_results(tmp_path):
     assert os.path.isfile(res.metrics_path) and os.path.isfile(res.summary_path)
 
 
+class _Telling(FakeStudy):
+    """Findings from the stored summary; the opening table of the report narrowed to beta."""
+    name = "telling"
+    broken = False
+
+    def findings(self, summary_rows, rows, config):
+        if self.broken:
+            raise ValueError("no finding today")
+        best = max(summary_rows, key=lambda r: r["mean"])
+        return {"fake_curves": f"{best['rule']} scores {best['mean']:.2f} in task "
+                               f"{best['task']} ({len(rows)} rows)."}
+
+    def overview(self, summary_rows, config):
+        return [r for r in summary_rows if r["rule"] == "beta"]
+
+
+def test_findings_and_overview_are_stored_after_the_summary_and_redrawn(tmp_path):
+    from brainlearn.studies import redraw_figures
+    study = register_study(_Telling())
+    try:
+        res = run_study("telling", seeds=2, quick=True, out=tmp_path)
+        figdir = res.figures_dir
+        summary = res.read_summary()
+        best = max(summary, key=lambda r: r["mean"])
+        rows = res.read_metrics()
+        expected = {"fake_curves": f"{best['rule']} scores {best['mean']:.2f} in task t1 "
+                                   f"({len(rows)} rows)."}
+        assert R.read_json(os.path.join(figdir, "findings.json")) == expected
+        assert R.read_json(os.path.join(figdir, "overview.json")) == \
+            [r for r in summary if r["rule"] == "beta"]
+        # brainlearn figures writes them again from the stored files
+        os.remove(os.path.join(figdir, "findings.json"))
+        ((_, _, error),) = redraw_figures(res.path)
+        assert error is None
+        assert R.read_json(os.path.join(figdir, "findings.json")) == expected
+        # findings that raise: the figures and results are kept, the error is reported
+        study.broken = True
+        ((_, paths, error),) = redraw_figures(res.path)
+        assert "ValueError: no finding today" in error and "the findings" in error
+        assert sorted(os.path.basename(p) for p in paths) == ["fake_curves.png",
+                                                              "fake_curves.svg"]
+    finally:
+        unregister_study("telling")
+
+
 # -- the built-in studies --------------------------------------------------------------------------
 def test_the_builtin_studies_are_registered_with_quick_sizes():
     assert {"learning", "retention", "spacing"} <= set(available_studies())
@@ -353,5 +400,12 @@ def test_spacing_on_the_runner(tmp_path):
     assert sorted(late) == ["0.0", "600.0", "7200.0"] and all(s["n"] == 2 for s in late.values())
     assert late["600.0"]["mean"] > late["0.0"]["mean"] > late["7200.0"]["mean"]  # spacing effect
     assert sorted(os.listdir(res.figures_dir)) == [
-        "captions.json", "spacing_retention.png", "spacing_retention.svg",
+        "captions.json", "findings.json", "spacing_retention.png", "spacing_retention.svg",
         "spacing_trajectories.png", "spacing_trajectories.svg"]
+    findings = R.read_json(os.path.join(res.figures_dir, "findings.json"))
+    assert sorted(findings) == ["spacing_retention", "spacing_trajectories"]
+    # the best interval against massed, with the summary's numbers
+    assert findings["spacing_retention"] == (
+        "A day after the last repetition, tag_and_capture keeps a late-phase weight of "
+        f"{late['600.0']['mean']:.3g} with repetitions 10 min apart against "
+        f"{late['0.0']['mean']:.3g} massed.")

@@ -41,6 +41,9 @@ The API in one screen::
     final_values(rows, metrics=None) -> rows at the last step of each series
     summarize(rows, metrics=None, by=("rule", "metric"), where=None, reduce="last") -> rows
     write_summary(path, summary_rows) -> path;  read_summary(path) -> rows
+    metric_info(metric, study=None) -> MetricInfo (label, unit, range, digits);
+        metric_label(metric) -> "label (unit)";  metric_range(metric) -> (lo, hi);
+        format_mean_ci(mean, ci, metric) -> "0.912 ± 0.013"
     provenance() -> dict
     ResultsDir(out, study): prepare(config, mode), completed_runs(), write_run(...),
         merge(expected, extra_columns, timing_metrics, point_columns) -> rows (metrics and
@@ -54,10 +57,14 @@ from ._folder import RUN_STATUSES, ResultsDir, ResultsError, find_studies, run_k
 from ._provenance import provenance
 from ._tables import (METRIC_COLUMNS, SUMMARY_COLUMNS, extra_columns_of, final_values,
                       read_metrics, read_summary, summarize, write_metrics, write_summary)
+from ._units import (METRICS, STUDY_METRICS, MetricInfo, format_mean_ci, metric_info,
+                     metric_label, metric_range)
 
 __all__ = [
     "write_bytes", "write_text", "write_json", "read_json", "to_json",
     "METRIC_COLUMNS", "SUMMARY_COLUMNS", "write_metrics", "read_metrics", "extra_columns_of",
     "final_values", "summarize", "write_summary", "read_summary",
+    "MetricInfo", "METRICS", "STUDY_METRICS", "metric_info", "metric_label", "metric_range",
+    "format_mean_ci",
     "provenance", "RUN_STATUSES", "ResultsError", "ResultsDir", "find_studies", "run_key",
 ]

@@ -55,8 +55,9 @@ class Study:
         ``{figure name: one-sentence caption}``, written to ``figures/captions.json`` for the
         report.
 
-    Methods to override: :meth:`run_one` (required), :meth:`figures`, :meth:`fits` (or
-    :meth:`default_rules` / :meth:`valid_rules` when the study uses its own labels).
+    Methods to override: :meth:`run_one` (required), :meth:`figures`, :meth:`findings`,
+    :meth:`overview`, :meth:`fits` (or :meth:`default_rules` / :meth:`valid_rules` when the
+    study uses its own labels).
 
     Divergence: a run that diverges raises :class:`brainlearn.DivergenceError`; the runner
     records status ``diverged`` with ``exc.step`` and keeps the rows the study attached as
@@ -114,6 +115,32 @@ class Study:
         from ..results import summarize
         by = [c for c in self.summary_by if not rows or c in rows[0]]
         return summarize(rows, metrics=list(self.headline) or None, by=by)
+
+    def findings(self, summary_rows, rows, config) -> dict:
+        """What each figure shows, one sentence each with the numbers: ``{figure name:
+        sentence}`` (default: none), e.g. ``{"retention": "On permuted digits ewc keeps 0.62
+        of task 1 against backprop's 0.31 (BWT -0.30 vs -0.57)."}``.
+
+        ``summary_rows`` are the rows of ``summary.csv`` as read back (statistics as numbers,
+        group columns as text), ``rows`` every metric row as :meth:`figures` gets them. The
+        runner calls it after writing the summary (and ``brainlearn figures`` when it redraws)
+        and stores the result as ``figures/findings.json``; the report prints each sentence in
+        bold before its figure's caption. Figures without a finding are fine.
+        """
+        return {}
+
+    def overview(self, summary_rows, config) -> list | None:
+        """The summary rows of the report's opening table (a row per rule, a column per metric
+        and condition), or None (the default): every row of ``summary.csv``. Override to keep
+        that table short when the summary has many conditions (loads, intervals); the report
+        lists every row further down. Stored as ``figures/overview.json``."""
+        return None
+
+    def settings_record(self, config, rules) -> dict | None:
+        """What each rule runs with beyond ``config`` (e.g. tuned learning rates per data set),
+        stored in ``config.json`` as ``rule_settings``: ``{rule: {...}}``, or None (the
+        default) when the configuration says it all."""
+        return None
 
     # -- configuration ---------------------------------------------------------------------------
     def make_config(self, quick: bool = False, overrides=None):

@@ -22,9 +22,10 @@ import os
 
 import numpy as np
 
-from ..plotting import mean_ci, rule_color, save_figure, style
+from ..plotting import band, mean_ci, rule_color, save_figure, style
+from ..results import metric_range
 
-__all__ = ["draw_all", "capacity_figure", "palimpsest_age_figure", "lifetime_figure"]
+__all__ = ["draw_all", "capacity_figure", "palimpsest_age_figure", "lifetime_figure", "fit_label"]
 
 _DASHES = ("-", "--", "-.", ":")
 _MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
@@ -73,8 +74,9 @@ def _series(rows, task, metric, xcol):
     return out
 
 
-def _band(ax, x, grid, look, label):
-    """Mean over seeds (rows of ``grid``) with its 95% band; points missing in a seed skipped."""
+def _band(ax, x, grid, look, label, metric):
+    """Mean over seeds (rows of ``grid``) with its 95% band, clipped to the range of ``metric``;
+    points missing in a seed skipped."""
     color, dash, marker = look
     ok = np.isfinite(grid).all(axis=0)
     if not ok.any():
@@ -82,7 +84,16 @@ def _band(ax, x, grid, look, label):
     mean, half = mean_ci(grid[:, ok])
     ax.plot(x[ok], mean, color=color, linestyle=dash, marker=marker, markersize=3.5,
             label=label)
-    ax.fill_between(x[ok], mean - half, mean + half, color=color, alpha=0.18, linewidth=0)
+    band(ax, x[ok], mean, half, color, *metric_range(metric))
+
+
+def fit_label(a, b) -> str:
+    """``"fit: a + b ln N"`` with the sign of ``b`` written out and enough digits to show
+    it (``fit: 1.67 + 0.0031 ln N``, ``fit: 2.5 - 0.12 ln N``)."""
+    if abs(b) < 1e-12 * max(1.0, abs(a)):  # a flat fit, up to rounding
+        b = 0.0
+    sign = "-" if b < 0 else "+"
+    return f"fit: {a:.3g} {sign} {abs(b):.2g} ln N"
 
 
 def capacity_figure(rows, path):
@@ -109,7 +120,7 @@ def capacity_figure(rows, path):
         for rule in rules:
             if rule in series[metric]:
                 x, values = series[metric][rule]
-                _band(ax, x, values, looks[rule], f"{rule} (n={values.shape[0]})")
+                _band(ax, x, values, looks[rule], f"{rule} (n={values.shape[0]})", metric)
         ax.axvline(ALPHA_C, color="0.4", linestyle=":", linewidth=1.0)
         ax.set_xlabel("load alpha = P / N")
         ax.set_ylabel(ylabel)
@@ -133,7 +144,7 @@ def capacity_figure(rows, path):
                fontsize=8)
     size = ", ".join(f"N = {n}" for n in sizes)
     fig.suptitle(f"Capacity: recall from noisy cues against the load ({size}; mean over seeds, "
-                 "95% CI)")
+                 "95% CI clipped to the metric's range)")
     return save_figure(fig, path)
 
 
@@ -198,14 +209,14 @@ def lifetime_figure(rows, path):
     for rule in rules:
         x, values = series[rule]
         color = looks[rule][0]
-        _band(ax, x, values, looks[rule], f"{rule} (n={values.shape[0]})")
+        _band(ax, x, values, looks[rule], f"{rule} (n={values.shape[0]})", "lifetime")
         if rule == "stochastic_binary" and len(x) >= 2:
             ok = np.isfinite(values).all(axis=0)
             if ok.sum() >= 2:
                 b, a = np.polyfit(np.log(x[ok]), values[:, ok].mean(axis=0), 1)
                 fine = np.geomspace(x[ok].min(), x[ok].max(), 50)
                 ax.plot(fine, a + b * np.log(fine), color=color, linestyle=":", linewidth=1.2,
-                        label=f"{rule}: fit {a:.2f} + {b:.2f} ln N")
+                        label=f"{rule}: {fit_label(a, b)}")
     # a lifetime equal to the stream length (the row's step) is censored: the whole stream
     # was recalled, and the true lifetime may be longer
     censored = {}
@@ -232,7 +243,7 @@ def lifetime_figure(rows, path):
     ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
     ax.set_ylim(bottom=0)
     ax.legend(fontsize=8)
-    ax.set_title("Memory lifetime against network size (mean over seeds, 95% CI)")
+    ax.set_title("Memory lifetime against network size (mean over seeds, 95% CI clipped at 0)")
     return save_figure(fig, path)
 
 

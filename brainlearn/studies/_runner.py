@@ -28,16 +28,14 @@ import os
 import pickle
 import shutil
 import sys
-import tempfile
 import time
-import traceback
 
-from ..results import (ResultsDir, ResultsError, find_studies, read_json, run_key, to_json,
-                       write_json)
+from ..results import ResultsDir, ResultsError, read_json, run_key, to_json
 from ._base import Study, config_to_dict, get_study
+# redraw_figures is part of this module's API (brainlearn.studies imports it from here)
+from ._drawing import draw_all, note_figures, redraw_figures
 from ._executors import DEFAULT_RETRIES, RunTask, check_scheduler, make_executor
-from ._sweep import (Grid, grid_from_record, parse_grid, rows_of_point, summarize_points,
-                     value_text, without_columns)
+from ._sweep import Grid, grid_from_record, parse_grid, summarize_points, value_text
 
 __all__ = ["StudyPlan", "StudyResults", "plan_study", "execute", "run_study", "run_sweep",
            "redraw_figures"]
@@ -62,7 +60,7 @@ class StudyPlan:
     configs: list = None
     scheduler: object = None
     retries: int = DEFAULT_RETRIES
-    figures: bool = True
+    figures: bool | str = True  # True, False or "sweep" (the sweep figures only)
 
     def __post_init__(self):
         if self.configs is None:
@@ -93,6 +91,9 @@ class StudyPlan:
         """What ``config.json`` holds (see the module docstring)."""
         record = {"study": self.study.name, "quick": bool(self.quick), "rules": list(self.rules),
                   "seeds": list(self.seeds), "config": config_to_dict(self.config)}
+        settings = self.study.settings_record(self.config, list(self.rules))
+        if settings is not None:
+            record["rule_settings"] = settings
         if self.grid:
             record["grid"] = self.grid.record()
         return record
@@ -189,7 +190,7 @@ def _stored_grid(study, rd) -> Grid | None:
 
 def plan_study(name, *, rules=None, seeds=3, quick=False, out="results", overrides=None,
                workers=1, mode="new", progress=None, grid=None, scheduler=None,
-               retries=DEFAULT_RETRIES, figures=True) -> StudyPlan:
+               retries=DEFAULT_RETRIES, figures=True, folder=None) -> StudyPlan:
     """Validate the arguments of :func:`run_study` and resolve the configuration of every grid
     point and the rules; write nothing. Bad input raises :class:`ValueError` /
     :class:`TypeError` with one line."""
@@ -210,7 +211,7 @@ def plan_study(name, *, rules=None, seeds=3, quick=False, out="results", overrid
                         f"{type(overrides).__name__}")
     overrides = dict(overrides or {})
     config = study.make_config(bool(quick), overrides)
-    results = ResultsDir(out, study.name)
+    results = ResultsDir(out, study.name if folder is None else folder)
     sweep = parse_grid(study, grid, overrides)
     if mode == "resume":
         stored = _stored_grid(study, results)
@@ -235,7 +236,7 @@ def plan_study(name, *, rules=None, seeds=3, quick=False, out="results", overrid
     return StudyPlan(study=study, config=config, rules=chosen, seeds=list(range(seeds)),
                      quick=bool(quick), results=results, mode=mode, workers=workers,
                      progress=progress, grid=sweep, configs=configs, scheduler=scheduler,
-                     retries=retries, figures=bool(figures))
+                     retries=retries, figures=figures if figures == "sweep" else bool(figures))
 
 
 # -- one run's result, recorded by the driver -------------------------------------------------------
@@ -314,117 +315,6 @@ def _describe(record) -> str:
     return text
 
 
-# -- figures ---------------------------------------------------------------------------------------
-def _draw(study, rows, config, rd):
-    """Draw the study's figures into ``rd.figures_dir``; ``(paths, error traceback or None)``."""
-    import matplotlib
-
-    from ..plotting import style
-    os.makedirs(rd.figures_dir, exist_ok=True)
-    try:
-        with matplotlib.rc_context(style()):
-            paths = [os.fspath(p) for p in (study.figures(rows, config, rd.figures_dir) or [])]
-    except Exception:  # noqa: BLE001 - results are kept; the caller reports the error
-        return [], traceback.format_exc()
-    if study.captions:
-        write_json(os.path.join(rd.figures_dir, "captions.json"), dict(study.captions))
-    return paths, None
-
-
-def _draw_sweep(study, rows, grid, configs, summary, rd):
-    """The figures of a sweep: the study's own figures of every point, from the point's rows
-    (without the swept columns) and configuration, named ``NAME__POINT`` (``POINT`` the point's
-    label, e.g. ``lr=0.01``), and the generic sweep figures ``sweep_METRIC`` of the summary
-    (:mod:`brainlearn.studies._sweep_figures`). ``(paths, error traceback or None)``."""
-    import matplotlib
-
-    from ..plotting import style
-    from ._sweep_figures import draw_sweep
-    figdir = rd.figures_dir
-    os.makedirs(figdir, exist_ok=True)
-    for name in os.listdir(figdir):  # scratch folders of an interrupted drawing
-        if name.startswith(".point-"):
-            shutil.rmtree(os.path.join(figdir, name), ignore_errors=True)
-    paths, errors, captions = [], [], {}
-    with matplotlib.rc_context(style()):
-        for index, (point, config) in enumerate(zip(grid.points, configs)):
-            mine = without_columns(rows_of_point(rows, grid, point), grid.columns)
-            if not mine:
-                continue
-            label = grid.file_label(index)
-            scratch = tempfile.mkdtemp(dir=figdir, prefix=".point-")
-            try:
-                study.figures(mine, config, scratch)
-                for name in sorted(os.listdir(scratch)):
-                    stem, ext = os.path.splitext(name)
-                    if not os.path.isfile(os.path.join(scratch, name)) or ext == "" \
-                            or ".tmp-" in ext:
-                        continue
-                    target = os.path.join(figdir, f"{stem}__{label}{ext}")
-                    os.replace(os.path.join(scratch, name), target)
-                    paths.append(target)
-                    if stem in study.captions:
-                        captions[f"{stem}__{label}"] = \
-                            f"{study.captions[stem]} ({grid.label(point)})"
-            except Exception:  # noqa: BLE001 - results are kept; the caller reports the error
-                errors.append(f"point {grid.label(point)}:\n{traceback.format_exc()}")
-            finally:
-                shutil.rmtree(scratch, ignore_errors=True)
-        try:
-            drawn, notes = draw_sweep(summary, grid, figdir)
-            paths += drawn
-            captions.update(notes)
-        except Exception:  # noqa: BLE001
-            errors.append(f"the sweep figures:\n{traceback.format_exc()}")
-    if captions:
-        write_json(os.path.join(figdir, "captions.json"), captions)
-    return paths, ("\n".join(errors) or None)
-
-
-def _draw_all(study, rows, grid, configs, summary, rd):
-    if not grid:
-        return _draw(study, rows, configs[0], rd)
-    return _draw_sweep(study, rows, grid, configs, summary, rd)
-
-
-def _note_figures(rd, paths, error) -> None:
-    meta = read_json(rd.meta_path, nonfinite=False)
-    meta["figures"] = sorted({os.path.splitext(os.path.basename(p))[0] for p in paths})
-    meta["figure_error"] = error
-    write_json(rd.meta_path, meta)
-
-
-def redraw_figures(path) -> list:
-    """Redraw every figure of the stored results at ``path`` (``OUT/STUDY`` or ``OUT``) from
-    ``metrics.csv`` (with ``timings.csv`` when there is one) and ``config.json`` alone, without
-    running anything (a sweep: every point's figures and the sweep figures).
-
-    Returns ``[(ResultsDir, paths, error)]``, one per study; ``error`` is the traceback when the
-    study's ``figures`` raised, else None. A folder without results, an unknown study or a study
-    without ``metrics.csv`` raises :class:`ValueError` (one line).
-    """
-    done = []
-    for rd in find_studies(path):
-        if not os.path.isfile(rd.config_path):
-            raise ResultsError(f"{rd.path} has no config.json: cannot redraw its figures")
-        stored = rd.read_config()
-        name = stored.get("study", rd.study) if isinstance(stored, dict) else rd.study
-        study = get_study(name)
-        if not os.path.isfile(rd.metrics_path):
-            raise ResultsError(f"{rd.path} has no metrics.csv (the study did not finish): "
-                               "finish it with --resume")
-        config = study.config_from_dict(stored.get("config", {}))
-        grid = grid_from_record(study, read_json(rd.config_path, nonfinite=False))
-        configs = [dataclasses.replace(config, **point) for point in grid.points]
-        rows = rd.read_metrics(include_timings=True)
-        summary = summarize_points(study, rows, grid, configs) if grid else None
-        paths, error = _draw_all(study, rows, grid, configs, summary, rd)
-        if os.path.isfile(rd.meta_path):
-            _note_figures(rd, paths, error)
-        done.append((rd, paths, error))
-    return done
-
-
 # -- the whole study -------------------------------------------------------------------------------
 def execute(plan: StudyPlan) -> StudyResults:
     """Run a planned study or sweep (see :func:`run_study`)."""
@@ -460,9 +350,9 @@ def execute(plan: StudyPlan) -> StudyResults:
     start = time.perf_counter()
     paths, error = [], None
     if plan.figures:
-        paths, error = _draw_all(study, rd.read_metrics(include_timings=True), grid,
-                                 plan.configs, summary, rd)
-        _note_figures(rd, paths, error)
+        paths, error = draw_all(study, rd.read_metrics(include_timings=True), grid,
+                                plan.configs, summary, rd, points=plan.figures != "sweep")
+        note_figures(rd, paths, error)
     seconds["figures"] = time.perf_counter() - start
     keys = set(plan.runs)
     records = [r for r in rd.run_records() if run_key(r) in keys]
@@ -509,9 +399,13 @@ _RUN_PARAMETERS = """
         failed) runs of the same configuration and grid; ``force`` replaces the folder.
     progress : bool, optional
         Show a progress bar on stderr (default: only when stderr is a terminal).
-    figures : bool
+    figures : bool or "sweep"
         Draw the figures (default); False leaves them to ``brainlearn figures DIR`` (or
-        :func:`redraw_figures`) later, e.g. for a large sweep.
+        :func:`redraw_figures`) later, e.g. for a large sweep; ``"sweep"``: a sweep's own
+        figures (``sweep_METRIC``) only, not every point's.
+    folder : str, optional
+        The results folder's name under ``out`` (default: the study's name), e.g. to keep a
+        sweep of a study beside a plain run of it.
 
     Returns
     -------
@@ -527,19 +421,19 @@ _RUN_PARAMETERS = """
 
 def run_study(name, *, rules=None, seeds=3, quick=False, out="results", overrides=None,
               workers=1, mode="new", progress=None, grid=None, scheduler=None,
-              retries=DEFAULT_RETRIES, figures=True) -> StudyResults:
+              retries=DEFAULT_RETRIES, figures=True, folder=None) -> StudyResults:
     plan = plan_study(name, rules=rules, seeds=seeds, quick=quick, out=out, overrides=overrides,
                       workers=workers, mode=mode, progress=progress, grid=grid,
-                      scheduler=scheduler, retries=retries, figures=figures)
+                      scheduler=scheduler, retries=retries, figures=figures, folder=folder)
     return execute(plan)
 
 
 def run_sweep(name, grid=None, *, rules=None, seeds=3, quick=False, out="results",
               overrides=None, workers=1, scheduler=None, retries=DEFAULT_RETRIES, mode="new",
-              progress=None, figures=True) -> StudyResults:
+              progress=None, figures=True, folder=None) -> StudyResults:
     return run_study(name, rules=rules, seeds=seeds, quick=quick, out=out, overrides=overrides,
                      workers=workers, mode=mode, progress=progress, grid=grid,
-                     scheduler=scheduler, retries=retries, figures=figures)
+                     scheduler=scheduler, retries=retries, figures=figures, folder=folder)
 
 
 run_study.__doc__ = """Run study ``name`` for every rule and seed (and every point of ``grid``);

@@ -3,7 +3,9 @@ parameter, drawn for any study from its ``summary.csv`` rows alone.
 
 One figure per metric, ``sweep_METRIC``: the x axis is the first swept key (a logarithmic axis
 for positive numbers spanning more than a decade, categories for text), one line per rule with
-its mean over seeds and the 95% Student-t interval as error bars. There is one panel per
+its mean over seeds and the 95% Student-t interval as a band, clipped to the metric's range
+(:func:`brainlearn.results.metric_range`: accuracies to [0, 1]); every panel shares one y
+axis (one metric). There is one panel per
 combination of the other swept keys' values (columns) and per combination of the summary's
 other group columns that vary among the metric's rows (rows, e.g. the retention study's
 scenario; a column with one value per point, which follows the swept values, does not split
@@ -19,7 +21,8 @@ from urllib.parse import quote
 
 from matplotlib.figure import Figure
 
-from ..plotting import rule_color, save_figure
+from ..plotting import band, rule_color, save_figure
+from ..results import metric_label, metric_range
 from ._sweep import value_text
 
 __all__ = ["draw_sweep", "MAX_PANELS"]
@@ -55,9 +58,10 @@ def _fmt(values, keys) -> str:
     return ", ".join(f"{k}={_key(v)}" for k, v in zip(keys, values))
 
 
-def draw_sweep(summary, grid, figdir, metrics=None) -> tuple:
+def draw_sweep(summary, grid, figdir, metrics=None, study=None) -> tuple:
     """Draw ``sweep_METRIC`` for every metric of ``summary`` (rows of ``summary.csv`` led by
-    the swept columns of ``grid``) into ``figdir``; return ``(paths, captions)``."""
+    the swept columns of ``grid``) into ``figdir``; return ``(paths, captions)``. ``study``
+    (its name) picks the metrics' units and ranges where the study uses a name of its own."""
     if not grid or not summary:
         return [], {}
     columns, keys = list(grid.columns), list(grid.keys)
@@ -83,7 +87,8 @@ def draw_sweep(summary, grid, figdir, metrics=None) -> tuple:
         col_keys, row_keys = col_keys[:MAX_PANELS], row_keys[:MAX_PANELS]
         n_rows, n_cols = len(row_keys), len(col_keys)
         fig = Figure(figsize=(0.6 + 3.4 * n_cols, 0.8 + 2.7 * n_rows), layout="constrained")
-        axes = fig.subplots(n_rows, n_cols, squeeze=False, sharex=True)
+        axes = fig.subplots(n_rows, n_cols, squeeze=False, sharex=True, sharey=True)
+        lo, hi = metric_range(metric, study)
         handles = {}
         for i, rk in enumerate(row_keys):
             for j, ck in enumerate(col_keys):
@@ -98,12 +103,10 @@ def draw_sweep(summary, grid, figdir, metrics=None) -> tuple:
                         continue
                     x = [p for p, _ in pts]
                     mean = [_float(r.get("mean")) for _, r in pts]
-                    low = [m - _float(r.get("ci_low"), m) for m, (_, r) in zip(mean, pts)]
-                    high = [_float(r.get("ci_high"), m) - m for m, (_, r) in zip(mean, pts)]
-                    err = [[0.0 if math.isnan(v) else v for v in low],
-                           [0.0 if math.isnan(v) else v for v in high]]
-                    handles[rule] = ax.errorbar(x, mean, yerr=err, marker="o", ms=4, capsize=3,
-                                                color=rule_color(rule), label=rule)
+                    half = [_float(r.get("ci95"), 0.0) for _, r in pts]
+                    color = rule_color(rule)
+                    handles[rule], = ax.plot(x, mean, marker="o", ms=4, color=color, label=rule)
+                    band(ax, x, mean, half, color, lo, hi)
                 if log:
                     ax.set_xscale("log")
                 if ticks is not None:
@@ -117,20 +120,23 @@ def draw_sweep(summary, grid, figdir, metrics=None) -> tuple:
                     ax.set_xlabel(x_key if x_column == x_key
                                   else f"{x_key} (swept; column {x_column})")
                 if j == 0:
-                    ax.set_ylabel(metric)
+                    ax.set_ylabel(metric_label(metric, study))
         if handles:
             axes[0][-1].legend(handles.values(), handles.keys(), fontsize=8, loc="best")
-        head = f"{metric} against {x_key} (mean and 95% CI over seeds)"
+        clipped = "clipped to the metric's range" if (lo, hi) != (None, None) else ""
+        head = f"{metric} against {x_key} (mean and 95% CI over seeds{', ' if clipped else ''}" \
+            f"{clipped})"
         if left_out:
             head += f"; {left_out} more panel groups left out"
         fig.suptitle(head, fontsize=10)
         name = f"sweep_{quote(metric, safe='')}"
         paths += save_figure(fig, os.path.join(figdir, name))
         panels = list(other_keys) + list(group_columns)
-        captions[name] = (f"{metric} at the end of each run against the swept {x_key} (mean "
-                          "over seeds with 95% Student-t confidence intervals), one line per "
-                          "rule" + (f"; a panel per value of {' and '.join(panels)}"
-                                    if panels else "") + ".")
+        captions[name] = (f"{metric_label(metric, study)} at the end of each run against the "
+                          f"swept {x_key} (mean over seeds with 95% Student-t confidence bands"
+                          + (f", {clipped}" if clipped else "") + "), one line per rule"
+                          + (f"; a panel per value of {' and '.join(panels)}" if panels else "")
+                          + ".")
     return paths, captions
 
 

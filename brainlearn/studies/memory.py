@@ -86,6 +86,7 @@ import numpy as np
 from ..engine import DivergenceError
 from ..memory import ALPHA_C
 from . import Study, register_study
+from ._findings import memory_findings
 
 __all__ = ["MemoryConfig", "MemoryStudy", "PARTS", "RECALLED", "ALPHA_C", "RULE_SETTINGS",
            "ags_overlap", "theory_flip_fraction", "run_capacity", "run_palimpsest"]
@@ -377,7 +378,8 @@ class MemoryStudy(Study):
     summary_by = ("rule", "task", "n_neurons", "load", "metric")
     captions = {
         "capacity": "Recall from cues with flipped bits against the load alpha = P/N (mean over "
-                    "seeds with 95% Student-t bands): mean overlap (AGS theory for Hebbian "
+                    "seeds with 95% Student-t bands, clipped to each metric's range: overlaps "
+                    "to [-1, 1], fractions to [0, 1]): mean overlap (AGS theory for Hebbian "
                     "storage dashed), fraction of patterns recalled (overlap >= 0.95) and the "
                     "fraction of bits one synchronous step flips (theory Q(1/sqrt(alpha))); the "
                     "dotted line marks alpha_c = 0.138.",
@@ -386,8 +388,9 @@ class MemoryStudy(Study):
                           "newest), a panel per network size N.",
         "lifetime": "Memory lifetime (stream patterns recalled) against the network size N "
                     "(log axis; lifetime axis linear below 1 and logarithmic above), mean over "
-                    "seeds with 95% CI; dotted: the fit a + b ln N of stochastic binary "
-                    "synapses; open triangles: lifetimes censored by the stream length.",
+                    "seeds with 95% CI (clipped at 0, the shortest lifetime); dotted: the fit "
+                    "a + b ln N of stochastic binary synapses; open triangles: lifetimes "
+                    "censored by the stream length.",
     }
 
     def fits(self, rule_cls) -> bool:
@@ -422,6 +425,28 @@ class MemoryStudy(Study):
     def figures(self, rows, config, figdir) -> list:
         from ._memory_figures import draw_all
         return draw_all(rows, figdir)
+
+    def findings(self, summary_rows, rows, config) -> dict:
+        """Recall below and above alpha_c, how far back the largest network recalls, and how
+        the lifetime grows with N (:func:`brainlearn.studies._findings.memory_findings`)."""
+        return memory_findings(summary_rows, rows, ALPHA_C)
+
+    def overview(self, summary_rows, config) -> list:
+        """The report's opening table: the fraction recalled at the loads just below and just
+        above alpha_c, and the lifetime at every palimpsest size (at most three: the smallest,
+        a middle one and the largest)."""
+        def num(value):
+            return float(value) if value not in (None, "") else None
+        capacity = [r for r in summary_rows if r.get("metric") == "recalled_fraction"
+                    and num(r.get("load")) is not None]
+        loads = sorted({num(r["load"]) for r in capacity})
+        keep = set([a for a in loads if a < ALPHA_C][-1:] + [a for a in loads if a > ALPHA_C][:1])
+        out = [r for r in capacity if num(r["load"]) in keep]
+        life = [r for r in summary_rows if r.get("metric") == "lifetime"]
+        sizes = sorted({num(r["n_neurons"]) for r in life if num(r.get("n_neurons")) is not None})
+        if len(sizes) > 3:
+            sizes = [sizes[0], sizes[len(sizes) // 2], sizes[-1]]
+        return out + [r for r in life if num(r.get("n_neurons")) in sizes]
 
 
 register_study(MemoryStudy())

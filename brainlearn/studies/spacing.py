@@ -23,9 +23,13 @@ or ``retention`` for the read-outs). The figure functions draw from such rows on
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
+
+from ..plotting import PALETTE, band, mean_ci, rule_color
+from ..results import metric_range
 
 __all__ = ["SpacingConfig", "run", "plot_retention_vs_interval", "plot_trajectories",
            "RULE_PARAMS", "EXTRA_COLUMNS", "HEADLINE"]
@@ -243,29 +247,43 @@ def _select(rows, **match):
     return [r for r in rows if all(r[k] == v for k, v in match.items())]
 
 
+_METRIC_WORDS = {"late": "late-phase weight", "weight_change": "weight change",
+                 "retention": "retention (fraction of the change at 0 h)",
+                 "early": "early-phase weight"}
+
+
+def _own_metric(rows, rule):
+    """What is left of a rule: its late phase when it has one, else its weight change."""
+    return "late" if any(r["metric"] == "late" and r["rule"] == rule for r in rows) \
+        else "weight_change"
+
+
 def plot_retention_vs_interval(ax, rows, metric=None, delays=None):
     """What is left at a delay against the interval between repetitions, one line per rule
-    (and line style per delay), mean and 95% CI over seeds; massed at interval 0.
+    (and line style per delay), mean and 95% CI over seeds; massed at interval 0. Every rule
+    with rows is drawn.
 
-    ``metric`` defaults to ``late`` when the rows have it, else ``weight_change``; ``delays``
-    (seconds) default to the longest delay and the one nearest an hour.
+    ``metric`` defaults, per rule, to ``late`` for a rule with early and late phases, else
+    ``weight_change`` (both are weight changes of the stimulated synapses: after a day the
+    early phase is gone and the two agree); ``delays`` (seconds) default to the longest delay
+    and the one nearest an hour.
     """
-    from ..plotting import mean_ci, rule_color
     ret = _select(rows, task="retention")
     if not ret:
         raise ValueError("rows have no task='retention' rows (from brainlearn.studies.spacing.run)")
-    metrics = {r["metric"] for r in ret}
-    metric = metric or ("late" if "late" in metrics else "weight_change")
+    rules = sorted({r["rule"] for r in ret})
+    drawn = {rule: metric or _own_metric(ret, rule) for rule in rules}
     all_delays = sorted({r["delay_s"] for r in ret})
     if delays is None:
         hour = min(all_delays, key=lambda d: abs(d - HOUR))
         delays = sorted({hour, all_delays[-1]})
     styles = ["-", "--", ":", "-."]
     artists = []
-    for rule in sorted({r["rule"] for r in ret}):
+    for rule in rules:
         color = rule_color(rule)
+        m = drawn[rule]
         for k, delay in enumerate(delays):
-            sel = _select(ret, rule=rule, metric=metric, delay_s=delay)
+            sel = _select(ret, rule=rule, metric=m, delay_s=delay)
             if not sel:
                 continue
             intervals = sorted({r["interval_s"] for r in sel})
@@ -275,20 +293,20 @@ def plot_retention_vs_interval(ax, rows, metric=None, delays=None):
                 vals[seeds.index(r["seed"]), intervals.index(r["interval_s"])] = r["value"]
             mean, half = mean_ci(vals)
             xs = np.array(intervals) / 60.0
+            what = f", {_METRIC_WORDS.get(m, m)}" if len(set(drawn.values())) > 1 else ""
             line, = ax.plot(xs, mean, styles[k % len(styles)], marker="o", markersize=3.5,
-                            color=color, label=f"{rule}, {delay / HOUR:g} h")
-            band = ax.fill_between(xs, mean - half, mean + half, color=color, alpha=0.15,
-                                   linewidth=0)
-            artists += [line, band]
+                            color=color, label=f"{rule}, {delay / HOUR:g} h{what}")
+            area = band(ax, xs, mean, half, color, *metric_range(m, "spacing"), alpha=0.15)
+            artists += [line, area]
     ax.set_xscale("symlog", linthresh=5.0)
     ticks = sorted({r["interval_s"] / 60.0 for r in ret})
     ax.set_xticks(ticks)
     ax.set_xticklabels([f"{t:g}" for t in ticks])
     ax.minorticks_off()
     ax.set_xlabel("interval between repetitions (min, onset to onset; 0 = massed)")
-    ax.set_ylabel({"late": "late-phase weight", "weight_change": "weight change",
-                   "retention": "retention (fraction of the change at 0 h)",
-                   "early": "early-phase weight"}.get(metric, metric))
+    shown = sorted(set(drawn.values()))
+    ax.set_ylabel(_METRIC_WORDS.get(shown[0], shown[0]) if len(shown) == 1
+                  else "weight change left\n(late phase where the rule has one)")
     ax.legend(fontsize=8)
     return artists
 
@@ -296,8 +314,8 @@ def plot_retention_vs_interval(ax, rows, metric=None, delays=None):
 def plot_trajectories(ax, rows, rule=None):
     """Early (dashed) and late (solid) weights of the stimulated synapses against time since
     the last repetition, one colour per interval (mean over seeds), for one rule (default: the
-    first rule with early and late phases, else the first rule)."""
-    from ..plotting import PALETTE
+    first rule with early and late phases, else the first rule); a rule without phases: its
+    weight change (solid)."""
     tra = _select(rows, task="trajectory")
     if not tra:
         raise ValueError("rows have no task='trajectory' rows (from brainlearn.studies.spacing.run)")
@@ -310,7 +328,7 @@ def plot_trajectories(ax, rows, rule=None):
     parts = (("early", "--"), ("late", "-")) if has_late else (("weight_change", "-"),)
     artists = []
     for k, interval in enumerate(sorted({r["interval_s"] for r in tra})):
-        color = PALETTE[k % (len(PALETTE) - 1)]
+        color = PALETTE[k % len(PALETTE)]
         name = "massed" if interval == 0 else f"{interval / 60:g} min"
         for metric, ls in parts:
             sel = _select(tra, interval_s=interval, metric=metric)
@@ -322,14 +340,16 @@ def plot_trajectories(ax, rows, rule=None):
             artists.append(line)
     ax.axvline(0.0, color="0.5", linewidth=0.8)
     ax.set_xlabel("time since the last repetition (h)")
-    ax.set_ylabel("weight of the stimulated synapses")
-    ax.set_title(f"{rule}: early (dashed) and late (solid) phase" if has_late else rule)
+    ax.set_ylabel("weight change of the stimulated synapses")
+    ax.set_title(f"{rule}: early (dashed) and late (solid) phase" if has_late
+                 else f"{rule}: weight change")
     ax.legend(fontsize=8, ncol=2)
     return artists
 
 
 # -- the study on the runner (brainlearn run spacing) --------------------------------------------
 from ._base import Study, register_study  # noqa: E402 - the study API, after the core above
+from ._findings import spacing_findings  # noqa: E402
 
 
 def _reads_pre_post_only(rule_cls) -> bool:
@@ -355,12 +375,16 @@ class SpacingStudy(Study):
     extra_columns = EXTRA_COLUMNS
     summary_by = ("rule", "interval_s", "metric")
     captions = {
-        "spacing_retention": "Late-phase weight left 1 h and 24 h after three repetitions "
-                             "against the interval between them (0 = massed); mean and 95% CI "
-                             "over seeds.",
+        "spacing_retention": "Weight change of the stimulated synapses left 1 h and 24 h after "
+                             "three repetitions against the interval between them (0 = "
+                             "massed), every rule that ran: the late phase for rules with "
+                             "early and late phases, the whole change otherwise; mean and 95% "
+                             "CI over seeds (weights have no bounded range: the bands are not "
+                             "clipped).",
         "spacing_trajectories": "Early (dashed) and late (solid) phase of the stimulated "
-                                "synapses from the first repetition to a day later, for a few "
-                                "intervals (mean over seeds).",
+                                "synapses (the whole weight change for rules without phases) "
+                                "from the first repetition to a day later, for a few intervals "
+                                "(mean over seeds), a panel per rule on one weight axis.",
     }
 
     def fits(self, rule_cls) -> bool:
@@ -385,16 +409,42 @@ class SpacingStudy(Study):
 
         from ..plotting import save_figure
         paths = []
-        fig = Figure(figsize=(6.2, 3.8))
+        fig = Figure(figsize=(6.6, 4.0), layout="constrained")
         ax = fig.add_subplot()
         plot_retention_vs_interval(ax, rows)
         ax.set_title(f"Spacing: {config.repetitions} repetitions, what is left "
                      "(mean and 95% CI over seeds)")
         paths += save_figure(fig, os.path.join(figdir, "spacing_retention"))
-        fig = Figure(figsize=(6.8, 3.8))
-        plot_trajectories(fig.add_subplot(), rows)
-        paths += save_figure(fig, os.path.join(figdir, "spacing_trajectories"))
+        rules = sorted({r["rule"] for r in rows if r["task"] == "trajectory"})
+        if rules:
+            fig = Figure(figsize=(6.8 * min(len(rules), 2), 3.8 * math.ceil(len(rules) / 2)),
+                         layout="constrained")
+            # one quantity (a weight change) in every panel: one weight axis
+            axes = fig.subplots(math.ceil(len(rules) / 2), min(len(rules), 2), squeeze=False,
+                                sharey=True)
+            for k, ax in enumerate(axes.flat):
+                if k < len(rules):
+                    plot_trajectories(ax, rows, rule=rules[k])
+                    if k % 2:
+                        ax.set_ylabel("")  # the left panel's axis label holds for the row
+                else:
+                    ax.set_visible(False)
+            paths += save_figure(fig, os.path.join(figdir, "spacing_trajectories"))
         return paths
+
+    def findings(self, summary_rows, rows, config) -> dict:
+        """What each rule keeps a day later, best interval against massed, and how its phases
+        end (:func:`brainlearn.studies._findings.spacing_findings`)."""
+        return spacing_findings(rows)
+
+    def overview(self, summary_rows, config) -> list | None:
+        """The report's opening table: massed, the interval nearest 10 min and the longest
+        (None, every summary row, when there are no more intervals than that)."""
+        intervals = sorted({float(r["interval_s"]) for r in summary_rows})
+        if len(intervals) <= 3:
+            return None
+        keep = {intervals[0], min(intervals, key=lambda v: abs(v - 600.0)), intervals[-1]}
+        return [r for r in summary_rows if float(r["interval_s"]) in keep]
 
 
 register_study(SpacingStudy())
