@@ -54,8 +54,7 @@ EPOCHS = 100
 
 
 def overrides(quick, epochs=EPOCHS):
-    return {"epochs": 6 if quick else epochs, "eval_points": 2, "rf_units": 0,
-            "readout_epochs": 2}
+    return {"epochs": 6 if quick else epochs, "eval_points": 2, "rf_units": 0}
 
 
 def sweep(bl_studies, out, seeds, quick, epochs=EPOCHS, **where):

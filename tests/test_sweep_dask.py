@@ -23,7 +23,7 @@ from brainlearn.studies import _executors, register_study, run_sweep, unregister
 #: figures are not drawn: they come from metrics.csv, which is compared)
 LEARNING = ["--quick", "--rules", "backprop,oja", "--seeds", "1", "--grid", "lr=0.02,0.1",
             "--set", "train_size=200", "--set", "hidden=16", "--set", "eval_points=2",
-            "--set", "readout_epochs=2", "--set", "rf_units=2", "--no-figures", "--quiet"]
+            "--set", "rf_units=2", "--no-figures", "--quiet"]
 
 
 @pytest.fixture(scope="module")

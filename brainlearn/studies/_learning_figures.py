@@ -8,9 +8,13 @@ import os
 
 import numpy as np
 
-from ..plotting import rule_color, save_figure, style
+from ..plotting import band, rule_color, save_figure, style
 
-__all__ = ["draw_all", "learning_curves", "final_accuracy", "receptive_fields"]
+__all__ = ["draw_all", "learning_curves", "objectives", "final_accuracy", "receptive_fields"]
+
+#: the references of the hidden-layer panels, drawn as dashed lines (their labels)
+_CONTROLS = ("random_features", "pca")
+_CONTROL_DASH = {"random_features": "--", "pca": ":"}
 
 _ROLE_TITLES = {
     "end_to_end": "Gradient rules, end to end (MLP)",
@@ -20,7 +24,6 @@ _ROLE_TITLES = {
 _ROLE_ORDER = ("end_to_end", "single_layer", "hidden")
 #: classes of the data sets the study knows (for the chance line)
 _CLASSES = {"digits": 10, "mnist": 10}
-_DASHES = ("-", "--", ":", "-.")
 
 
 def _num(value):
@@ -65,8 +68,33 @@ def _chance(rows):
     return 1.0 / classes.pop() if len(classes) == 1 and None not in classes else None
 
 
+def _grid(seeds):
+    """``(steps, values (n_seeds, n_steps))`` of one rule's series, NaN where a seed has no
+    value at a step (a diverged run)."""
+    steps = sorted({int(s) for st, _ in seeds.values() for s in st})
+    grid = np.full((len(seeds), len(steps)), np.nan)
+    where = {s: k for k, s in enumerate(steps)}
+    for i, (st, val) in enumerate(seeds.values()):
+        for s, v in zip(st, val):
+            grid[i, where[int(s)]] = v
+    return np.array(steps), grid
+
+
+def _draw_series(ax, rule, seeds, lo=None, hi=None, label_n=True):
+    """One rule's mean curve and its 95% band, clipped to ``[lo, hi]``; controls dashed."""
+    steps, grid = _grid(seeds)
+    mean, half = _mean_ci(grid)
+    color = rule_color(rule)
+    label = f"{rule} (n={len(seeds)})" if label_n else rule
+    dash = _CONTROL_DASH.get(rule, "-")
+    ax.plot(steps, mean, color=color, linestyle=dash, label=label)
+    band(ax, steps, mean, half, color, lo=lo, hi=hi)
+    return mean, half
+
+
 def learning_curves(rows, path):
-    """Test accuracy against presentations seen, mean and 95% CI band per rule, a panel per role."""
+    """Test accuracy against presentations seen, mean and 95% CI band per rule, a panel per role
+    (the controls in the hidden-layer panel), on one accuracy scale."""
     from matplotlib.figure import Figure
     curves = _series(rows, "test_accuracy")
     roles = _roles(rows)
@@ -75,37 +103,72 @@ def learning_curves(rows, path):
     if not panels:
         return []
     chance = _chance(rows)
-    fig = Figure(figsize=(4.3 * len(panels), 3.9), layout="constrained")
-    axes = fig.subplots(1, len(panels), squeeze=False)[0]
+    fig = Figure(figsize=(4.3 * len(panels), 4.1), layout="constrained")
+    axes = fig.subplots(1, len(panels), squeeze=False, sharey=True)[0]
     for ax, role in zip(axes, panels):
-        used = {}
-        low = 1.0
-        for rule, seeds in curves.items():
-            if roles[rule] != role:
-                continue
-            steps = sorted({int(s) for st, _ in seeds.values() for s in st})
-            grid = np.full((len(seeds), len(steps)), np.nan)
-            where = {s: k for k, s in enumerate(steps)}
-            for i, (st, val) in enumerate(seeds.values()):
-                for s, v in zip(st, val):
-                    grid[i, where[int(s)]] = v
-            mean, half = _mean_ci(grid)
-            color = rule_color(rule)
-            dash = _DASHES[used.get(color, 0) % len(_DASHES)]
-            used[color] = used.get(color, 0) + 1
-            ax.plot(steps, mean, color=color, linestyle=dash, label=f"{rule} (n={len(seeds)})")
-            ax.fill_between(steps, mean - half, mean + half, color=color, alpha=0.18, linewidth=0)
-            lower = (mean - half)[np.isfinite(mean)]
-            low = min(low, float(lower.min()) if lower.size else low)
-        # each panel spans its own data (down to 0 at most), so that close curves stay apart
-        bottom = max(0.0, math.floor((low - 0.02) * 20) / 20)
-        if chance is not None and chance >= bottom:
+        for rule, seeds in sorted(curves.items(), key=lambda kv: kv[0] in _CONTROLS):
+            if roles[rule] == role:
+                _draw_series(ax, rule, seeds, lo=0.0, hi=1.0)
+        if chance is not None:
             ax.axhline(chance, color="0.5", linestyle=":", linewidth=1.0, label="chance")
         ax.set_title(_ROLE_TITLES.get(role, role))
         ax.set_xlabel("training presentations seen (samples)")
-        ax.set_ylabel("test accuracy (fraction correct)")
-        ax.set_ylim(bottom, 1.0 + 0.02 * (1.0 - bottom))
         ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2, fontsize=8)
+    axes[0].set_ylabel("test accuracy (fraction correct)")
+    axes[0].set_ylim(0.0, 1.02)
+    return save_figure(fig, path)
+
+
+#: the panels of the objectives figure: (metric, y label, range of the metric, log scale)
+_OBJECTIVES = (
+    ("weight_change", "relative weight change per chunk\n|W_k - W_k-1| / |W_k-1|", (0.0, None),
+     True),
+    ("pc_alignment", "alignment with principal components\n(mean |cos|)", (0.0, 1.0), False),
+    ("selectivity", "class selectivity of hidden units\n(sparseness, mean over units)",
+     (0.0, 1.0), False),
+    ("dead_units", "dead hidden units\n(never respond or never win)", (0.0, None), False),
+)
+
+
+def objectives(rows, path):
+    """The rules' own objectives against presentations seen: weight change, PC alignment,
+    selectivity and dead units, mean and 95% band per rule (controls dashed), a panel each."""
+    from matplotlib.figure import Figure
+    # the hidden layers of the local rules and the controls, and backprop's as the reference
+    # of learning with an error signal (the other supervised rules share its panels' colours)
+    roles = _roles(rows)
+    rows = [r for r in rows if roles.get(r["rule"]) == "hidden" or r["rule"] == "backprop"]
+    panels = [(m, label, rng, log) for m, label, rng, log in _OBJECTIVES
+              if any(r["metric"] == m for r in rows)]
+    if not panels:
+        return []
+    cols = 2 if len(panels) > 1 else 1
+    nrows = math.ceil(len(panels) / cols)
+    fig = Figure(figsize=(5.2 * cols, 3.4 * nrows + 1.0), layout="constrained")
+    axes = fig.subplots(nrows, cols, squeeze=False).ravel()
+    handles = {}
+    for ax, (metric, label, (lo, hi), log) in zip(axes, panels):
+        series = _series(rows, metric)
+        for rule, seeds in sorted(series.items(), key=lambda kv: kv[0] in _CONTROLS):
+            if log:  # a chunk that changed nothing has no place on a log axis
+                seeds = {s: (st[v > 0], v[v > 0]) for s, (st, v) in seeds.items()}
+                if not any(len(st) for st, _ in seeds.values()):
+                    continue
+            _draw_series(ax, rule, seeds, lo=lo, hi=hi, label_n=False)
+        for h, lab in zip(*ax.get_legend_handles_labels()):
+            handles.setdefault(lab, h)
+        if log:
+            ax.set_yscale("log")
+        elif hi is not None:
+            ax.set_ylim(lo, hi * 1.02)
+        else:
+            ax.set_ylim(bottom=lo)
+        ax.set_ylabel(label)
+        ax.set_xlabel("training presentations seen (samples)")
+    for ax in axes[len(panels):]:
+        ax.set_visible(False)
+    fig.legend(list(handles.values()), list(handles), loc="outside lower center",
+               ncol=min(6, len(handles)), fontsize=8)
     return save_figure(fig, path)
 
 
@@ -196,7 +259,9 @@ def receptive_fields(rows, path):
                 if p < n_pix:
                     w[p] = v
             m = np.nanmax(np.abs(w)) if np.isfinite(w).any() else 0.0
-            img = (w / m if m > 0 else np.zeros_like(w)).reshape(shape)
+            if m > 0:  # the sign of a unit is arbitrary for most rules: largest weight positive
+                m *= np.sign(w[np.nanargmax(np.abs(w))])
+            img = (w / m if m != 0 else np.zeros_like(w)).reshape(shape)
             mosaic[i * cell_h:i * cell_h + shape[0], j * cell_w:j * cell_w + shape[1]] = img
     scale = 0.11 if shape[0] <= 10 else 0.04  # inches per pixel: 8x8 digits or 28x28 MNIST
     fig = Figure(figsize=(mosaic.shape[1] * scale + 2.4, mosaic.shape[0] * scale + 0.9),
@@ -229,6 +294,7 @@ def draw_all(rows, figdir) -> list:
     paths = []
     with matplotlib.rc_context(style()):
         paths += learning_curves(rows, os.path.join(figdir, "learning_curves"))
+        paths += objectives(rows, os.path.join(figdir, "objectives"))
         paths += final_accuracy(rows, os.path.join(figdir, "final_accuracy"))
         paths += receptive_fields(rows, os.path.join(figdir, "receptive_fields"))
     return [os.fspath(p) for p in paths]

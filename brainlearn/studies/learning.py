@@ -1,8 +1,9 @@
-"""The ``learning`` study: how well and how fast each rule learns to classify digits.
+"""The ``learning`` study: how each rule learns to represent and classify digits, against controls.
 
 Every rule learns the 8x8 digits (``bl.datasets.load("digits")``: 1347 training and 450 test
 images, pixels in [0, 1]), or MNIST when ``mnist_path`` names a folder of IDX files
-(``bl.datasets.load("mnist", path=...)``), and is scored by test accuracy as it learns.
+(``bl.datasets.load("mnist", path=...)``). It is scored by test accuracy as it learns, and by
+measures of what its own objective makes of the weights.
 
 Rules in their natural role (:func:`role_of`, decided from each rule's metadata, so plug-ins
 take part when they fit):
@@ -10,86 +11,100 @@ take part when they fit):
 ``end_to_end``
     rules that read the error and may sit on any projection (``needs`` holds ``error``: backprop,
     feedback alignment, direct feedback alignment) train a ``64-hidden-10`` tanh/softmax MLP
-    (MNIST: ``784-hidden-10``) end to end, the rule on both projections, learning rate ``lr``.
+    (MNIST: ``784-hidden-10``) end to end, the rule on both projections.
 ``single_layer``
-    supervised local rules of one layer -- those marked ``output_only`` (the delta rule, learning
-    rate ``lr``) and reward-modulated rules (``needs`` holds ``reward``: ``reward_hebbian``, with
-    its own defaults) -- learn a ``64-10`` softmax layer from the pixels, as they are.
+    supervised local rules of one layer -- those marked ``output_only`` (the delta rule) and
+    reward-modulated rules (``needs`` holds ``reward``: ``reward_hebbian``) -- learn a ``64-10``
+    softmax layer from the pixels.
 ``hidden``
     unsupervised local rules (``needs`` is ``pre`` and ``post`` only: Hebb, Oja, Sanger, BCM,
     covariance, competitive, threshold LTP, plug-ins) learn a hidden layer of ``hidden`` units
-    from the inputs alone, and are scored through **one shared linear readout**, the same for
-    every rule: at each evaluation point the hidden layer is frozen, its activities on the
-    training set are standardised (each unit to zero mean and unit variance over the training
-    set, units that never vary set to 0, then all divided by ``sqrt(hidden)`` so that a feature
-    vector has unit mean square norm whatever the correlations between units), and a fresh
-    softmax layer (zero initial weights) is trained on them by the delta rule -- on a softmax
-    with cross-entropy, the gradient of the readout's own weights -- online, for
-    ``readout_epochs`` passes at ``readout_lr``, in an order drawn from the run's seed. Its test
-    accuracy is the rule's. The readout's own updates, time and samples are not counted as the
-    rule's.
+    from the inputs alone, and are scored through **one shared readout**, the same for every
+    rule (:func:`brainlearn.studies.features.readout_accuracy`): at each evaluation point the
+    hidden layer is frozen, its activities on the training set are centred and scaled to unit
+    mean square norm, and a multinomial logistic regression (L2 penalty ``readout_l2``) is
+    fitted to them by a Newton method until its gradient vanishes (deterministic: no learning rate, no
+    epochs, no order). Its test accuracy is the rule's.
 
-The input code follows the rule family (``inputs="auto"``): Hebbian rules (family ``hebbian``,
-and plug-ins of family ``custom``) are analysed on zero-mean inputs (Oja's and Sanger's PCA,
-the covariance rule, BCM in Intrator & Cooper's form), so they see the pixels minus the
-training-set mean, through ``tanh`` units with their own default hyperparameters. LTP-style
-rules (family ``ltp``) are driven by non-negative rates: they see the pixels in [0, 1] through
-``sigmoid`` units, with the rate-network settings of the retention study
-(:data:`brainlearn.studies.retention.HIDDEN_SETTINGS`; a rule not listed keeps its defaults).
-Gradient and single-layer rules see the pixels in [0, 1]. ``inputs="rates"`` or ``"centred"``
-imposes one code on every rule (rates: sigmoid hidden units for local rules; centred: tanh).
-Plain Hebb (marked ``unstable``) runs as it is, without a stabiliser: its weights grow without
-bound, which through tanh units saturates the features; a run whose weights become non-finite is
-recorded as diverged.
+**Settings.** Each rule runs with the settings of its data set in
+:data:`brainlearn.studies.settings.SETTINGS`: learning rate, and for hidden-layer rules the unit
+activation and input code (``"centred"``: pixels minus the training mean, for the Hebbian rules
+analysed on zero-mean inputs -- Oja's and Sanger's PCA on linear units, as their theory assumes;
+``"rates"``: pixels in [0, 1], for LTP-style rules and the supervised ones). They were chosen by
+the documented sweep ``experiments/tune_settings.py`` and are recorded in ``config.json`` under
+``rule_settings``. ``lr`` set in the configuration replaces the learning rate of every rule
+that has one (``--grid lr=...`` sweeps it); ``inputs`` other than ``"auto"`` imposes one input
+code on every rule. Plain Hebb (marked ``unstable``) runs as it is, without a stabiliser: a run
+whose weights become non-finite is recorded as diverged.
 
-Besides the rules, the study runs the control ``random_features``: the hidden layer left at its
-random initial weights (the same draw every hidden-role rule starts from with that seed), with
-the Hebbian rules' code (centred inputs, tanh units) under ``inputs="auto"``, read out by the same
-readout. It answers whether a rule's learning helped its features at all.
+**Controls.** Two references are run like rules, read out by the same readout:
 
-Rules left out by default (:func:`exclusion` gives the reason; ``fits`` is False):
+``random_features``
+    the hidden layer left at its random initial weights (the same draw every hidden-role rule
+    starts from with that seed), tanh units on centred inputs: does a rule's learning help its
+    features at all?
+``pca``
+    the exact top ``min(hidden, inputs)`` principal components of the training inputs (a NumPy
+    SVD), as linear units on centred inputs: what the PCA rules should reach, and the classic
+    unsupervised baseline.
 
-* lateral rules (``anti_hebbian``): they belong on a population's connections to itself, and
-  the study's networks are feed-forward;
-* constraints and terms without presynaptic and postsynaptic activity (``clip``,
-  ``row_normalize``, ``weight_decay``; ``ewc`` and ``synaptic_intelligence``, which only pull
-  towards earlier tasks' weights): they learn nothing alone -- compose them with a rule in a
-  chain -- and the consolidation terms are compared in the retention study;
-* homeostatic rules (``synaptic_scaling``): they regulate a neuron's rate by scaling all its
-  weights together and learn no features alone;
-* associative-memory rules (family ``memory``): they store patterns in recurrent weights;
-* rules with dynamics of their own between presentations (a ``rest_kernel``: the spike-driven
-  calcium rule, tag-and-capture): their protocols are spike trains and rest over seconds to
-  hours, which the spacing and retention studies provide.
+**Labels.** ``labels_per_class`` (0: all) gives the readout, and the supervised rules, only that
+many labelled training samples of each class (the same subset for every rule with the same
+seed, :func:`~brainlearn.studies.features.label_subset`). Unsupervised rules still learn from
+every training input, which is where learned features can pay: with few labels.
 
 Protocol: the training presentations are ``epochs`` shuffled passes over the training set (the
-order drawn from the run's seed, the same for every rule), online (``batch_size`` 1) with ``dt``
-seconds each, cut into ``eval_points`` chunks of equal length; each chunk is one call of
-:func:`brainlearn.train` (compiled drivers, no Python per sample), and the test set is scored
-before training and after every chunk. An untimed warm-up call on a twin network first compiles
-(or loads) the drivers, so that the wall time measures learning, not compiling.
+order drawn from the run's seed, the same for every rule; supervised rules pass over their
+labelled samples), online (``batch_size`` 1) with ``dt`` seconds each, cut into ``eval_points``
+chunks of equal length; each chunk is one call of :func:`brainlearn.train` (compiled drivers,
+no Python per sample), and the test set is scored before training and after every chunk. An
+untimed warm-up call on a twin network first compiles (or loads) the drivers, so that the wall
+time measures learning, not compiling.
 
-Metrics (tidy rows; ``task`` is the data set's name; extra columns ``role``, ``unit``, ``pixel``):
+Metrics (tidy rows; ``task`` is the data set's name; extra columns ``role``, ``unit``, ``pixel``),
+against ``step`` = training presentations seen (from 0):
 
-* ``test_accuracy``: test accuracy against ``step`` = training presentations seen (from 0);
-* ``final_test_accuracy`` (headline): the test accuracy at the end;
+* ``test_accuracy``: test accuracy (the network's own output for supervised rules, the shared
+  readout for the others);
+* ``weight_change``: relative change of the learning weights over the chunk,
+  ``|W_k - W_{k-1}|_F / |W_{k-1}|_F`` over every learning projection (every rule): it falls
+  toward 0 as a rule converges;
+* ``pc_alignment`` (rules with a principal-component objective, :data:`PC_TARGETS`, and the
+  PCA control): mean ``|cos|`` between unit k and principal component k of the training inputs
+  (Sanger) or between every unit and the first component (Oja), over the first ``pc_units``
+  units (:func:`~brainlearn.studies.features.pc_alignment`);
+* ``selectivity`` (every rule with a hidden layer, and the controls): mean over the hidden units
+  of the sparseness of their class-mean responses on the training set (Rolls & Tovee 1995,
+  normalised as Vinje & Gallant 2000; :func:`~brainlearn.studies.features.selectivity`);
+* ``dead_units`` (the same): hidden units that never respond -- or, for winner-take-all rules
+  (:data:`WINNER_TAKE_ALL`), never win -- on the training set;
+* ``final_test_accuracy`` (headline): the test accuracy at the end; also headline the final
+  ``pc_alignment``, ``selectivity`` and ``dead_units``;
 * ``wall_time`` (headline; a timing metric): seconds spent in the rule's training calls
-  (evaluation, readouts and the warm-up excluded). It is the only value that differs between
-  two runs with the same seed, so its rows are stored in ``timings.csv`` (same columns), not in
-  ``metrics.csv``, which is byte-identical for the same configuration and seeds;
-* ``synaptic_updates``: weight updates made, ``n_pre * n_post`` per presentation summed over
-  the projections that learn (the readout excluded);
-* ``rf``: the learned weights of the first ``rf_units`` units of the first layer (hidden units;
-  for single-layer rules the output units, one per class), seed 0 only: ``unit`` and ``pixel``
-  give the weight's place, ``value`` the weight.
+  (evaluation, readouts and the warm-up excluded), stored in ``timings.csv`` (same columns), so
+  that ``metrics.csv`` is byte-identical for the same configuration and seeds;
+* ``synaptic_updates``: weight updates made, ``n_pre * n_post`` per presentation summed over the
+  projections that learn;
+* ``rf``: the weights of the first ``rf_units`` units of the first layer (hidden units; for
+  single-layer rules the output units, one per class; for the PCA control the components), seed
+  0 only: ``unit`` and ``pixel`` give the weight's place, ``value`` the weight.
 
-A run that diverges keeps its curve up to the divergence, NaN final accuracy and the time and
+A run that diverges keeps its curves up to the divergence, NaN final accuracy and the time and
 updates so far (``status`` diverged in ``meta.json``).
 
 Figures (from ``metrics.csv`` and ``timings.csv`` alone;
-:mod:`brainlearn.studies._learning_figures`): learning curves with 95% Student-t bands over
-seeds, one panel per role; final accuracy and wall time per rule with 95% confidence
-intervals; a grid of receptive fields per rule.
+:mod:`brainlearn.studies._learning_figures`): learning curves with 95% Student-t bands over seeds,
+one panel per role, the controls drawn in the hidden panel; the rules' own objectives against
+samples seen (weight change, PC alignment, selectivity, dead units); final accuracy and wall time
+per rule; a grid of receptive fields per rule. Sweeps over ``hidden`` and ``labels_per_class``
+(``brainlearn sweep learning --grid hidden=8,16,32,64,128 --grid labels_per_class=5,20,0``)
+draw the final accuracy against the hidden size, with both controls, a panel per label budget.
+
+References
+----------
+Oja, E. (1982). J. Math. Biol. 15, 267-273. Sanger, T. D. (1989). Neural Networks 2, 459-473.
+Rolls, E. T. & Tovee, M. J. (1995). J. Neurophysiol. 73, 713-726.
+Vinje, W. E. & Gallant, J. L. (2000). Science 287, 1273-1276.
 """
 
 from __future__ import annotations
@@ -107,16 +122,31 @@ from .. import datasets
 from ..engine import DivergenceError, evaluate, train
 from ..network import Network
 from ..rules import base as _rules
-from ..rules import make
 from . import Study, register_study
+from . import features as feat
 from ._base import overrides_end_task
+from ._learning_findings import learning_findings
+from .settings import Setting, dataset_kind, setting
 
-__all__ = ["LearningConfig", "LearningStudy", "ROLES", "CONTROL", "role_of", "exclusion",
-           "input_code", "build_network", "readout_accuracy", "checkpoints", "load_data"]
+__all__ = ["LearningConfig", "LearningStudy", "ROLES", "CONTROL", "PCA", "CONTROLS", "PC_TARGETS",
+           "WINNER_TAKE_ALL", "role_of", "exclusion", "input_code", "rule_setting",
+           "build_network", "checkpoints", "load_data"]
 
 ROLES = ("end_to_end", "single_layer", "hidden")
 #: the label of the control: the hidden layer at its random initial weights, no learning
 CONTROL = "random_features"
+#: the label of the reference: the exact top principal components of the training inputs
+PCA = "pca"
+CONTROLS = (CONTROL, PCA)
+#: the principal-component objective of a rule's units (see :func:`features.pc_alignment`):
+#: Oja's rule on independent units -- every unit toward the first component; Sanger's GHA --
+#: unit k toward component k
+PC_TARGETS = {"oja": "first", "sanger": "ordered", PCA: "ordered", CONTROL: "ordered"}
+#: rules whose units compete for each input (the winner is the unit nearest to the input): a
+#: unit that wins no training input is dead
+WINNER_TAKE_ALL = ("competitive",)
+#: the metrics of the study's headline (summary.csv), beside the timing metric wall_time
+OBJECTIVES = ("weight_change", "pc_alignment", "selectivity", "dead_units")
 
 
 @dataclass(frozen=True)
@@ -130,24 +160,29 @@ class LearningConfig:
     train_size : int or None
         Use only the first ``train_size`` training samples (None: all).
     hidden : int
-        Hidden units of the MLP (end to end) and of the hidden layer of local rules.
+        Hidden units of the MLP (end to end), of the hidden layer of local rules and of the
+        controls (PCA: at most as many components as inputs).
     epochs : int
         Passes over the training set.
     eval_points : int
         Evaluations of the test set during training (besides the one before training).
-    lr : float
-        Learning rate of the rules that read an error (backprop, feedback alignment, DFA, delta).
+    lr : float or None
+        Learning rate of every rule that has one; None: each rule's tuned setting for the data
+        set (:data:`brainlearn.studies.settings.SETTINGS`).
     batch_size : int
         1: online learning; larger: minibatches (the mean update of a batch).
-    readout_epochs : int
-        Passes of the shared readout over the training set, at every evaluation point.
-    readout_lr : float
-        Learning rate of the shared readout (on standardised features, see the module docstring).
+    labels_per_class : int
+        Labelled training samples per class given to the readout and to the supervised rules;
+        0: all of them.
+    readout_l2 : float
+        L2 penalty of the shared readout (on features of unit mean square norm).
     inputs : {"auto", "rates", "centred"}
-        Input code: by rule family (``auto``), pixels in [0, 1] for every rule, or pixels minus
-        the training-set mean for every rule.
+        Input code: each rule's setting (``auto``), pixels in [0, 1] for every rule, or pixels
+        minus the training-set mean for every rule.
     rf_units : int
         Receptive fields stored per rule (seed 0).
+    pc_units : int
+        Units over which ``pc_alignment`` is averaged (the first ones).
     dt : float
         Seconds per presentation (passed to the rule kernels).
     dtype : {"float64", "float32"}
@@ -158,23 +193,24 @@ class LearningConfig:
     train_size: int | None = None
     hidden: int = 100
     epochs: int = 20
-    eval_points: int = 20
-    lr: float = 0.05
+    eval_points: int = 10
+    lr: float | None = None
     batch_size: int = 1
-    readout_epochs: int = 10
-    readout_lr: float = 0.5
+    labels_per_class: int = 0
+    readout_l2: float = feat.READOUT_L2
     inputs: Literal["auto", "rates", "centred"] = "auto"
     rf_units: int = 8
+    pc_units: int = 8
     dt: float = 1.0
     dtype: Literal["float64", "float32"] = "float64"
 
     @classmethod
     def quick(cls) -> "LearningConfig":
-        """The quick size: two passes, four evaluation points, a shorter readout."""
-        return cls(epochs=2, eval_points=4, readout_epochs=5)
+        """The quick size: half the passes, four evaluation points."""
+        return cls(epochs=10, eval_points=4)
 
     def __post_init__(self):
-        for name in ("hidden", "epochs", "eval_points", "batch_size", "readout_epochs"):
+        for name in ("hidden", "epochs", "eval_points", "batch_size", "pc_units"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
                 raise ValueError(f"{name}={value!r} must be an integer >= 1")
@@ -182,10 +218,12 @@ class LearningConfig:
         if size is not None and (isinstance(size, bool) or not isinstance(size, (int, np.integer))
                                  or size < 2):
             raise ValueError(f"train_size={size!r} must be None or an integer >= 2")
-        if isinstance(self.rf_units, bool) or not isinstance(self.rf_units, (int, np.integer)) \
-                or self.rf_units < 0:
-            raise ValueError(f"rf_units={self.rf_units!r} must be an integer >= 0")
-        for name in ("lr", "readout_lr", "dt"):
+        for name in ("rf_units", "labels_per_class"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
+                raise ValueError(f"{name}={value!r} must be an integer >= 0")
+        names = ("dt", "readout_l2") + (("lr",) if self.lr is not None else ())
+        for name in names:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) \
                     or not math.isfinite(value) or value <= 0:
@@ -236,67 +274,75 @@ def role_of(rule_cls) -> str | None:
     return "hidden"
 
 
+def _rule_class(rule):
+    return None if rule in CONTROLS else _rules.get(rule)
+
+
+def rule_setting(rule, config, n_inputs) -> Setting:
+    """The :class:`~brainlearn.studies.settings.Setting` a rule (a registered name or a control)
+    runs with in this configuration: the data set's tuned setting, with ``config.lr`` and
+    ``config.inputs`` applied."""
+    if rule == CONTROL:
+        base = Setting({}, "tanh", "centred")
+    elif rule == PCA:
+        base = Setting({}, "linear", "centred")
+    else:
+        cls = _rules.get(rule)
+        base = setting(cls, dataset_kind(n_inputs))
+        if config.lr is not None and "lr" in {f.name for f in dataclasses.fields(cls)}:
+            base = dataclasses.replace(base, params={**base.params, "lr": config.lr})
+    if config.inputs != "auto" and rule not in CONTROLS:
+        base = dataclasses.replace(base, inputs=config.inputs)
+    return base
+
+
 def input_code(rule_cls, config) -> str:
     """``"rates"`` (pixels in [0, 1]) or ``"centred"`` (pixels minus the training mean) for a rule
-    class (None: the control, coded like the Hebbian rules it is compared with)."""
-    if config.inputs != "auto":
-        return config.inputs
+    class (None: the random-features control) on the digits."""
     if rule_cls is None:
-        return "centred"
-    if role_of(rule_cls) == "hidden" and getattr(rule_cls, "family", "custom") != "ltp":
-        return "centred"
-    return "rates"
+        return config.inputs if config.inputs != "auto" else "centred"
+    base = setting(rule_cls, "digits")
+    return config.inputs if config.inputs != "auto" else base.inputs
 
 
-def _with(rule_cls, **params):
-    """An instance of ``rule_cls`` with those of ``params`` it has as hyperparameters."""
-    names = {f.name for f in dataclasses.fields(rule_cls)}
-    return rule_cls(**{k: v for k, v in params.items() if k in names})
-
-
-def _rule_class(rule):
-    return None if rule == CONTROL else _rules.get(rule)
+def _make_rule(cls, params):
+    names = {f.name for f in dataclasses.fields(cls)}
+    return cls(**{k: v for k, v in params.items() if k in names})
 
 
 def build_network(rule, config, seed, n_in, n_classes):
     """The network of ``rule`` (a registered name or :data:`CONTROL`) in its role.
 
     Returns ``(net, role)``. For the hidden role the network is ``input -> hidden`` only (the
-    readout is separate); the control's hidden projection has no rule.
+    readout is separate); the control's hidden projection has no rule. (The PCA control has no
+    network: see :func:`run`.)
     """
+    if rule == PCA:
+        raise ValueError("the PCA control has no network (its features come from an SVD)")
     cls = _rule_class(rule)
     role = "hidden" if cls is None else role_of(cls)
     if role is None:
         raise ValueError(f"rule={rule!r} has no role in the learning study (lateral, or it reads "
                          "no presynaptic and postsynaptic activity)")
+    chosen = rule_setting(rule, config, n_in)
     net = Network(seed=seed, dtype=config.dtype)
     x = net.add_input(n_in, name="input")
     if role == "single_layer":
         out = net.add_population(n_classes, activation="softmax", name="output")
-        rule_obj = _with(cls, lr=config.lr) if "error" in cls.needs else cls()
-        net.connect(x, out, rule=rule_obj)
+        net.connect(x, out, rule=_make_rule(cls, chosen.params))
         return net, role
     if role == "end_to_end":
-        h = net.add_population(config.hidden, activation="tanh", name="hidden")
+        h = net.add_population(config.hidden, activation=chosen.activation, name="hidden")
         out = net.add_population(n_classes, activation="softmax", name="output")
-        net.connect(x, h, rule=_with(cls, lr=config.lr))
-        net.connect(h, out, rule=_with(cls, lr=config.lr))
+        net.connect(x, h, rule=_make_rule(cls, chosen.params))
+        net.connect(h, out, rule=_make_rule(cls, chosen.params))
         return net, role
-    rates = input_code(cls, config) == "rates"
-    h = net.add_population(config.hidden, activation="sigmoid" if rates else "tanh",
-                           name="hidden")
-    if cls is None:
-        rule_obj = None
-    elif rates:
-        from .retention import HIDDEN_SETTINGS
-        rule_obj = _with(cls, **HIDDEN_SETTINGS.get(rule, {}))
-    else:
-        rule_obj = cls()
-    net.connect(x, h, rule=rule_obj)
+    h = net.add_population(config.hidden, activation=chosen.activation, name="hidden")
+    net.connect(x, h, rule=None if cls is None else _make_rule(cls, chosen.params))
     return net, role
 
 
-# -- data, schedule, readout ----------------------------------------------------------------------
+# -- data, schedule -------------------------------------------------------------------------------
 @functools.lru_cache(maxsize=4)
 def _load(mnist_path):
     if mnist_path is None:
@@ -319,36 +365,17 @@ def checkpoints(total, eval_points) -> np.ndarray:
     return np.unique(np.round(np.linspace(0, total, eval_points + 1)).astype(np.int64))
 
 
-def _standardise(F, Ft):
-    F = np.asarray(F, dtype=np.float64)
-    Ft = np.asarray(Ft, dtype=np.float64)
-    if not (np.isfinite(F).all() and np.isfinite(Ft).all()):
-        return None
-    mu = F.mean(axis=0)
-    sd = F.std(axis=0)
-    scale = np.zeros_like(sd)
-    ok = sd > 1e-12 * max(1.0, float(np.abs(mu).max(initial=0.0)))
-    scale[ok] = 1.0 / (sd[ok] * math.sqrt(F.shape[1]))
-    return (F - mu) * scale, (Ft - mu) * scale
-
-
-def readout_accuracy(F, y, Ft, yt, n_classes, config, seed) -> float:
-    """Test accuracy of the shared readout trained on frozen features (module docstring).
-
-    ``F`` (n_train, n_features) and ``Ft`` (n_test, n_features) are the hidden activities. NaN
-    when the features are not finite.
-    """
-    scaled = _standardise(F, Ft)
-    if scaled is None:
-        return math.nan
-    F, Ft = scaled
-    net = Network(seed=seed, dtype=config.dtype)
-    x = net.add_input(F.shape[1], name="features")
-    out = net.add_population(n_classes, activation="softmax", name="readout")
-    net.connect(x, out, rule=make("delta", lr=config.readout_lr), init="zeros")
-    train(net, (F, y), epochs=config.readout_epochs, batch_size=1, shuffle=True,
-          seed=int(np.random.default_rng([seed, 2]).integers(2**31)), quiet=True)
-    return float(evaluate(net, (Ft, yt))["accuracy"])
+@functools.lru_cache(maxsize=8)
+def _components(mnist_path, train_size):
+    """Principal components and mean of the configured training inputs (cached per data set)."""
+    data = _load(mnist_path)
+    n = len(data.y_train) if train_size is None else min(train_size, len(data.y_train))
+    x = np.asarray(data.x_train[:n], dtype=np.float64)
+    V, variance = feat.principal_components(x)
+    # components of (numerically) zero variance -- pixels that are always blank -- are no
+    # features: the PCA control keeps those with variance
+    keep = variance > 1e-10 * variance[0]
+    return V[keep], x.mean(axis=0)
 
 
 # -- one run --------------------------------------------------------------------------------------
@@ -357,39 +384,83 @@ def _learning_updates(net) -> int:
     return sum(q.pre.size * q.post.size for q in net.projections if q.rule is not None)
 
 
+def _winners(W, x):
+    """The unit nearest to each input (squared distance), as the competitive rule picks it."""
+    W = np.asarray(W, dtype=np.float64)
+    x = np.asarray(x, dtype=np.float64)
+    d = (W * W).sum(axis=1)[None, :] - 2.0 * x @ W.T
+    return np.argmin(d, axis=1)
+
+
 def run(rule, config, seed) -> list:
-    """One run of ``rule`` (or :data:`CONTROL`) with ``seed``: its metric rows.
+    """One run of ``rule`` (or a control, :data:`CONTROLS`) with ``seed``: its metric rows.
 
     Raises :class:`~brainlearn.DivergenceError` (``step``: presentations seen) when training
     diverges, with the rows recorded so far as ``exc.rows``.
     """
     name, x_tr, y_tr, x_te, y_te, n_classes = load_data(config)
+    n_in = x_tr.shape[1]
     cls = _rule_class(rule)
-    net, role = build_network(rule, config, seed, x_tr.shape[1], n_classes)
-    if input_code(cls, config) == "centred":
-        mean = x_tr.mean(axis=0)
-        x_tr, x_te = x_tr - mean, x_te - mean
+    chosen = rule_setting(rule, config, n_in)
+    components, mean = _components(config.mnist_path, config.train_size)
+    if chosen.inputs == "centred":
+        x_tr, x_te = x_tr - mean.astype(x_tr.dtype), x_te - mean.astype(x_te.dtype)
     x_tr = np.ascontiguousarray(x_tr, dtype=config.dtype)
     x_te = np.ascontiguousarray(x_te, dtype=config.dtype)
+    if rule == PCA:
+        net, role = None, "hidden"
+        k = min(config.hidden, components.shape[0])
+        V = np.ascontiguousarray(components[:k], dtype=config.dtype)
+
+        def hidden(x):
+            return x @ V.T
+    else:
+        net, role = build_network(rule, config, seed, n_in, n_classes)
+
+        def hidden(x):
+            return net.activities(x)["hidden"]
     supervised = role != "hidden"
     learns = cls is not None
+    has_hidden = role != "single_layer"
 
-    n = len(y_tr)
+    labelled = feat.label_subset(y_tr, config.labels_per_class, seed)
+    pool = labelled if supervised else np.arange(len(y_tr))
     rng = np.random.default_rng([seed, 1])
-    order = np.concatenate([rng.permutation(n) for _ in range(config.epochs)])
+    order = np.concatenate([pool[rng.permutation(len(pool))] for _ in range(config.epochs)])
     points = checkpoints(len(order), config.eval_points)
     per_step = _learning_updates(net) if learns else 0
+    target = PC_TARGETS.get(rule)
     rows = []
 
     def row(metric, step, value, **extra):
         rows.append({"rule": rule, "seed": seed, "task": name, "step": int(step), "metric": metric,
                      "value": float(value), "role": role, "unit": None, "pixel": None, **extra})
 
-    def score():
+    def weights():
+        return [] if net is None else [q.W.copy() for q in net.projections if q.rule is not None]
+
+    def first_weights():
+        return V if net is None else net.projections[0].W
+
+    def measure(step):
+        """Score the test set; for a hidden layer also what its units have become."""
         if supervised:
-            return float(evaluate(net, (x_te, y_te))["accuracy"])
-        return readout_accuracy(net.predict(x_tr), y_tr, net.predict(x_te), y_te, n_classes,
-                                config, seed)
+            acc = float(evaluate(net, (x_te, y_te))["accuracy"])
+        else:
+            acc = feat.readout_accuracy(hidden(x_tr), y_tr, hidden(x_te), y_te, n_classes,
+                                        labelled=labelled, l2=config.readout_l2)
+        row("test_accuracy", step, acc)
+        if has_hidden:
+            F = np.asarray(hidden(x_tr), dtype=np.float64)
+            if np.isfinite(F).all():
+                row("selectivity", step, feat.selectivity(
+                    feat.class_means(F, y_tr, n_classes)).mean())
+                wins = _winners(first_weights(), x_tr) if rule in WINNER_TAKE_ALL else None
+                row("dead_units", step, feat.dead_units(F, wins))
+            if target is not None:
+                row("pc_alignment", step, feat.pc_alignment(first_weights(), components,
+                                                            config.pc_units, target))
+        return acc
 
     def data(idx):
         return (x_tr[idx], y_tr[idx]) if supervised else (x_tr[idx],)
@@ -399,14 +470,14 @@ def run(rule, config, seed) -> list:
               seed=seed, dt=config.dt, quiet=True)
 
     if learns:  # compile (or load) the drivers outside the timed calls
-        twin, _ = build_network(rule, config, seed, x_tr.shape[1], n_classes)
+        twin, _ = build_network(rule, config, seed, n_in, n_classes)
         fit(twin, order[:min(len(order), max(16, 2 * config.batch_size))])
 
     wall = 0.0
-    acc = score()
-    row("test_accuracy", 0, acc)
+    acc = measure(0)
     for start, stop in zip(points[:-1], points[1:]):
         if learns:
+            before = weights()
             t0 = time.perf_counter()
             try:
                 fit(net, order[start:stop])
@@ -421,14 +492,14 @@ def run(rule, config, seed) -> list:
                 err.rows = rows
                 raise err from exc
             wall += time.perf_counter() - t0
-            acc = score()
-        row("test_accuracy", stop, acc)
+            row("weight_change", stop, feat.weight_change(before, weights()))
+        acc = measure(stop)
     total = int(points[-1])
     row("final_test_accuracy", total, acc)
     row("wall_time", total, wall)
     row("synaptic_updates", total, per_step * total)
     if seed == 0 and config.rf_units > 0:
-        W = net.projections[0].W
+        W = first_weights()
         for unit in range(min(config.rf_units, W.shape[0])):
             for pixel in range(W.shape[1]):
                 rows.append({"rule": rule, "seed": seed, "task": name, "step": total,
@@ -438,24 +509,36 @@ def run(rule, config, seed) -> list:
 
 
 class LearningStudy(Study):
-    """Digits (or MNIST): test accuracy against samples seen, final accuracy, cost, features."""
+    """Digits (or MNIST): accuracy against samples seen, the rules' own objectives, controls."""
 
     name = "learning"
-    summary = ("learn digits (or MNIST): accuracy against samples seen, final accuracy, wall "
-               "time, synaptic updates, receptive fields")
+    summary = ("learn digits (or MNIST): accuracy against samples seen, the rules' objectives "
+               "(PC alignment, selectivity, dead units, weight change), controls, receptive "
+               "fields")
     Config = LearningConfig
-    headline = ("final_test_accuracy", "wall_time")
+    headline = ("final_test_accuracy", "pc_alignment", "selectivity", "dead_units", "wall_time")
     extra_columns = ("role", "unit", "pixel")
     timing_metrics = ("wall_time",)  # -> timings.csv: metrics.csv is the same for the same seed
     captions = {
         "learning_curves": "Test accuracy against training presentations seen (mean over seeds "
-                           "with 95% Student-t bands), one panel per role; local rules are read "
-                           "through the same linear readout on their frozen hidden layer.",
+                           "with 95% Student-t bands, clipped to [0, 1]), one panel per role; "
+                           "local rules are read through the same converged linear readout on "
+                           "their frozen hidden layer, beside the two controls (random "
+                           "features, exact PCA).",
+        "objectives": "What each local rule's own objective makes of its hidden layer, with "
+                      "backprop's for reference, against presentations seen (mean over seeds, "
+                      "95% bands clipped to each "
+                      "measure's range): relative weight change per evaluation chunk (log "
+                      "scale; it falls as a rule converges), alignment of the units with the "
+                      "principal components (Oja: every unit with PC1; Sanger: unit k with PC "
+                      "k), class selectivity of the hidden units (sparseness of their class "
+                      "means) and dead units.",
         "final_accuracy": "Final test accuracy and wall time of learning per rule (mean and 95% "
                           "confidence interval over seeds); the dashed line is chance.",
         "receptive_fields": "Learned input weights of the first units of each rule's first layer "
-                            "(seed 0), each image scaled to its own largest |weight| (red "
-                            "positive, blue negative).",
+                            "(seed 0), each image scaled to its own largest |weight| and signed "
+                            "so that it is positive (red positive, blue negative); the PCA row "
+                            "shows the top principal components (eigen-digits).",
     }
 
     def fits(self, rule_cls) -> bool:
@@ -463,14 +546,23 @@ class LearningStudy(Study):
         return role_of(rule_cls) is not None and exclusion(rule_cls) is None
 
     def default_rules(self, config) -> list:
-        """Every registered rule that fits, then the control :data:`CONTROL`."""
-        return super().default_rules(config) + [CONTROL]
+        """Every registered rule that fits, then the controls :data:`CONTROLS`."""
+        return super().default_rules(config) + list(CONTROLS)
 
     def valid_rules(self, config) -> list:
-        return sorted(set(super().valid_rules(config)) | {CONTROL})
+        return sorted(set(super().valid_rules(config)) | set(CONTROLS))
+
+    def settings_record(self, config, rules) -> dict:
+        """The settings each rule ran with (``config.json``'s ``rule_settings``)."""
+        n_in = load_data(config)[1].shape[1]
+        return {rule: rule_setting(rule, config, n_in).record() for rule in rules}
 
     def run_one(self, config, rule, seed) -> list:
         return run(rule, config, seed)
+
+    def findings(self, summary_rows, rows, config) -> dict:
+        """The sentence of each figure (:func:`._learning_findings.learning_findings`)."""
+        return learning_findings(summary_rows, rows)
 
     def figures(self, rows, config, figdir) -> list:
         from ._learning_figures import draw_all

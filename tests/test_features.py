@@ -1,0 +1,177 @@
+"""Measures of learned representations (brainlearn.studies.features), each against a
+computation written out here: an SVD, hand-made class responses, a plain gradient descent."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from brainlearn.studies import features as feat
+
+
+# -- principal components and alignment -------------------------------------------------------------
+@pytest.fixture(scope="module")
+def cloud():
+    """Samples with a known covariance: variances 9, 4, 1, 0.25, 0.04 along a random rotation."""
+    rng = np.random.default_rng(3)
+    Q, _ = np.linalg.qr(rng.standard_normal((5, 5)))
+    z = rng.standard_normal((4000, 5)) * np.array([3.0, 2.0, 1.0, 0.5, 0.2])
+    return z @ Q.T + 7.0, Q.T  # rows of Q.T: the true components, largest variance first
+
+
+def test_principal_components_are_those_of_an_svd(cloud):
+    X, _ = cloud
+    V, var = feat.principal_components(X)
+    _, s, Vt = np.linalg.svd(X - X.mean(axis=0), full_matrices=False)
+    assert np.allclose(np.abs(V @ Vt.T), np.eye(5), atol=1e-10)
+    assert np.allclose(var, s ** 2 / len(X))
+    assert np.all(np.diff(var) < 0)
+    assert np.all(V[np.arange(5), np.argmax(np.abs(V), axis=1)] > 0)  # the sign convention
+
+
+def test_pc_alignment_of_components_and_of_their_mixtures(cloud):
+    X, true = cloud
+    V, _ = feat.principal_components(X)
+    # the components themselves, with any signs and lengths: alignment 1 in order
+    W = V * np.array([[-2.0], [0.5], [1.0], [-3.0], [1.0]])
+    assert feat.pc_alignment(W, V, units=5, target="ordered") == pytest.approx(1.0)
+    # in the wrong order they align only where the order is right
+    swapped = V[[1, 0, 2, 3, 4]]
+    assert feat.pc_alignment(swapped, V, units=5) == pytest.approx(3 / 5)
+    # every unit on the first component: "first" is 1, "ordered" only its first unit
+    same = np.repeat(V[:1], 4, axis=0)
+    assert feat.pc_alignment(same, V, units=4, target="first") == pytest.approx(1.0)
+    assert feat.pc_alignment(same, V, units=4, target="ordered") == pytest.approx(1 / 4)
+    # a mixture: the mean |cos| written out
+    rng = np.random.default_rng(0)
+    M = rng.standard_normal((3, 5))
+    cos = [abs(M[k] @ V[k]) / np.linalg.norm(M[k]) for k in range(3)]
+    assert feat.pc_alignment(M, V, units=3) == pytest.approx(np.mean(cos))
+    # the sample components approach the true ones
+    assert feat.pc_alignment(V, true, units=3) > 0.99
+    # a unit of zeros counts as 0
+    assert feat.pc_alignment(np.vstack([V[:1], np.zeros(5)]), V, units=2) == pytest.approx(0.5)
+
+
+def test_pc_alignment_refuses_bad_arguments(cloud):
+    V, _ = feat.principal_components(cloud[0])
+    with pytest.raises(ValueError, match="target"):
+        feat.pc_alignment(V, V, target="last")
+    with pytest.raises(ValueError, match="shape"):
+        feat.pc_alignment(np.ones((2, 4)), V)
+
+
+# -- selectivity -----------------------------------------------------------------------------------
+def test_selectivity_of_hand_made_responses():
+    C = 10
+    one_hot = np.eye(C)[:, :3] * np.array([1.0, 5.0, 0.2])  # three units, one class each
+    assert np.allclose(feat.selectivity(one_hot), 1.0)
+    flat = np.full((C, 2), 0.7)
+    assert np.allclose(feat.selectivity(flat), 0.0)
+    # half of the classes at 1, half at 0: (1 - 0.5^2 / 0.5) / (1 - 1/10) = 5/9
+    half = np.repeat([[1.0], [0.0]], C // 2, axis=0)
+    assert feat.selectivity(half)[0] == pytest.approx(5 / 9)
+    # measured from the weakest class: an offset (or a sign) changes nothing
+    assert feat.selectivity(half + 3.0)[0] == pytest.approx(5 / 9)
+    assert feat.selectivity(one_hot * -1.0 + 1.0)[0] == pytest.approx(
+        (1 - 0.9 ** 2 / 0.9) / 0.9)  # one class low, nine high: 1/9
+    # the formula, on arbitrary responses
+    rng = np.random.default_rng(1)
+    m = rng.random((C, 1))
+    r = m[:, 0] - m.min()
+    expected = (1 - r.mean() ** 2 / np.mean(r ** 2)) / (1 - 1 / C)
+    assert feat.selectivity(m)[0] == pytest.approx(expected)
+
+
+def test_class_means_and_bad_shapes():
+    F = np.array([[1.0, 2.0], [3.0, 4.0], [10.0, 0.0]])
+    y = np.array([0, 0, 1])
+    assert np.allclose(feat.class_means(F, y, 3), [[2.0, 3.0], [10.0, 0.0], [0.0, 0.0]])
+    with pytest.raises(ValueError, match="means"):
+        feat.selectivity(np.ones(4))
+
+
+# -- dead units, weight change ---------------------------------------------------------------------
+def test_dead_units_never_respond_or_never_win():
+    F = np.column_stack([np.linspace(0, 1, 6), np.zeros(6), np.full(6, 0.3),
+                         np.linspace(0, 1e-9, 6)])
+    assert feat.dead_units(F) == 3  # constant, constant, and a variation 1e-9 of the largest
+    winners = np.array([0, 0, 1, 1, 0, 1])  # unit 2 and 3 never win
+    assert feat.dead_units(F[:, :1].repeat(4, axis=1), winners) == 2
+    assert feat.dead_units(np.zeros((5, 3))) == 3
+
+
+def test_weight_change_is_the_relative_frobenius_change():
+    rng = np.random.default_rng(2)
+    A, B = rng.standard_normal((4, 3)), rng.standard_normal((2, 2))
+    A2, B2 = A + 0.1, B * 2.0
+    num = np.sum((A2 - A) ** 2) + np.sum((B2 - B) ** 2)
+    den = np.sum(A ** 2) + np.sum(B ** 2)
+    assert feat.weight_change([A, B], [A2, B2]) == pytest.approx(math.sqrt(num / den))
+    assert math.isnan(feat.weight_change([np.zeros(3)], [np.ones(3)]))
+
+
+# -- the readout -------------------------------------------------------------------------------------
+def test_standardise_centres_and_scales_the_layer_as_one():
+    rng = np.random.default_rng(4)
+    F = rng.standard_normal((50, 3)) * np.array([10.0, 1.0, 0.1]) + 5.0
+    Ft = rng.standard_normal((7, 3))
+    S, St = feat.standardise(F, Ft)
+    assert np.allclose(S.mean(axis=0), 0.0, atol=1e-12)
+    assert np.mean(np.sum(S * S, axis=1)) == pytest.approx(1.0)
+    # one factor for every unit: the ratios of the units' spreads are kept
+    assert S[:, 0].std() / S[:, 2].std() == pytest.approx(F[:, 0].std() / F[:, 2].std())
+    scale = S[0, 0] / (F[0, 0] - F[:, 0].mean())
+    assert np.allclose(St, (Ft - F.mean(axis=0)) * scale)
+    assert feat.standardise(np.array([[np.nan, 1.0]]), np.ones((1, 2))) is None
+
+
+def test_readout_reaches_the_optimum_of_its_convex_loss():
+    """The Newton fit and a long plain gradient descent on the same penalised cross-entropy
+    end at the same weights (the loss is strictly convex), with a vanishing gradient."""
+    rng = np.random.default_rng(5)
+    n, d, k = 120, 4, 3
+    centres = rng.standard_normal((k, d)) * 1.5
+    y = rng.integers(0, k, n)
+    F = centres[y] + rng.standard_normal((n, d))
+    F, _ = feat.standardise(F, F)
+    l2 = 1e-2
+    W, b, converged = feat.fit_readout(F, y, k, l2)
+    assert converged
+    Y = np.eye(k)[y]
+    Wg, bg = np.zeros((d, k)), np.zeros(k)
+    for _ in range(20000):
+        Z = F @ Wg + bg
+        P = np.exp(Z - Z.max(axis=1, keepdims=True))
+        P /= P.sum(axis=1, keepdims=True)
+        G = (P - Y) / n
+        Wg -= 0.5 * (F.T @ G + l2 * Wg)
+        bg -= 0.5 * G.sum(axis=0)
+    assert np.allclose(W, Wg, atol=1e-5) and np.allclose(b, bg, atol=1e-5)
+    pred = feat.predict_readout(W, b, F)
+    assert np.array_equal(pred, np.argmax(F @ Wg + bg, axis=1))
+
+
+def test_readout_accuracy_on_separable_classes_and_a_label_subset():
+    rng = np.random.default_rng(6)
+    y = np.repeat(np.arange(4), 30)
+    F = np.eye(4)[y] * 3.0 + 0.1 * rng.standard_normal((120, 4))
+    yt = np.repeat(np.arange(4), 5)
+    Ft = np.eye(4)[yt] * 3.0
+    assert feat.readout_accuracy(F, y, Ft, yt, 4) == 1.0
+    few = feat.label_subset(y, 2, seed=0)
+    assert feat.readout_accuracy(F, y, Ft, yt, 4, labelled=few) == 1.0
+    assert math.isnan(feat.readout_accuracy(F * np.inf, y, Ft, yt, 4))
+
+
+def test_label_subset_takes_k_per_class_the_same_for_a_seed():
+    y = np.array([0] * 10 + [1] * 3 + [2] * 7)
+    idx = feat.label_subset(y, 5, seed=1)
+    assert np.array_equal(np.bincount(y[idx]), [5, 3, 5])  # a class with fewer gives all it has
+    assert np.array_equal(idx, feat.label_subset(y, 5, seed=1))
+    assert not np.array_equal(idx, feat.label_subset(y, 5, seed=2))
+    assert np.array_equal(feat.label_subset(y, 0, seed=1), np.arange(len(y)))
+    with pytest.raises(ValueError, match="per_class"):
+        feat.label_subset(y, -1, seed=0)
