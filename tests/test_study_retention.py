@@ -4,7 +4,11 @@ One quick run (backprop, EWC chained with backprop, one local rule; two seeds) i
 tests. Literature behaviour checked on it: plain gradient descent on sequential tasks forgets
 the earlier ones (catastrophic forgetting; Lopez-Paz & Ranzato 2017), completely so in the
 class-incremental scenario (van de Ven & Tolias 2019), and EWC forgets less than backprop on
-permuted digits (Kirkpatrick et al. 2017).
+permuted digits (Kirkpatrick et al. 2017). In the ``features`` scenario backprop's hidden layer
+drifts while it learns task B, yet a refitted readout still reads task A from it (the
+information stays; Davari et al. 2022), and EWC's penalty keeps its weights closer to task A's.
+The feature metrics are checked against a readout fitted and applied by hand on activities
+computed by hand.
 """
 
 import csv
@@ -18,15 +22,20 @@ import pytest
 
 import brainlearn as bl
 from brainlearn.results import read_json, read_metrics
+from brainlearn.studies import features as ft
 from brainlearn.studies import get_study, run_study
 from brainlearn.studies import retention as rt
+from brainlearn.studies import settings as rule_settings
 
 LOCAL_RULE = "tag_and_capture"
 RULES = ["backprop", "ewc", LOCAL_RULE]
 SEEDS = 2
 T_SPLIT = 5
 FIGURES = ["accuracy_matrix_task_incremental", "accuracy_matrix_class_incremental",
-           "accuracy_matrix_permuted", "retention", "bwt", "average_accuracy"]
+           "accuracy_matrix_permuted", "retention", "bwt", "average_accuracy",
+           "feature_retention"]
+FEATURE_METRICS = ("feature_acc_before", "feature_acc_frozen", "feature_acc_refit",
+                   "weight_drift", "weight_change_a", "feature_retention", "refit_retention")
 
 
 @pytest.fixture(scope="module")
@@ -50,6 +59,13 @@ def config():
     return rt.RetentionConfig.quick()
 
 
+@pytest.fixture(scope="module")
+def sequences(config):
+    """The task-sequence scenarios of the run (all but ``features``)."""
+    assert "features" in config.scenarios  # a default scenario
+    return [s for s in config.scenarios if s != "features"]
+
+
 def _matrix(rows, rule, seed, scenario):
     return rt.accuracy_matrix(rows, rule, seed, scenario)
 
@@ -61,7 +77,7 @@ def _value(rows, rule, seed, scenario, metric):
 
 
 # -- files, columns, figures --------------------------------------------------------------------
-def test_files_columns_and_figures(study_dir, config):
+def test_files_columns_and_figures(study_dir, config, sequences):
     for name in ("config.json", "metrics.csv", "summary.csv", "meta.json"):
         assert os.path.isfile(os.path.join(study_dir, name)), name
     with open(os.path.join(study_dir, "metrics.csv"), newline="") as fh:
@@ -79,16 +95,25 @@ def test_files_columns_and_figures(study_dir, config):
     with open(os.path.join(study_dir, "summary.csv"), newline="") as fh:
         summary = list(csv.DictReader(fh))
     keys = {(s["rule"], s["scenario"], s["metric"]) for s in summary}
-    assert keys == {(r, s, m) for r in RULES for s in config.scenarios
-                    for m in ("avg_accuracy", "bwt", "forgetting")}
+    assert keys == {(r, s, m) for r in RULES for s in sequences
+                    for m in ("avg_accuracy", "bwt", "forgetting")} | \
+        {(r, "features", m) for r in RULES for m in FEATURE_METRICS}
     assert all(int(s["n"]) == SEEDS for s in summary)
+    captions = read_json(os.path.join(figdir, "captions.json"))
+    assert "chance 0.2" in captions["feature_retention"]
+    # the features scenario's settings of the hidden-role rule are recorded
+    settings = read_json(os.path.join(study_dir, "config.json"))["rule_settings"]
+    assert set(settings) == {LOCAL_RULE}
+    assert settings[LOCAL_RULE]["features"] == \
+        rule_settings.setting(bl.rules.get(LOCAL_RULE), "digits").record()
+    assert settings[LOCAL_RULE]["sequences"]["inputs"] == "rates"
 
 
-def test_rows_have_the_right_shape(rows, config):
+def test_rows_have_the_right_shape(rows, config, sequences):
     roles = {"backprop": "end_to_end", "ewc": "consolidation", LOCAL_RULE: "hidden"}
     for rule in RULES:
         for seed in range(SEEDS):
-            for scenario in config.scenarios:
+            for scenario in sequences:
                 T = config.n_permuted if scenario == "permuted" else T_SPLIT
                 mine = [r for r in rows if r["rule"] == rule and r["seed"] == seed
                         and r["scenario"] == scenario]
@@ -120,10 +145,10 @@ def _metrics_by_hand(R):
     return {"avg_accuracy": acc, "bwt": bwt, "forgetting": forgetting}
 
 
-def test_metrics_equal_a_direct_computation_from_R(rows, config):
+def test_metrics_equal_a_direct_computation_from_R(rows, sequences):
     for rule in RULES:
         for seed in range(SEEDS):
-            for scenario in config.scenarios:
+            for scenario in sequences:
                 R = _matrix(rows, rule, seed, scenario)
                 for metric, expected in _metrics_by_hand(R).items():
                     got = _value(rows, rule, seed, scenario, metric)
@@ -176,6 +201,165 @@ def test_same_seed_gives_identical_rows(rows, config):
             (b["task"], b["metric"], b["scenario"], b["eval_task"], b["role"])
 
 
+# -- the features scenario -------------------------------------------------------------------------
+def test_features_rows(rows, config, digits):
+    roles = {"backprop": "end_to_end", "ewc": "consolidation", LOCAL_RULE: "hidden"}
+    n_a = int(np.sum(np.isin(digits.y_train, rt.FEATURE_CLASSES[0])))
+    n_b = len(digits.y_train) - n_a
+    for rule in RULES:
+        for seed in range(SEEDS):
+            mine = [r for r in rows if r["rule"] == rule and r["seed"] == seed
+                    and r["scenario"] == "features"]
+            assert sorted(r["metric"] for r in mine) == sorted(FEATURE_METRICS)  # one row each
+            assert {r["role"] for r in mine} == {roles[rule]}
+            got = {r["metric"]: r for r in mine}
+            for metric, (task, eval_task) in rt.FEATURE_METRICS.items():
+                assert (got[metric]["task"], got[metric]["eval_task"]) == (task, eval_task)
+            assert got["feature_acc_before"]["step"] == config.epochs * n_a
+            assert got["feature_acc_frozen"]["step"] == config.epochs * (n_a + n_b)
+            v = {m: r["value"] for m, r in got.items()}
+            for m in ("feature_acc_before", "feature_acc_frozen", "feature_acc_refit"):
+                assert 0.0 <= v[m] <= 1.0, (rule, seed, m)
+            assert v["feature_acc_before"] > 0.9  # A read out from the layer (chance 0.2)
+            assert v["weight_drift"] > 0 and v["weight_change_a"] > 0
+            assert v["feature_retention"] == pytest.approx(
+                v["feature_acc_frozen"] / v["feature_acc_before"], rel=1e-12)
+            assert v["refit_retention"] == pytest.approx(
+                v["feature_acc_refit"] / v["feature_acc_before"], rel=1e-12)
+
+
+def test_backprop_hidden_layer_drifts_but_keeps_task_a(rows):
+    for seed in range(SEEDS):
+        v = {m: _value(rows, "backprop", seed, "features", m) for m in FEATURE_METRICS}
+        assert v["weight_drift"] > 0.3  # learning B moves the hidden weights a lot ...
+        assert v["feature_acc_frozen"] < v["feature_acc_before"]  # ... A's readout suffers ...
+        assert v["feature_acc_refit"] > 0.95  # ... but A is still in the hidden layer
+        # EWC holds the weights that matter for A
+        assert _value(rows, "ewc", seed, "features", "weight_drift") < v["weight_drift"] - 0.05
+
+
+def _act(name, z):
+    if name == "linear":
+        return z
+    if name == "tanh":
+        return np.tanh(z)
+    if name == "sigmoid":
+        return 1.0 / (1.0 + np.exp(-z))
+    assert name == "softmax", name
+    e = np.exp(z - z.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def _standardised(F, Ft):
+    """Centre on the training features' mean, scale by one number: 1 / the RMS norm of the
+    centred training rows (the shared readout's scaling, written out)."""
+    mu = F.mean(axis=0)
+    scale = 1.0 / np.sqrt(np.mean(np.sum((F - mu) * (F - mu), axis=1)))
+    return (F - mu) * scale, (Ft - mu) * scale
+
+
+def _accuracy(W, b, F, y):
+    return np.mean(np.argmax(F @ W + b, axis=1) == y)
+
+
+# oja: a hidden layer of linear units on centred pixels; backprop: the MLP's tanh hidden layer
+# on pixels in [0, 1]; delta: no hidden layer, its softmax output layer is the feature layer
+@pytest.mark.parametrize("rule, layer, activation, size", [
+    ("oja", "hidden", "linear", None),
+    ("backprop", "hidden", "tanh", None),
+    ("delta", "output", "softmax", 10),
+])
+def test_feature_metrics_equal_a_readout_by_hand(monkeypatch, config, digits, rule, layer,
+                                                 activation, size):
+    a = np.isin(digits.y_train, rt.FEATURE_CLASSES[0])
+    at = np.isin(digits.y_test, rt.FEATURE_CLASSES[0])
+    y, yt = digits.y_train[a], digits.y_test[at]  # labels 0-4 are their own indices
+    if rule == "oja":  # centred on the mean of every training input
+        assert rule_settings.setting(bl.rules.get(rule), "digits").inputs == "centred"
+        offset = digits.x_train.astype(np.float64).mean(axis=0)
+    else:
+        offset = 0.0
+    x = np.ascontiguousarray(digits.x_train[a] - offset, dtype=np.float64)
+    xt = np.ascontiguousarray(digits.x_test[at] - offset, dtype=np.float64)
+
+    def activities(net):  # A's training and test inputs in one call, as the study does
+        F = net.activities(np.concatenate([x, xt]))[layer]
+        return F[:len(x)], F[len(x):]
+
+    nets, end_of_a = [], {}
+    real_build, real_end_task = rt.build_feature_network, rt.end_task
+
+    def build(*args):
+        net, code = real_build(*args)
+        nets.append(net)
+        end_of_a["W0"] = net.projections[0].W.copy()
+        return net, code
+
+    def end_task(net):  # called once, right after task A: the layer as task A left it
+        q = net.projections[0]
+        F, Ft = activities(net)
+        end_of_a.update(W=q.W.copy(), bias=np.array(q.post.bias, copy=True), F=F, Ft=Ft)
+        return real_end_task(net)
+
+    monkeypatch.setattr(rt, "build_feature_network", build)
+    monkeypatch.setattr(rt, "end_task", end_task)
+    got = {r["metric"]: r["value"] for r in rt.run_features(rule, config, 0, digits)}
+    (net,) = nets
+    q = net.projections[0]
+    assert rt.feature_layer(net) == layer == q.post.name and q.post.activation == activation
+    assert q.post.size == (size or config.hidden)
+    F_a, Ft_a = end_of_a["F"], end_of_a["Ft"]
+    F_b, Ft_b = activities(net)
+    # the features are the layer's activities: its activation of W x + bias
+    assert np.allclose(Ft_a, _act(activation, xt @ end_of_a["W"].T + end_of_a["bias"]),
+                       atol=1e-10)
+    assert np.allclose(F_b, _act(activation, x @ q.W.T + q.post.bias), atol=1e-10)
+
+    S_a, St_a = _standardised(F_a, Ft_a)
+    W, b, converged = ft.fit_readout(S_a, y, 5)
+    assert converged
+    before = _accuracy(W, b, St_a, yt)
+    frozen = _accuracy(W, b, _standardised(F_a, Ft_b)[1], yt)  # after-A scaling, frozen readout
+    S_b, St_b = _standardised(F_b, Ft_b)
+    refit = _accuracy(*ft.fit_readout(S_b, y, 5)[:2], St_b, yt)
+    assert got["feature_acc_before"] == before
+    assert got["feature_acc_frozen"] == frozen
+    assert got["feature_acc_refit"] == refit
+    assert got["feature_retention"] == pytest.approx(frozen / before, rel=1e-12)
+    assert got["refit_retention"] == pytest.approx(refit / before, rel=1e-12)
+    # relative Frobenius change of the layer's weights: end of A -> end of B, and during A
+    drift = np.sqrt(np.sum((q.W - end_of_a["W"]) ** 2) / np.sum(end_of_a["W"] ** 2))
+    assert got["weight_drift"] == pytest.approx(drift, rel=1e-12)
+    change = np.linalg.norm(end_of_a["W"] - end_of_a["W0"]) / np.linalg.norm(end_of_a["W0"])
+    assert got["weight_change_a"] == pytest.approx(change, rel=1e-12)
+
+
+def test_features_divergence_keeps_task_a(monkeypatch, config):
+    calls = {"n": 0}
+    real = rt.train
+
+    def diverging(net, data, **kw):
+        calls["n"] += 1
+        if calls["n"] == 2:  # task B
+            raise bl.DivergenceError("weights are not finite", 0, 7)
+        return real(net, data, **kw)
+
+    monkeypatch.setattr(rt, "train", diverging)
+    cfg = dataclasses.replace(config, scenarios=("features", "permuted"))
+    with pytest.raises(bl.DivergenceError, match="features scenario, task B") as info:
+        get_study("retention").run_one(cfg, "sanger", 0)
+    kept = info.value.rows
+    n_a = int(np.sum(np.isin(bl.datasets.load("digits").y_train, rt.FEATURE_CLASSES[0])))
+    assert info.value.step == cfg.epochs * n_a + 7
+    finite = {r["metric"] for r in kept if np.isfinite(r["value"])}
+    assert finite == {"feature_acc_before", "weight_change_a"}
+    nan = {(r["scenario"], r["metric"]) for r in kept if np.isnan(r["value"])}
+    assert nan == {("features", m) for m in FEATURE_METRICS} - \
+        {("features", "feature_acc_before"), ("features", "weight_change_a")} | \
+        {("permuted", m) for m in ("avg_accuracy", "bwt", "forgetting")}
+    assert len(kept) == len(FEATURE_METRICS) + 3  # one row per metric: a series each
+
+
 # -- rules by metadata, configuration, divergence -------------------------------------------------
 def test_fits_by_metadata():
     study = get_study("retention")
@@ -215,6 +399,8 @@ def test_tasks_and_networks(digits, config):
 
 @pytest.mark.parametrize("key, value, match", [
     ("scenarios", "class_incremental,nope", "nope"),
+    ("scenarios", "feature", r"'feature' is not a scenario; allowed: .*permuted, features"),
+    ("scenarios", "features,features", "repeats"),
     ("n_permuted", "1", "n_permuted"),
     ("dt", "0", "dt"),
     ("dtype", "float16", "dtype"),
@@ -222,6 +408,13 @@ def test_tasks_and_networks(digits, config):
 def test_bad_config_values(key, value, match):
     with pytest.raises(ValueError, match=match):
         get_study("retention").make_config(quick=True, overrides={key: value})
+
+
+def test_bad_scenario_names(config, digits):
+    for call in (lambda: rt.run_scenario("backprop", config, 0, "feature", digits),
+                 lambda: rt.make_tasks(digits, "feature", 5, np.random.default_rng(0))):
+        with pytest.raises(ValueError, match=r"scenario='feature'; allowed: .*features"):
+            call()
 
 
 def test_divergence_keeps_the_rows_before(monkeypatch, config):

@@ -3,10 +3,13 @@
 A network learns a sequence of tasks, one after the other, and after each task is tested on
 every task of the sequence. This gives the accuracy matrix of Lopez-Paz & Ranzato (2017),
 ``R[i, j]`` = accuracy on task ``j`` after training through task ``i`` (tasks numbered from 1),
-and from it the continual-learning metrics (:func:`continual_metrics`).
+and from it the continual-learning metrics (:func:`continual_metrics`). The ``features``
+scenario asks the same of what a rule's layer learned rather than of its network's output:
+how much of the features learned on a first task survive a second one.
 
-Scenarios (van de Ven & Tolias 2019), all on the bundled 8x8 digits; the config field
-``scenarios`` lists those a run trains (all three by default), each from a fresh network:
+Scenarios, all on the bundled 8x8 digits; the config field ``scenarios`` lists those a run
+trains (all four by default), each from a fresh network. The three task sequences of van de Ven
+& Tolias (2019):
 
 ``task_incremental``
     split digits, five tasks of two classes ({0, 1}, {2, 3}, ..., {8, 9}); at evaluation the
@@ -19,6 +22,28 @@ Scenarios (van de Ven & Tolias 2019), all on the bundled 8x8 digits; the config 
     domain-incremental permuted digits: ``n_permuted`` tasks, each the full ten-class problem
     with its pixels shuffled by a fixed permutation drawn from the run's seed (task 1 is the
     original digits); one 10-way head shared by all tasks.
+
+and the retention of learned features:
+
+``features``
+    task A is digits 0-4, task B digits 5-9 (:data:`FEATURE_CLASSES`; training samples of
+    those classes). The rule's layer learns A for ``epochs`` passes, then B (the protocol
+    below; :func:`run_features`), and its **features** -- the activities of its hidden layer
+    on task A's inputs -- are measured at the end of A and at the end of B with the shared
+    readout of :mod:`brainlearn.studies.features` (multinomial logistic regression fitted to
+    convergence, on features standardised by :func:`~brainlearn.studies.features.standardise`;
+    5 classes, chance 0.2), fitted on A's training samples with A's labels and scored on A's
+    test samples. The networks here: hidden-role rules learn an ``input -> hidden`` layer of
+    ``hidden`` units alone, from the inputs only (no labels, no readout during the
+    presentations), with the activation, input code and hyperparameters of
+    :func:`brainlearn.studies.settings.setting` for the digits (centred inputs are the pixels
+    minus the mean of all training inputs); end-to-end and consolidation rules learn the
+    study's ``64-hidden-10`` network with the labels, and their features are its hidden
+    layer's activities; single-layer rules (delta, reward-modulated) have no hidden layer:
+    their features are the activities of their output layer (the 10 softmax units), measured
+    the same way. The weights measured are those of the layer's incoming projection.
+    Rule settings differ from those of the three sequences above for hidden-role rules
+    (there: ``tanh`` units on pixels in [0, 1], :data:`HIDDEN_SETTINGS`).
 
 Rules in their natural role (:func:`role_of`, from each rule's metadata, so plug-ins take part
 when they fit; the roles are those of the learning study, plus the consolidation terms):
@@ -61,28 +86,55 @@ rules ignore it) and :func:`brainlearn.rest` for ``rest`` seconds (rules with re
 tag-and-capture -- decay their tags and consolidate the late phase; for the others nothing
 happens). Training runs in ``evals_per_task`` chunks per task, each one call of
 :func:`brainlearn.train` (compiled drivers, no Python per sample); task 1's test set is scored
-after each chunk, every task's at the end of each task (one forward pass each). The initial
-weights are drawn from the run's seed (the same for every rule with the same architecture),
-and so are the presentation orders and the permutations.
+after each chunk, every task's at the end of each task (one forward pass each). The
+``features`` scenario trains each task in one call (no chunks) and measures only at the end of
+A and of B. The initial weights are drawn from the run's seed (the same for every rule with the
+same architecture), and so are the presentation orders and the permutations.
 
-Metrics (tidy rows; extra columns ``scenario``, ``eval_task`` and ``role``):
+Metrics (tidy rows; extra columns ``scenario``, ``eval_task`` and ``role``). Of the task
+sequences:
 
 * ``accuracy``: ``R[i, j]``, rows with ``task = str(i)`` (trained through task ``i``) and
   ``eval_task = j``, ``step`` the samples seen at the end of task ``i`` (before the rest);
 * ``retention``: the accuracy on task 1 (``eval_task = 1``) at step 0 and after every chunk,
   through all later tasks; ``task`` is the task being trained, ``step`` the samples seen;
-* ``avg_accuracy``, ``bwt``, ``forgetting`` (:func:`continual_metrics`; the headline,
-  summarised per rule and scenario): ``task`` is the scenario's name, ``step`` the samples seen
-  at the end.
+* ``avg_accuracy``, ``bwt``, ``forgetting`` (:func:`continual_metrics`; headline): ``task`` is
+  the scenario's name, ``step`` the samples seen at the end.
+
+Of the ``features`` scenario (one row each per run, all headline; :data:`FEATURE_METRICS`
+gives each one's ``task`` and ``eval_task``; ``step`` the samples seen when it is measured).
+"After A" and "after B" are the ends of the tasks' presentations, as for ``R``: between them
+lie :func:`~brainlearn.end_task`, the rest and task B.
+
+* ``feature_acc_before`` (``task`` 1, ``eval_task`` 1): accuracy on A's test set of the
+  readout fitted on the layer's A training features after A;
+* ``feature_acc_frozen`` (``task`` 2, ``eval_task`` 1): that readout, frozen, on the A test
+  features after B, standardised with the centring and scale of the after-A training features
+  -- what a downstream reader that learned A from this layer still gets;
+* ``feature_acc_refit`` (``task`` 2, ``eval_task`` 1): a readout fitted afresh on the A
+  training features after B -- whether the information about A is still in the layer at all;
+* ``weight_drift`` (``task`` 2): relative change of the layer's weights from the end of A to
+  the end of B, ``|W_B - W_A|_F / |W_A|_F`` (:func:`~brainlearn.studies.features.weight_change`);
+* ``weight_change_a`` (``task`` 1): the same from the initial weights to the end of A (how much
+  the layer learned on A: a small drift of a layer that learns little is no retention);
+* ``feature_retention`` (the headline column; ``task`` ``features``): ``feature_acc_frozen /
+  feature_acc_before``; ``refit_retention``: ``feature_acc_refit / feature_acc_before``. Both
+  are ratios of accuracies, so a layer whose frozen readout falls to chance keeps about
+  ``0.2 / feature_acc_before``, not 0.
+
+The headline metrics are summarised per rule, scenario and metric: each scenario has its own
+(a metric absent from a scenario has no row there).
 
 A run that diverges keeps the rows of the scenarios (and tasks) it finished; ``status`` is
 ``diverged`` in ``meta.json``.
 
 Figures (from ``metrics.csv`` alone; :mod:`brainlearn.studies._retention_figures`): the accuracy
-matrices of every rule as heatmaps on one colour scale (one figure per scenario), the retention
-curves of task 1 with 95% bands (a row per scenario, a column per role; backprop is drawn with
-the consolidation terms as their reference), and BWT and average accuracy per rule with 95%
-confidence intervals.
+matrices of every rule as heatmaps on one colour scale (one figure per task-sequence scenario),
+the retention curves of task 1 with 95% bands (a row per task-sequence scenario, a column per
+role; backprop is drawn with the consolidation terms as their reference), BWT and average
+accuracy per rule with 95% confidence intervals, and ``feature_retention``: per rule, the
+three readout accuracies of the ``features`` scenario and the weight changes, mean with 95%
+confidence interval over seeds.
 
 References
 ----------
@@ -90,6 +142,9 @@ Lopez-Paz, D. & Ranzato, M. (2017). Gradient episodic memory for continual learn
 Chaudhry, A., Dokania, P. K., Ajanthan, T. & Torr, P. H. S. (2018). Riemannian walk for
 incremental learning: understanding forgetting and intransigence. ECCV.
 van de Ven, G. M. & Tolias, A. S. (2019). Three scenarios for continual learning. arXiv:1904.07734.
+Davari, M., Asadi, N., Mudur, S., Aljundi, R. & Belilovsky, E. (2022). Probing representation
+forgetting in supervised and unsupervised continual learning. CVPR. (A readout refitted on the
+features after later tasks, against the frozen one, as in ``feature_acc_refit``.)
 """
 
 from __future__ import annotations
@@ -106,15 +161,35 @@ from ..network import Network
 from ..rules import base as _rules
 from ..rules import chain, make
 from . import Study, register_study
+from . import features as _features
+from . import settings as _settings
 from ._base import overrides_end_task
+from ._findings import retention_findings
 
-__all__ = ["RetentionConfig", "RetentionStudy", "SCENARIOS", "SPLIT_CLASSES", "HIDDEN_SETTINGS",
-           "role_of", "exclusion", "continual_metrics", "accuracy_matrix", "make_tasks",
-           "build_network", "run_scenario"]
+__all__ = ["RetentionConfig", "RetentionStudy", "SCENARIOS", "SPLIT_CLASSES", "FEATURE_CLASSES",
+           "HIDDEN_SETTINGS", "CONTINUAL_METRICS", "FEATURE_METRICS", "role_of", "exclusion",
+           "continual_metrics", "accuracy_matrix", "make_tasks", "build_network",
+           "build_feature_network", "feature_layer", "run_scenario", "run_features"]
 
-SCENARIOS = ("task_incremental", "class_incremental", "permuted")
+#: the scenarios, in the order their random streams are numbered (append new ones at the end,
+#: so that the others keep their draws)
+SCENARIOS = ("task_incremental", "class_incremental", "permuted", "features")
 #: the class pairs of split digits, in task order
 SPLIT_CLASSES = ((0, 1), (2, 3), (4, 5), (6, 7), (8, 9))
+#: the classes of the two tasks of the ``features`` scenario, A then B
+FEATURE_CLASSES = ((0, 1, 2, 3, 4), (5, 6, 7, 8, 9))
+#: the summary metrics of the sequence scenarios (:func:`continual_metrics`)
+CONTINUAL_METRICS = ("avg_accuracy", "bwt", "forgetting")
+#: the metrics of the ``features`` scenario, each with its ``(task, eval_task)`` (module docstring)
+FEATURE_METRICS = {
+    "feature_acc_before": ("1", 1),
+    "feature_acc_frozen": ("2", 1),
+    "feature_acc_refit": ("2", 1),
+    "weight_drift": ("2", None),
+    "weight_change_a": ("1", None),
+    "feature_retention": ("features", None),
+    "refit_retention": ("features", None),
+}
 
 #: rate-network settings of the built-in local rules in a hidden layer (inputs in [0, 1], one
 #: second per presentation; the activity thresholds, in (0, 1), suit the tanh units used here
@@ -140,8 +215,8 @@ class RetentionConfig:
     Parameters
     ----------
     scenarios : tuple of str
-        The scenarios to run, of ``task_incremental``, ``class_incremental``, ``permuted``
-        (``--set scenarios=class_incremental,permuted``).
+        The scenarios to run, of ``task_incremental``, ``class_incremental``, ``permuted``,
+        ``features`` (``--set scenarios=class_incremental,features``; all by default).
     n_permuted : int
         Number of tasks of the permuted scenario.
     hidden : int
@@ -268,7 +343,8 @@ class Task:
 
 
 def make_tasks(data, scenario, n_permuted, rng) -> list:
-    """The task sequence of a scenario (permutations drawn from ``rng``)."""
+    """The task sequence of a scenario (permutations drawn from ``rng``); ``features``: task A
+    (classes 0-4) and task B (classes 5-9)."""
     if scenario in ("task_incremental", "class_incremental"):
         tasks = []
         for pair in SPLIT_CLASSES:
@@ -276,6 +352,14 @@ def make_tasks(data, scenario, n_permuted, rng) -> list:
             te = np.isin(data.y_test, pair)
             tasks.append(Task(data.x_train[tr], data.y_train[tr], data.x_test[te], data.y_test[te],
                               pair if scenario == "task_incremental" else None))
+        return tasks
+    if scenario == "features":  # A then B; ``classes`` unused (features are read out)
+        tasks = []
+        for group in FEATURE_CLASSES:
+            tr = np.isin(data.y_train, group)
+            te = np.isin(data.y_test, group)
+            tasks.append(Task(data.x_train[tr], data.y_train[tr], data.x_test[te], data.y_test[te],
+                              None))
         return tasks
     if scenario == "permuted":
         n_in = data.x_train.shape[1]
@@ -368,6 +452,35 @@ def build_network(rule, config, seed) -> Network:
     return net
 
 
+def build_feature_network(rule, config, seed):
+    """The network of ``rule`` in the ``features`` scenario and its input code: ``(net, code)``,
+    ``code`` ``"rates"`` (pixels in [0, 1]) or ``"centred"`` (pixels minus the mean of every
+    training input).
+
+    Hidden-role rules learn an ``input -> hidden`` layer alone (no readout during the
+    presentations) with ``config.hidden`` units, whose activation, input code and
+    hyperparameters are the rule's :func:`brainlearn.studies.settings.setting` on the digits.
+    The other roles use the network of the study (:func:`build_network`) on the pixels in
+    [0, 1].
+    """
+    cls = _rules.get(rule)
+    if role_of(cls) != "hidden":
+        return build_network(rule, config, seed), "rates"
+    s = _settings.setting(cls, "digits")
+    net = Network(seed=seed, dtype=config.dtype)
+    x = net.add_input(64, name="input")
+    h = net.add_population(config.hidden, activation=s.activation, name="hidden")
+    net.connect(x, h, rule=cls(**s.params))
+    return net, s.inputs
+
+
+def feature_layer(net) -> str:
+    """The population whose activities are a network's features in the ``features`` scenario:
+    the target of its first projection -- the hidden layer, or the output layer of a
+    single-layer network."""
+    return net.projections[0].post.name
+
+
 # -- one run ---------------------------------------------------------------------------------------
 def _evaluate_tasks(net, tasks, x_test) -> np.ndarray:
     """Accuracy on the test set of each of ``tasks`` (``x_test``: their inputs, concatenated;
@@ -388,11 +501,16 @@ def _evaluate_tasks(net, tasks, x_test) -> np.ndarray:
 
 
 def run_scenario(rule, config, seed, scenario, data=None, rows=None) -> list:
-    """Train ``rule`` through the tasks of ``scenario``; append and return the metric rows.
+    """Train ``rule`` through the tasks of ``scenario``; append and return the metric rows
+    (``features``: :func:`run_features`).
 
     Raises :class:`~brainlearn.DivergenceError` (with ``step`` the samples seen in this
     scenario) when training diverges; the rows recorded before are in ``rows``.
     """
+    if scenario not in SCENARIOS:
+        raise ValueError(f"scenario={scenario!r}; allowed: {', '.join(SCENARIOS)}")
+    if scenario == "features":
+        return run_features(rule, config, seed, data, rows)
     data = datasets.load("digits") if data is None else data
     rows = [] if rows is None else rows
     rng = np.random.default_rng([seed, SCENARIOS.index(scenario)])
@@ -441,14 +559,127 @@ def run_scenario(rule, config, seed, scenario, data=None, rows=None) -> list:
     return rows
 
 
+def run_features(rule, config, seed, data=None, rows=None) -> list:
+    """The ``features`` scenario: how much of what ``rule``'s layer learned on task A (digits
+    0-4) survives learning task B (digits 5-9). Appends and returns the metric rows.
+
+    The layer (:func:`build_feature_network`, :func:`feature_layer`) learns A's training inputs
+    for ``config.epochs`` passes, then B's, in orders drawn from the run's seed (online, one
+    call of :func:`brainlearn.train` per task; hidden-role rules without labels, the others
+    with them), with :func:`brainlearn.end_task` and :func:`brainlearn.rest` in between. At the
+    end of each task's presentations the layer's activities on A's training and test inputs
+    are recorded, and the weights of its incoming projection. The shared readout
+    (:func:`brainlearn.studies.features.fit_readout`, 5 classes, on features scaled by
+    :func:`~brainlearn.studies.features.standardise` on the training features) fitted on A's
+    training features after A gives ``feature_acc_before``; the same readout, frozen, on the
+    test features after B (scaled with the centring and scale of the after-A training
+    features) ``feature_acc_frozen``; a readout fitted afresh on A's training features after B
+    ``feature_acc_refit``. The weight rows and the ratios: module docstring.
+
+    Raises :class:`~brainlearn.DivergenceError` like :func:`run_scenario`; the rows of task A
+    are kept when task B diverges.
+    """
+    data = datasets.load("digits") if data is None else data
+    rows = [] if rows is None else rows
+    rng = np.random.default_rng([seed, SCENARIOS.index("features")])
+    tasks = make_tasks(data, "features", config.n_permuted, rng)
+    task_a = tasks[0]
+    cls = _rules.get(rule)
+    role = role_of(cls)
+    net, code = build_feature_network(rule, config, seed)
+    offset = data.x_train.mean(axis=0, dtype=np.float64) if code == "centred" else 0.0
+    layer = feature_layer(net)
+    proj = net.projections[0]
+    W_0 = proj.W.copy()
+    n_classes = len(FEATURE_CLASSES[0])
+    y_a = np.searchsorted(FEATURE_CLASSES[0], task_a.y_train)
+    yt_a = np.searchsorted(FEATURE_CLASSES[0], task_a.y_test)
+    n_a = len(y_a)
+    x_a = np.concatenate([task_a.x_train, task_a.x_test])
+
+    def inputs(x):
+        return np.ascontiguousarray(x - offset, dtype=config.dtype)
+
+    def features():
+        F = np.asarray(net.activities(inputs(x_a))[layer], dtype=np.float64)
+        return F[:n_a], F[n_a:]
+
+    def row(metric, step, value):
+        task, eval_task = FEATURE_METRICS[metric]
+        rows.append({"rule": rule, "seed": seed, "task": task, "step": step, "metric": metric,
+                     "value": float(value), "scenario": "features", "eval_task": eval_task,
+                     "role": role})
+
+    step = 0
+    for i, task in enumerate(tasks, start=1):
+        n = len(task.y_train)
+        order = np.concatenate([rng.permutation(n) for _ in range(config.epochs)])
+        x = inputs(task.x_train[order])
+        try:
+            train(net, (x, task.y_train[order]) if role != "hidden" else (x,), epochs=1,
+                  batch_size=config.batch_size, shuffle=False, seed=seed, dt=config.dt,
+                  quiet=True)
+        except DivergenceError as exc:
+            raise DivergenceError(f"{rule} diverged in the features scenario, task "
+                                  f"{'AB'[i - 1]}: {exc}", exc.epoch, step + exc.step) from exc
+        step += len(order)
+        if i == 1:
+            W_a = proj.W.copy()
+            F_a, Ft_a = features()
+            scaled = _features.standardise(F_a, Ft_a)
+            if scaled is None:
+                readout, before = None, np.nan
+            else:
+                readout = _features.fit_readout(scaled[0], y_a, n_classes)[:2]
+                before = np.mean(_features.predict_readout(*readout, scaled[1]) == yt_a)
+            row("feature_acc_before", step, before)
+            row("weight_change_a", step, _features.weight_change([W_0], [W_a]))
+            end_task(net)
+            if config.rest > 0:
+                rest(net, config.rest)
+    F_b, Ft_b = features()
+    frozen = np.nan
+    if readout is not None:
+        scaled = _features.standardise(F_a, Ft_b)  # after-B test features, after-A scaling
+        if scaled is not None:
+            frozen = np.mean(_features.predict_readout(*readout, scaled[1]) == yt_a)
+    refit = _features.readout_accuracy(F_b, y_a, Ft_b, yt_a, n_classes)
+    row("feature_acc_frozen", step, frozen)
+    row("feature_acc_refit", step, refit)
+    row("weight_drift", step, _features.weight_change([W_a], [proj.W]))
+    row("feature_retention", step, frozen / before if before > 0 else np.nan)
+    row("refit_retention", step, refit / before if before > 0 else np.nan)
+    return rows
+
+
+def _headline(scenario) -> tuple:
+    """The summary metrics of a scenario."""
+    return tuple(FEATURE_METRICS) if scenario == "features" else CONTINUAL_METRICS
+
+
+def _nan_rows(rule, seed, scenario, step, role, done=()) -> list:
+    """NaN rows of a scenario's summary metrics (those not in ``done``) for a diverged run."""
+    out = []
+    for metric in _headline(scenario):
+        if metric in done:
+            continue
+        task, eval_task = FEATURE_METRICS[metric] if scenario == "features" else (scenario, None)
+        out.append({"rule": rule, "seed": seed, "task": task, "step": step, "metric": metric,
+                    "value": float("nan"), "scenario": scenario, "eval_task": eval_task,
+                    "role": role})
+    return out
+
+
 class RetentionStudy(Study):
-    """Sequential tasks on the digits: accuracy matrix, BWT, forgetting, retention of task 1."""
+    """Sequential tasks on the digits: accuracy matrix, BWT, forgetting, retention of task 1,
+    and retention of the features a layer learned (the ``features`` scenario)."""
 
     name = "retention"
     summary = ("sequential tasks (split and permuted digits): accuracy matrix, average accuracy, "
-               "backward transfer, forgetting")
+               "backward transfer, forgetting; retention of learned features (digits 0-4, "
+               "then 5-9)")
     Config = RetentionConfig
-    headline = ("avg_accuracy", "bwt", "forgetting")
+    headline = CONTINUAL_METRICS + tuple(FEATURE_METRICS)
     extra_columns = ("scenario", "eval_task", "role")
     summary_by = ("rule", "scenario", "metric")
     captions = {
@@ -460,14 +691,22 @@ class RetentionStudy(Study):
                         ("class_incremental", "Split digits, class-incremental"),
                         ("permuted", "Permuted digits"))},
         "retention": "Accuracy on task 1 as the later tasks are learned (mean over seeds with "
-                     "95% Student-t bands), a row per scenario and a column per role; dotted "
-                     "lines mark the task boundaries.",
+                     "95% Student-t bands, clipped to [0, 1]), a row per scenario and a column "
+                     "per role, backprop drawn beside the consolidation terms and the local "
+                     "rules as the reference; dotted lines mark the task boundaries.",
         "bwt": "Backward transfer (mean change of earlier tasks' accuracy from just after they "
                "were learned to the end; negative is forgetting) per rule and scenario: seeds "
-               "as dots, mean with its 95% confidence interval.",
+               "as dots, mean with its 95% confidence interval (clipped to [-1, 1]).",
         "average_accuracy": "Average accuracy over all tasks at the end of the sequence per "
                             "rule and scenario: seeds as dots, mean with its 95% confidence "
-                            "interval.",
+                            "interval (clipped to [0, 1]).",
+        "feature_retention": "Retention of what each rule's layer learned on digits 0-4 (task "
+                             "A) while it learns 5-9 (task B): test accuracy on A of the shared "
+                             "readout fitted on the layer's A features after A, of the same "
+                             "readout frozen after B, and of one refitted after B (chance 0.2), "
+                             "with the relative weight change of the layer during A and from "
+                             "the end of A to the end of B; seeds as dots, mean with its 95% "
+                             "confidence interval.",
     }
 
     def fits(self, rule_cls) -> bool:
@@ -479,6 +718,26 @@ class RetentionStudy(Study):
         from .. import rules
         return sorted(n for n in rules.available() if role_of(rules.get(n)) is not None)
 
+    def settings_record(self, config, rules) -> dict | None:
+        """The settings of the hidden-role rules (``config.json``'s ``rule_settings``; the other
+        roles run with the config's values): ``sequences`` in the task-sequence scenarios
+        (:data:`HIDDEN_SETTINGS`, tanh units on pixels in [0, 1]) and ``features`` in the
+        ``features`` scenario (:func:`brainlearn.studies.settings.setting`)."""
+        out = {}
+        for rule in rules:
+            cls = _rules.get(rule)
+            if role_of(cls) != "hidden":
+                continue
+            record = {}
+            if any(s != "features" for s in config.scenarios):
+                names = {f.name for f in dataclasses.fields(cls)}
+                params = {k: v for k, v in HIDDEN_SETTINGS.get(rule, {}).items() if k in names}
+                record["sequences"] = {"params": params, "activation": "tanh", "inputs": "rates"}
+            if "features" in config.scenarios:
+                record["features"] = _settings.setting(cls, "digits").record()
+            out[rule] = record
+        return out or None
+
     def run_one(self, config, rule, seed) -> list:
         rows = []
         data = datasets.load("digits")
@@ -489,14 +748,19 @@ class RetentionStudy(Study):
                 # NaN headline values for this scenario and those not run: summary.csv counts
                 # the run in n_nan instead of leaving it out silently
                 role = role_of(_rules.get(rule))
-                for name in config.scenarios[k:]:
-                    step = exc.step if name == scenario else 0
-                    rows.extend({"rule": rule, "seed": seed, "task": name, "step": step,
-                                 "metric": metric, "value": float("nan"), "scenario": name,
-                                 "eval_task": None, "role": role} for metric in self.headline)
+                done = {r["metric"] for r in rows if r["scenario"] == scenario}
+                rows.extend(_nan_rows(rule, seed, scenario, exc.step, role, done))
+                for name in config.scenarios[k + 1:]:
+                    rows.extend(_nan_rows(rule, seed, name, 0, role))
                 exc.rows = rows
                 raise
         return rows
+
+    def findings(self, summary_rows, rows, config) -> dict:
+        """The rule that keeps most of task 1 against backprop, the range of BWT and average
+        accuracy per scenario, what each accuracy matrix keeps
+        (:func:`brainlearn.studies._findings.retention_findings`)."""
+        return retention_findings(summary_rows, rows)
 
     def figures(self, rows, config, figdir) -> list:
         from ._retention_figures import draw_all
