@@ -1,17 +1,32 @@
-"""The main job: a quick comparison of how rules learn and how they retain, with a report.
+"""The main job: how each rule learns, what it keeps, against honest controls, with a report.
 
-Runs two studies at their quick sizes on the bundled digits -- ``learning`` (backprop, feedback
-alignment, Oja, Sanger and BCM, the unsupervised ones scored through the shared readout) and
-``retention`` (backprop, EWC and synaptic intelligence on split and permuted digits) -- with
-three seeds each, draws their figures and writes one self-contained HTML report::
+Runs, at their quick sizes on the bundled digits, with three seeds each:
 
-    python experiments/compare.py              # results/compare/{learning,retention}/, report.html
+``learning``
+    backprop and feedback alignment (end to end), Oja, Sanger, BCM and competitive learning (a
+    hidden layer read out by the shared converged readout), beside the controls
+    ``random_features`` (the untrained hidden layer) and ``pca`` (the exact principal
+    components): test accuracy as they learn, each rule's own objective (alignment with the
+    principal components, class selectivity, dead units, weight change) and receptive fields.
+``representations``
+    the same learning study swept over the hidden size (8, 32, 128 units) and the labels the
+    readout gets (5 per class, or all): where, if anywhere, learned features beat random ones.
+``retention``
+    the same rules on split digits learned class by class, on permuted digits, and the
+    ``features`` scenario (a layer learns digits 0-4, then 5-9: how much of its task-A
+    features survive, read out frozen and re-fitted, and how far its weights drift); the
+    consolidation terms EWC and synaptic intelligence beside backprop.
+
+Then it writes one self-contained HTML report::
+
+    python experiments/compare.py              # results/compare/: the three folders, report.html
     python experiments/compare.py --out DIR    # somewhere else
     python experiments/compare.py --seeds 5 --workers 2
 
-It is the same code as ``brainlearn run learning --quick --rules ...`` followed by
-``brainlearn run retention --quick ...`` and ``brainlearn report``; this script replaces its
-own earlier output (``results/compare`` by default) and says so.
+It is the same code as ``brainlearn run learning --quick --rules ...``, ``brainlearn sweep
+learning --quick --grid hidden=8,32,128 --grid labels_per_class=5,0 ...`` and ``brainlearn run
+retention --quick ...`` followed by ``brainlearn report``. Results are never replaced silently:
+an existing ``OUT`` folder is refused unless ``--force`` is given.
 """
 
 import argparse
@@ -23,38 +38,49 @@ _ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if os.path.isfile(os.path.join(_ROOT, "brainlearn", "__init__.py")):
     sys.path.insert(0, _ROOT)  # in a checkout, use its brainlearn rather than an installed one
 
-#: (study, rules, --set overrides) of the comparison
+from brainlearn._cli_studies import summary_table  # noqa: E402
+from brainlearn.report import write_report  # noqa: E402
+from brainlearn.studies import execute, plan_study  # noqa: E402
+
+LOCAL = ["oja", "sanger", "bcm", "competitive"]
+CONTROLS = ["random_features", "pca"]
+
+#: (results folder, study, rules, --set overrides, --grid, figures) of the comparison
 PLAN = [
-    ("learning", ["backprop", "feedback_alignment", "oja", "sanger", "bcm"], {}),
-    ("retention", ["backprop", "ewc", "synaptic_intelligence"],
-     {"scenarios": "class_incremental,permuted"}),
+    ("learning", "learning", ["backprop", "feedback_alignment"] + LOCAL + CONTROLS, {}, None,
+     True),
+    ("representations", "learning", ["backprop"] + LOCAL + CONTROLS, {"eval_points": 1},
+     {"hidden": [8, 32, 128], "labels_per_class": [5, 0]}, "sweep"),
+    ("retention", "retention", ["backprop", "ewc", "synaptic_intelligence"] + LOCAL,
+     {"scenarios": "class_incremental,permuted,features"}, None, True),
 ]
 
 
 def main(argv=None) -> int:
-    from brainlearn._cli_studies import summary_table
-    from brainlearn.report import write_report
-    from brainlearn.studies import execute, plan_study
-
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=os.path.join("results", "compare"),
                         help="results folder (default: results/compare)")
     parser.add_argument("--seeds", type=int, default=3, help="seeds per rule (default 3)")
     parser.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
+    parser.add_argument("--force", action="store_true",
+                        help="replace the results of an earlier run in --out")
     args = parser.parse_args(argv)
     if args.seeds < 1 or args.workers < 1:
         parser.exit(2, f"{parser.prog}: error: --seeds and --workers must be >= 1\n")
 
     t0 = time.perf_counter()
-    plans = [plan_study(name, rules=rules, seeds=args.seeds, quick=True, out=args.out,
-                        overrides=sets, workers=args.workers, mode="force")
-             for name, rules, sets in PLAN]  # every argument checked before anything runs
+    mode = "force" if args.force else "new"
+    try:  # every argument (and the output folder) checked before anything runs
+        plans = [plan_study(study, rules=rules, seeds=args.seeds, quick=True, out=args.out,
+                            overrides=sets, workers=args.workers, mode=mode, grid=grid,
+                            figures=figures, folder=folder)
+                 for folder, study, rules, sets, grid, figures in PLAN]
+    except ValueError as exc:
+        parser.exit(2, f"{parser.prog}: error: {exc}\n")
     status = 0
-    for (name, _, _), plan in zip(PLAN, plans):
-        if os.path.isdir(os.path.join(args.out, name)):
-            print(f"replacing {os.path.join(args.out, name)}")
+    for (folder, *_), plan in zip(PLAN, plans):
         res = execute(plan)
-        print(f"\n== {name} ({len(res.figure_paths)} figure files in {res.figures_dir})")
+        print(f"\n== {folder} ({len(res.figure_paths)} figure files in {res.figures_dir})")
         sys.stdout.write(summary_table(res.summary))
         status = max(status, res.exit_status)
     report = write_report(args.out, os.path.join(args.out, "report.html"),

@@ -2,7 +2,8 @@
 
 1. Runs each built-in study (``learning``, ``retention``, ``spacing``) at full size into a
    results folder (default ``results/curated``), through :func:`brainlearn.studies.run_study`:
-   the same code as ``brainlearn run``. Existing results there are replaced (``--resume``
+   the same code as ``brainlearn run``; and ``representations``, the learning study swept over
+   the hidden size and the readout's labels per class (:data:`VARIANTS`). Existing results there are replaced (``--resume``
    finishes an interrupted regeneration instead).
 2. Copies every figure of those studies to ``figures/`` as ``STUDY_NAME.png`` and ``.svg`` (a
    figure whose name already starts with the study's name keeps it).
@@ -31,7 +32,17 @@ _ROOT = os.path.dirname(HERE)
 if os.path.isfile(os.path.join(_ROOT, "brainlearn", "__init__.py")):
     sys.path.insert(0, _ROOT)  # in a checkout, use its brainlearn rather than an installed one
 
-STUDIES = ("learning", "retention", "spacing")
+STUDIES = ("learning", "representations", "retention", "spacing")
+#: studies run under another name: folder -> (study, rules, --set overrides, --grid, figures)
+VARIANTS = {
+    # where learned features could matter: the learning study swept over the hidden size and
+    # the labels the readout gets, the local rules against both controls and backprop
+    "representations": ("learning", ["backprop", "oja", "sanger", "bcm", "competitive",
+                                     "random_features", "pca"],
+                        {"eval_points": 1},
+                        {"hidden": [8, 16, 32, 64, 128], "labels_per_class": [5, 20, 0]},
+                        "sweep"),
+}
 #: other scripts that draw curated figures: name -> the option that sets their output folder
 #: (None: the script always writes to figures/, so a --quick run skips it)
 SCRIPTS = {"learning_curve.py": "--out", "custom_rule.py": "--out", "calcium_stdp.py": None}
@@ -93,8 +104,10 @@ def _make(args) -> int:
         start = time.perf_counter()
         print(f"== {name} ({'quick' if args.quick else 'full'} size, {seeds} seeds) ==",
               flush=True)
-        res = run_study(name, seeds=seeds, quick=args.quick, out=args.out, workers=args.workers,
-                        mode="resume" if args.resume else "force")
+        study, rules, sets, grid, figures = VARIANTS.get(name, (name, None, None, None, True))
+        res = run_study(study, rules=rules, seeds=seeds, quick=args.quick, out=args.out,
+                        workers=args.workers, mode="resume" if args.resume else "force",
+                        overrides=sets, grid=grid, figures=figures, folder=name)
         sys.stdout.write(summary_table(res.summary))
         copied = copy_figures(res, dest)
         print(f"{res.counts} in {time.perf_counter() - start:.0f} s; {len(copied)} figure files "
