@@ -47,7 +47,7 @@ CONTROL_COLORS = {"pca": "#222222", "random_features": "#8C8C8C"}
 #: Nine colours for 27 rules: rules that never share a default panel share a colour.
 RULE_COLORS = {
     "backprop": _INDIGO, "feedback_alignment": _CYAN, "direct_feedback_alignment": _TEAL,
-    "ewc": _ROSE, "synaptic_intelligence": _PURPLE,
+    "ewc": _ROSE, "synaptic_intelligence": _WINE,
     "delta": _ROSE, "reward_hebbian": _GREEN,
     "hebb": _ROSE, "oja": _GREEN, "sanger": _TEAL, "bcm": _PURPLE, "covariance": _SAND,
     "competitive": _CYAN, "ltp": _WINE,

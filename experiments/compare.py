@@ -21,12 +21,14 @@ Then it writes one self-contained HTML report::
 
     python experiments/compare.py              # results/compare/: the three folders, report.html
     python experiments/compare.py --out DIR    # somewhere else
-    python experiments/compare.py --seeds 5 --workers 2
+    python experiments/compare.py --force      # replace the results of an earlier run
+    python experiments/compare.py --seeds 5 --workers 1
 
 It is the same code as ``brainlearn run learning --quick --rules ...``, ``brainlearn sweep
 learning --quick --grid hidden=8,32,128 --grid labels_per_class=5,0 ...`` and ``brainlearn run
 retention --quick ...`` followed by ``brainlearn report``. Results are never replaced silently:
-an existing ``OUT`` folder is refused unless ``--force`` is given.
+a study folder that already holds results is refused (exit status 2) unless ``--force``
+(start again) or ``--resume`` (finish an interrupted run) is given.
 """
 
 import argparse
@@ -61,15 +63,20 @@ def main(argv=None) -> int:
     parser.add_argument("--out", default=os.path.join("results", "compare"),
                         help="results folder (default: results/compare)")
     parser.add_argument("--seeds", type=int, default=3, help="seeds per rule (default 3)")
-    parser.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
+    parser.add_argument("--workers", type=int, default=2,
+                        help="worker processes (default 2: the runs of a study share the cores)")
     parser.add_argument("--force", action="store_true",
                         help="replace the results of an earlier run in --out")
+    parser.add_argument("--resume", action="store_true",
+                        help="finish an interrupted run in --out (only the missing runs)")
     args = parser.parse_args(argv)
     if args.seeds < 1 or args.workers < 1:
         parser.exit(2, f"{parser.prog}: error: --seeds and --workers must be >= 1\n")
 
     t0 = time.perf_counter()
-    mode = "force" if args.force else "new"
+    if args.force and args.resume:
+        parser.exit(2, f"{parser.prog}: error: give --force or --resume, not both\n")
+    mode = "force" if args.force else "resume" if args.resume else "new"
     try:  # every argument (and the output folder) checked before anything runs
         plans = [plan_study(study, rules=rules, seeds=args.seeds, quick=True, out=args.out,
                             overrides=sets, workers=args.workers, mode=mode, grid=grid,
@@ -77,6 +84,10 @@ def main(argv=None) -> int:
                  for folder, study, rules, sets, grid, figures in PLAN]
     except ValueError as exc:
         parser.exit(2, f"{parser.prog}: error: {exc}\n")
+    held = [plan.results.path for plan in plans if mode == "new" and plan.results.exists()]
+    if held:  # refused before any study runs, so that no part is replaced or mixed
+        parser.exit(2, f"{parser.prog}: error: {held[0]} already holds results: use --force to "
+                       "replace them, --resume to finish them, or another --out\n")
     status = 0
     for (folder, *_), plan in zip(PLAN, plans):
         res = execute(plan)

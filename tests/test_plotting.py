@@ -28,6 +28,12 @@ PANELS = {
     "memory": ["hopfield_hebb", "storkey", "pseudo_inverse", "clipped_hebb", "stochastic_binary",
                "cascade"],
     "spacing": ["tag_and_capture", "calcium"],
+    # the main job (experiments/compare.py) draws its rules together in the objectives figure
+    # (the hidden layers and backprop's) and the feature-retention figure
+    "main job, objectives": ["backprop", "oja", "sanger", "bcm", "competitive",
+                             "random_features", "pca"],
+    "main job, retention": ["backprop", "ewc", "synaptic_intelligence", "oja", "sanger", "bcm",
+                            "competitive"],
 }
 
 

@@ -34,7 +34,7 @@ __all__ = ["readout_accuracy", "fit_readout", "predict_readout", "standardise",
 READOUT_L2 = 1e-4
 #: the readout's convergence criterion: the fit stops when the largest gradient component of
 #: the penalised loss falls below this (or after READOUT_MAXITER Newton iterations)
-READOUT_TOL = 1e-6
+READOUT_TOL = 1e-5
 READOUT_MAXITER = 200
 
 
@@ -119,7 +119,7 @@ def fit_readout(F, y, n_classes, l2=READOUT_L2):
     ``(W (d, n_classes), b (n_classes,), converged)``.
 
     The penalised cross-entropy is convex; it is minimised from zero weights by a Newton
-    trust-region method with exact Hessian-vector products (SciPy's ``trust-krylov``), which
+    trust-region method with exact Hessian-vector products (SciPy's ``trust-ncg``), which
     reaches the optimum in about ten iterations where first-order methods crawl on these
     ill-conditioned problems. The same features and labels always give the same readout.
     ``converged`` is True when the largest gradient component is below :data:`READOUT_TOL`.
@@ -135,7 +135,7 @@ def fit_readout(F, y, n_classes, l2=READOUT_L2):
     # with the other worker processes of a study)
     with threadpool_limits(1, user_api="blas"):
         res = optimize.minimize(objective.loss_grad, theta0, jac=True, hessp=objective.hessp,
-                                method="trust-krylov",
+                                method="trust-ncg",
                                 options={"maxiter": READOUT_MAXITER, "gtol": READOUT_TOL})
     theta = res.x
     W = theta[:d * n_classes].reshape(d, n_classes)

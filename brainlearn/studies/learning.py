@@ -444,14 +444,15 @@ def run(rule, config, seed) -> list:
 
     def measure(step):
         """Score the test set; for a hidden layer also what its units have become."""
+        F = hidden(x_tr) if has_hidden else None
         if supervised:
             acc = float(evaluate(net, (x_te, y_te))["accuracy"])
         else:
-            acc = feat.readout_accuracy(hidden(x_tr), y_tr, hidden(x_te), y_te, n_classes,
+            acc = feat.readout_accuracy(F, y_tr, hidden(x_te), y_te, n_classes,
                                         labelled=labelled, l2=config.readout_l2)
         row("test_accuracy", step, acc)
         if has_hidden:
-            F = np.asarray(hidden(x_tr), dtype=np.float64)
+            F = np.asarray(F, dtype=np.float64)
             if np.isfinite(F).all():
                 row("selectivity", step, feat.selectivity(
                     feat.class_means(F, y_tr, n_classes)).mean())
