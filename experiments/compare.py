@@ -51,7 +51,7 @@ CONTROLS = ["random_features", "pca"]
 PLAN = [
     ("learning", "learning", ["backprop", "feedback_alignment"] + LOCAL + CONTROLS, {}, None,
      True),
-    ("representations", "learning", ["backprop"] + LOCAL + CONTROLS, {"eval_points": 1},
+    ("representations", "learning", ["backprop"] + LOCAL + CONTROLS, {"eval_points": 0},
      {"hidden": [8, 32, 128], "labels_per_class": [5, 0]}, "sweep"),
     ("retention", "retention", ["backprop", "ewc", "synaptic_intelligence"] + LOCAL,
      {"scenarios": "class_incremental,permuted,features"}, None, True),

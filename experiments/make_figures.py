@@ -39,7 +39,7 @@ VARIANTS = {
     # the labels the readout gets, the local rules against both controls and backprop
     "representations": ("learning", ["backprop", "oja", "sanger", "bcm", "competitive",
                                      "random_features", "pca"],
-                        {"eval_points": 1},
+                        {"eval_points": 0},
                         {"hidden": [8, 16, 32, 64, 128], "labels_per_class": [5, 20, 0]},
                         "sweep"),
 }

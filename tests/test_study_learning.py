@@ -109,6 +109,17 @@ def test_bad_config_and_rules_are_refused_in_one_line(tmp_path):
     assert os.listdir(tmp_path) == []
 
 
+def test_eval_points_zero_scores_only_the_end():
+    """eval_points=0 (sweeps of final values): one evaluation, after all the training."""
+    config = dataclasses.replace(learning.LearningConfig.quick(), eval_points=0, epochs=1,
+                                 train_size=200, rf_units=0)
+    rows = learning.run("sanger", config, 0)
+    for metric in ("test_accuracy", "pc_alignment", "selectivity", "weight_change"):
+        assert [r["step"] for r in rows if r["metric"] == metric] == [200], metric
+    with pytest.raises(ValueError, match="eval_points"):
+        learning.LearningConfig(eval_points=-1)
+
+
 def test_checkpoints_start_at_zero_and_end_at_the_total():
     assert list(learning.checkpoints(10, 4)) == [0, 2, 5, 8, 10]
     assert list(learning.checkpoints(3, 8)) == [0, 1, 2, 3]

@@ -215,8 +215,8 @@ def test_features_rows(rows, config, digits):
             got = {r["metric"]: r for r in mine}
             for metric, (task, eval_task) in rt.FEATURE_METRICS.items():
                 assert (got[metric]["task"], got[metric]["eval_task"]) == (task, eval_task)
-            assert got["feature_acc_before"]["step"] == config.epochs * n_a
-            assert got["feature_acc_frozen"]["step"] == config.epochs * (n_a + n_b)
+            assert got["feature_acc_before"]["step"] == config.feature_epochs * n_a
+            assert got["feature_acc_frozen"]["step"] == config.feature_epochs * (n_a + n_b)
             v = {m: r["value"] for m, r in got.items()}
             for m in ("feature_acc_before", "feature_acc_frozen", "feature_acc_refit"):
                 assert 0.0 <= v[m] <= 1.0, (rule, seed, m)
@@ -350,7 +350,7 @@ def test_features_divergence_keeps_task_a(monkeypatch, config):
         get_study("retention").run_one(cfg, "sanger", 0)
     kept = info.value.rows
     n_a = int(np.sum(np.isin(bl.datasets.load("digits").y_train, rt.FEATURE_CLASSES[0])))
-    assert info.value.step == cfg.epochs * n_a + 7
+    assert info.value.step == cfg.feature_epochs * n_a + 7
     finite = {r["metric"] for r in kept if np.isfinite(r["value"])}
     assert finite == {"feature_acc_before", "weight_change_a"}
     nan = {(r["scenario"], r["metric"]) for r in kept if np.isnan(r["value"])}

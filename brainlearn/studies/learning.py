@@ -165,7 +165,8 @@ class LearningConfig:
     epochs : int
         Passes over the training set.
     eval_points : int
-        Evaluations of the test set during training (besides the one before training).
+        Evaluations of the test set during training (besides the one before training); 0: one
+        evaluation, at the end only (for sweeps that compare final values).
     lr : float or None
         Learning rate of every rule that has one; None: each rule's tuned setting for the data
         set (:data:`brainlearn.studies.settings.SETTINGS`).
@@ -210,7 +211,7 @@ class LearningConfig:
         return cls(epochs=10, eval_points=4)
 
     def __post_init__(self):
-        for name in ("hidden", "epochs", "eval_points", "batch_size", "pc_units"):
+        for name in ("hidden", "epochs", "batch_size", "pc_units"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
                 raise ValueError(f"{name}={value!r} must be an integer >= 1")
@@ -218,7 +219,7 @@ class LearningConfig:
         if size is not None and (isinstance(size, bool) or not isinstance(size, (int, np.integer))
                                  or size < 2):
             raise ValueError(f"train_size={size!r} must be None or an integer >= 2")
-        for name in ("rf_units", "labels_per_class"):
+        for name in ("rf_units", "labels_per_class", "eval_points"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
                 raise ValueError(f"{name}={value!r} must be an integer >= 0")
@@ -427,7 +428,7 @@ def run(rule, config, seed) -> list:
     pool = labelled if supervised else np.arange(len(y_tr))
     rng = np.random.default_rng([seed, 1])
     order = np.concatenate([pool[rng.permutation(len(pool))] for _ in range(config.epochs)])
-    points = checkpoints(len(order), config.eval_points)
+    points = checkpoints(len(order), max(1, config.eval_points))
     per_step = _learning_updates(net) if learns else 0
     target = PC_TARGETS.get(rule)
     rows = []
@@ -475,7 +476,7 @@ def run(rule, config, seed) -> list:
         fit(twin, order[:min(len(order), max(16, 2 * config.batch_size))])
 
     wall = 0.0
-    acc = measure(0)
+    acc = measure(0) if config.eval_points > 0 else math.nan
     for start, stop in zip(points[:-1], points[1:]):
         if learns:
             before = weights()

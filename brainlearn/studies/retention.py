@@ -27,7 +27,7 @@ and the retention of learned features:
 
 ``features``
     task A is digits 0-4, task B digits 5-9 (:data:`FEATURE_CLASSES`; training samples of
-    those classes). The rule's layer learns A for ``epochs`` passes, then B (the protocol
+    those classes). The rule's layer learns A for ``feature_epochs`` passes, then B (the protocol
     below; :func:`run_features`), and its **features** -- the activities of its hidden layer
     on task A's inputs -- are measured at the end of A and at the end of B with the shared
     readout of :mod:`brainlearn.studies.features` (multinomial logistic regression fitted to
@@ -223,6 +223,12 @@ class RetentionConfig:
         Hidden units (all two-layer networks).
     epochs : int
         Passes over each task's training set.
+    feature_epochs : int
+        Passes over each task's training set in the ``features`` scenario: enough for every
+        rule's layer to converge on task A (Oja's units reach the first component, Sanger's the
+        components), so that what is measured is the retention of learned features, not of a
+        layer caught halfway; the same at the quick size (two tasks of unsupervised learning
+        are cheap).
     evals_per_task : int
         Evaluations of every task while each task is trained (points of the retention curve).
     lr : float
@@ -249,6 +255,7 @@ class RetentionConfig:
     n_permuted: int = 5
     hidden: int = 100
     epochs: int = 3
+    feature_epochs: int = 10
     evals_per_task: int = 8
     lr: float = 0.05
     readout_lr: float = 0.05
@@ -274,7 +281,8 @@ class RetentionConfig:
             if name not in SCENARIOS:
                 raise ValueError(f"scenarios: {name!r} is not a scenario; allowed: "
                                  f"{', '.join(SCENARIOS)}")
-        for name in ("n_permuted", "hidden", "epochs", "evals_per_task", "batch_size"):
+        for name in ("n_permuted", "hidden", "epochs", "feature_epochs", "evals_per_task",
+                     "batch_size"):
             value = getattr(self, name)
             low = 2 if name == "n_permuted" else 1
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
@@ -564,7 +572,7 @@ def run_features(rule, config, seed, data=None, rows=None) -> list:
     0-4) survives learning task B (digits 5-9). Appends and returns the metric rows.
 
     The layer (:func:`build_feature_network`, :func:`feature_layer`) learns A's training inputs
-    for ``config.epochs`` passes, then B's, in orders drawn from the run's seed (online, one
+    for ``config.feature_epochs`` passes, then B's, in orders drawn from the run's seed (online, one
     call of :func:`brainlearn.train` per task; hidden-role rules without labels, the others
     with them), with :func:`brainlearn.end_task` and :func:`brainlearn.rest` in between. At the
     end of each task's presentations the layer's activities on A's training and test inputs
@@ -613,7 +621,7 @@ def run_features(rule, config, seed, data=None, rows=None) -> list:
     step = 0
     for i, task in enumerate(tasks, start=1):
         n = len(task.y_train)
-        order = np.concatenate([rng.permutation(n) for _ in range(config.epochs)])
+        order = np.concatenate([rng.permutation(n) for _ in range(config.feature_epochs)])
         x = inputs(task.x_train[order])
         try:
             train(net, (x, task.y_train[order]) if role != "hidden" else (x,), epochs=1,
