@@ -175,3 +175,28 @@ def test_label_subset_takes_k_per_class_the_same_for_a_seed():
     assert np.array_equal(feat.label_subset(y, 0, seed=1), np.arange(len(y)))
     with pytest.raises(ValueError, match="per_class"):
         feat.label_subset(y, -1, seed=0)
+
+
+# -- the learning study's findings -----------------------------------------------------------------
+def test_learning_findings_state_the_numbers_of_hand_made_rows():
+    from brainlearn.studies._learning_findings import learning_findings
+
+    def rows(rule, role, metric, values):
+        return [{"rule": rule, "seed": seed, "step": step, "metric": metric, "value": v,
+                 "role": role} for seed, series in enumerate(values)
+                for step, v in zip((0, 100), series)]
+
+    data = (rows("sanger", "hidden", "test_accuracy", [(0.90, 0.95), (0.90, 0.97)])
+            + rows("oja", "hidden", "test_accuracy", [(0.90, 0.40), (0.90, 0.42)])
+            + rows("random_features", "hidden", "test_accuracy", [(0.94, 0.94), (0.94, 0.94)])
+            + rows("backprop", "end_to_end", "test_accuracy", [(0.1, 0.97), (0.1, 0.97)])
+            + rows("sanger", "hidden", "pc_alignment", [(0.1, 0.98), (0.1, 0.96)])
+            + rows("competitive", "hidden", "dead_units", [(5, 2), (5, 4)]))
+    found = learning_findings([], data)
+    curves = found["learning_curves"]
+    assert "backprop 0.970" in curves and "sanger 0.960" in curves
+    assert "random features 0.940" in curves and "sanger beats the random features" in curves
+    assert "oja falls from 0.90 to 0.41" in curves
+    assert "(0.10 -> 0.97 mean |cos|)" in found["objectives"]
+    assert "competitive leaves the most dead units (3)" in found["objectives"]
+    assert "3 never win" in found["receptive_fields"]

@@ -12,39 +12,30 @@ __all__ = ["learning_findings"]
 _CONTROLS = ("random_features", "pca")
 
 
-def _finals(rows, metric, roles=None):
-    """``{rule: mean over seeds of the metric's last value}`` (finite values only), rules in
-    order of first appearance; ``roles``: keep only rules of these roles."""
-    last = {}
-    for r in rows:
-        if r["metric"] != metric or (roles and r.get("role") not in roles):
-            continue
-        key = (r["rule"], int(r["seed"]))
-        step = int(r["step"])
-        if key not in last or step >= last[key][0]:
-            last[key] = (step, float(r["value"]))
-    out = {}
-    for (rule, _), (_, v) in last.items():
-        if math.isfinite(v):
-            out.setdefault(rule, []).append(v)
-    return {rule: float(np.mean(v)) for rule, v in out.items()}
-
-
-def _firsts(rows, metric):
-    """``{rule: mean over seeds of the metric's first value}``."""
-    first = {}
+def _ends(rows, metric, last=True):
+    """``{rule: mean over seeds of the metric's last (or first) value}`` (finite values only),
+    rules in order of first appearance."""
+    ends = {}
     for r in rows:
         if r["metric"] != metric:
             continue
         key = (r["rule"], int(r["seed"]))
         step = int(r["step"])
-        if key not in first or step < first[key][0]:
-            first[key] = (step, float(r["value"]))
+        if key not in ends or (step >= ends[key][0] if last else step < ends[key][0]):
+            ends[key] = (step, float(r["value"]))
     out = {}
-    for (rule, _), (_, v) in first.items():
+    for (rule, _), (_, v) in ends.items():
         if math.isfinite(v):
             out.setdefault(rule, []).append(v)
     return {rule: float(np.mean(v)) for rule, v in out.items()}
+
+
+def _finals(rows, metric):
+    return _ends(rows, metric, last=True)
+
+
+def _firsts(rows, metric):
+    return _ends(rows, metric, last=False)
 
 
 def _listing(values, fmt="{:.2f}"):

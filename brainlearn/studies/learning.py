@@ -562,6 +562,11 @@ class LearningStudy(Study):
     def run_one(self, config, rule, seed) -> list:
         return run(rule, config, seed)
 
+    def overview(self, summary_rows, config) -> list:
+        """The report's opening table: the headline metrics in their order (accuracy first)."""
+        order = {m: k for k, m in enumerate(self.headline)}
+        return sorted(summary_rows, key=lambda r: order.get(r["metric"], len(order)))
+
     def findings(self, summary_rows, rows, config) -> dict:
         """The sentence of each figure (:func:`._learning_findings.learning_findings`)."""
         return learning_findings(summary_rows, rows)

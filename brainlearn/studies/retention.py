@@ -508,6 +508,16 @@ def _evaluate_tasks(net, tasks, x_test) -> np.ndarray:
     return accs
 
 
+def _train_task(net, data, config, seed, step, what) -> None:
+    """One call of :func:`brainlearn.train` over ``data`` in its order; a divergence is raised
+    again as ``what: ...`` with ``step`` the samples seen in the scenario."""
+    try:
+        train(net, data, epochs=1, batch_size=config.batch_size, shuffle=False, seed=seed,
+              dt=config.dt, quiet=True)
+    except DivergenceError as exc:
+        raise DivergenceError(f"{what}: {exc}", exc.epoch, step + exc.step) from exc
+
+
 def run_scenario(rule, config, seed, scenario, data=None, rows=None) -> list:
     """Train ``rule`` through the tasks of ``scenario``; append and return the metric rows
     (``features``: :func:`run_features`).
@@ -542,13 +552,8 @@ def run_scenario(rule, config, seed, scenario, data=None, rows=None) -> list:
         order = np.concatenate([rng.permutation(n) for _ in range(config.epochs)])
         chunks = np.array_split(order, min(config.evals_per_task, len(order)))
         for k, chunk in enumerate(chunks):
-            try:
-                train(net, (task.x_train[chunk], task.y_train[chunk]), epochs=1,
-                      batch_size=config.batch_size, shuffle=False, seed=seed, dt=config.dt,
-                      quiet=True)
-            except DivergenceError as exc:
-                raise DivergenceError(f"{rule} diverged in the {scenario} scenario, task {i}: "
-                                      f"{exc}", exc.epoch, step + exc.step) from exc
+            _train_task(net, (task.x_train[chunk], task.y_train[chunk]), config, seed, step,
+                        f"{rule} diverged in the {scenario} scenario, task {i}")
             step += len(chunk)
             if k == len(chunks) - 1:
                 accs = _evaluate_tasks(net, tasks, x_test)
@@ -623,13 +628,8 @@ def run_features(rule, config, seed, data=None, rows=None) -> list:
         n = len(task.y_train)
         order = np.concatenate([rng.permutation(n) for _ in range(config.feature_epochs)])
         x = inputs(task.x_train[order])
-        try:
-            train(net, (x, task.y_train[order]) if role != "hidden" else (x,), epochs=1,
-                  batch_size=config.batch_size, shuffle=False, seed=seed, dt=config.dt,
-                  quiet=True)
-        except DivergenceError as exc:
-            raise DivergenceError(f"{rule} diverged in the features scenario, task "
-                                  f"{'AB'[i - 1]}: {exc}", exc.epoch, step + exc.step) from exc
+        _train_task(net, (x, task.y_train[order]) if role != "hidden" else (x,), config, seed,
+                    step, f"{rule} diverged in the features scenario, task {'AB'[i - 1]}")
         step += len(order)
         if i == 1:
             W_a = proj.W.copy()
