@@ -13,7 +13,8 @@ import zlib
 
 import numpy as np
 
-__all__ = ["PALETTE", "CONTROL_COLORS", "RULE_COLORS", "rule_color", "style", "save_figure",
+__all__ = ["PALETTE", "CONTROL_COLORS", "CONTROL_STYLES", "RULE_COLORS", "rule_color",
+           "rule_linestyle", "style", "save_figure",
            "plot_learning_curve", "mean_ci", "band", "clipped_interval"]
 
 #: Paul Tol's "muted" qualitative scheme (https://personal.sron.nl/~pault/#sec:qualitative):
@@ -31,6 +32,9 @@ _INDIGO, _CYAN, _TEAL, _GREEN, _OLIVE, _SAND, _ROSE, _WINE, _PURPLE = PALETTE
 
 #: the controls of the learning study: greys, apart from every rule's hue
 CONTROL_COLORS = {"pca": "#222222", "random_features": "#8C8C8C"}
+#: the controls' line styles: references read as such, and a rule that reaches one stays
+#: visible under it (Sanger's curve under the exact PCA's)
+CONTROL_STYLES = {"pca": ":", "random_features": "--"}
 
 #: the colour of every built-in rule. A study's default panels (rules drawn in one axes) get
 #: distinct colours (tests/test_plotting.py checks them):
@@ -73,6 +77,11 @@ def rule_color(name: str) -> str:
         return CONTROL_COLORS[name]
     # crc32, not hash(): str hashes are salted per process
     return PALETTE[zlib.crc32(str(name).encode("utf-8")) % len(PALETTE)]
+
+
+def rule_linestyle(name: str) -> str:
+    """The line style of a rule: solid, but dashed or dotted for the controls."""
+    return CONTROL_STYLES.get(name, "-")
 
 
 def style() -> dict:

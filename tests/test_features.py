@@ -200,3 +200,23 @@ def test_learning_findings_state_the_numbers_of_hand_made_rows():
     assert "(0.10 -> 0.97 mean |cos|)" in found["objectives"]
     assert "competitive leaves the most dead units (3)" in found["objectives"]
     assert "3 never win" in found["receptive_fields"]
+
+
+def test_sweep_findings_name_where_learned_features_beat_random_ones():
+    from brainlearn.studies import get_study, parse_grid
+    from brainlearn.studies._learning_findings import learning_sweep_findings
+
+    summary = []
+    for labels in (5, 0):
+        for hidden, rf, comp, pca, bp in ((8, 0.55, 0.73, 0.81, 0.78), (128, 0.84, 0.82, 0.87,
+                                                                          0.86)):
+            for rule, mean in (("random_features", rf), ("competitive", comp), ("pca", pca),
+                               ("backprop", bp)):
+                summary.append({"hidden": hidden, "labels_per_class": labels, "rule": rule,
+                                "metric": "final_test_accuracy", "mean": mean, "ci95": 0.02})
+    grid = parse_grid(get_study("learning"), {"hidden": [8, 128], "labels_per_class": [5, 0]})
+    text = learning_sweep_findings(summary, grid)["sweep_final_test_accuracy"]
+    assert "labels_per_class=5: learned features beat the random ones" in text
+    assert "competitive at hidden 8 (0.73 against 0.55 at 8)" in text
+    assert "labels_per_class=0 (all)" in text
+    assert "exact PCA 0.87 against backprop's 0.86 at hidden 128" in text

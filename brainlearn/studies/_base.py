@@ -74,6 +74,9 @@ class Study:
     timing_metrics: ClassVar[tuple] = ()
     summary_by: ClassVar[tuple] = ("rule", "task", "metric")
     captions: ClassVar[dict] = {}
+    #: what a configuration value means where its number does not say it, for figure labels:
+    #: ``{key: {value text: meaning}}`` (e.g. ``{"labels_per_class": {"0": "all"}}``)
+    value_names: ClassVar[dict] = {}
 
     # -- rules ---------------------------------------------------------------------------------
     def fits(self, rule_cls) -> bool:
@@ -127,6 +130,11 @@ class Study:
         and stores the result as ``figures/findings.json``; the report prints each sentence in
         bold before its figure's caption. Figures without a finding are fine.
         """
+        return {}
+
+    def sweep_findings(self, summary_rows, grid) -> dict:
+        """The sentences of a sweep's own figures (``sweep_METRIC``), from its summary rows (led
+        by the swept columns of ``grid``); default: none. Stored with the other findings."""
         return {}
 
     def overview(self, summary_rows, config) -> list | None:

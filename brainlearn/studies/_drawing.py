@@ -126,11 +126,20 @@ def _draw_sweep(study, rows, grid, configs, summary, rd, points=True):
             finally:
                 shutil.rmtree(scratch, ignore_errors=True)
         try:
-            drawn, notes = draw_sweep(summary, grid, figdir, study=study.name)
+            drawn, notes = draw_sweep(summary, grid, figdir, study=study.name,
+                                      names=getattr(study, "value_names", None))
             paths += drawn
             captions.update(notes)
         except Exception:  # noqa: BLE001
             errors.append(f"the sweep figures:\n{traceback.format_exc()}")
+    try:
+        found = study.sweep_findings(summary, grid) or {}
+        if not isinstance(found, dict) or not all(isinstance(v, str) for v in found.values()):
+            raise TypeError(f"study {study.name!r}: sweep_findings returned {found!r:.200}; "
+                            "allowed: a dict of figure name -> sentence")
+        findings.update(found)
+    except Exception:  # noqa: BLE001 - the figures are kept; the error is reported with them
+        errors.append(f"the sweep findings:\n{traceback.format_exc()}")
     if captions:
         write_json(os.path.join(figdir, "captions.json"), captions)
     _write_notes(rd, findings)

@@ -8,13 +8,12 @@ import os
 
 import numpy as np
 
-from ..plotting import band, rule_color, save_figure, style
+from ..plotting import band, rule_color, rule_linestyle, save_figure, style
 
 __all__ = ["draw_all", "learning_curves", "objectives", "final_accuracy", "receptive_fields"]
 
 #: the references of the hidden-layer panels, drawn as dashed lines (their labels)
 _CONTROLS = ("random_features", "pca")
-_CONTROL_DASH = {"random_features": "--", "pca": ":"}
 
 _ROLE_TITLES = {
     "end_to_end": "Gradient rules, end to end (MLP)",
@@ -86,8 +85,7 @@ def _draw_series(ax, rule, seeds, lo=None, hi=None, label_n=True):
     mean, half = _mean_ci(grid)
     color = rule_color(rule)
     label = f"{rule} (n={len(seeds)})" if label_n else rule
-    dash = _CONTROL_DASH.get(rule, "-")
-    ax.plot(steps, mean, color=color, linestyle=dash, label=label)
+    ax.plot(steps, mean, color=color, linestyle=rule_linestyle(rule), label=label)
     band(ax, steps, mean, half, color, lo=lo, hi=hi)
     return mean, half
 

@@ -152,3 +152,61 @@ def learning_findings(summary_rows, rows) -> dict:
         if text:
             out[name] = text
     return out
+
+
+def _num(value):
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return math.nan
+
+
+def _span(values):
+    """``8, 16, 32`` for the swept values."""
+    return ", ".join(f"{v:g}" for v in values)
+
+
+def learning_sweep_findings(summary_rows, grid) -> dict:
+    """The finding of ``sweep_final_test_accuracy``: where, along the first swept key (and in
+    each panel of the others), a local rule's readout beats the random features by more than
+    both 95% CIs, and how the exact PCA compares with backprop."""
+    columns = list(grid.columns)
+    if not columns:
+        return {}
+    x_col, others = columns[0], columns[1:]
+    rows = [r for r in summary_rows if r["metric"] == "final_test_accuracy"]
+    table = {}
+    for r in rows:
+        panel = tuple(str(r.get(c)) for c in others)
+        table.setdefault(panel, {}).setdefault(r["rule"], {})[_num(r.get(x_col))] = (
+            _num(r.get("mean")), _num(r.get("ci95")))
+    parts = []
+    for panel, rules in table.items():
+        base = rules.get("random_features")
+        if not base:
+            continue
+        where = {}
+        for rule, pts in rules.items():
+            if rule in _CONTROLS or rule == "backprop":
+                continue
+            wins = sorted(x for x, (m, h) in pts.items() if x in base and math.isfinite(m)
+                          and m - np.nan_to_num(h) > base[x][0] + np.nan_to_num(base[x][1]))
+            if wins:
+                x = wins[0]
+                where[rule] = f"{rule} at {x_col} {_span(wins)} ({pts[x][0]:.2f} against " \
+                              f"{base[x][0]:.2f} at {x:g})"
+        label = ", ".join(f"{c}={v}" + (" (all)" if c == "labels_per_class" and v == "0" else "")
+                          for c, v in zip(others, panel))
+        text = (f"{label}: " if label else "") + (
+            "learned features beat the random ones (beyond both 95% CIs) with "
+            + "; ".join(where.values()) if where else
+            "no learned layer beats the random features beyond the 95% CIs")
+        pca, bp = rules.get("pca"), rules.get("backprop")
+        if pca and bp:
+            top = max(set(pca) & set(bp))
+            text += (f"; exact PCA {pca[top][0]:.2f} against backprop's {bp[top][0]:.2f} at "
+                     f"{x_col} {top:g}")
+        parts.append(text)
+    if not parts:
+        return {}
+    return {"sweep_final_test_accuracy": ". ".join(parts) + "."}

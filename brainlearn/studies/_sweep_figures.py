@@ -20,8 +20,9 @@ import os
 from urllib.parse import quote
 
 from matplotlib.figure import Figure
+from matplotlib.ticker import NullLocator
 
-from ..plotting import band, rule_color, save_figure
+from ..plotting import band, rule_color, rule_linestyle, save_figure
 from ..results import metric_label, metric_range
 from ._sweep import value_text
 
@@ -54,14 +55,22 @@ def _axis(values):
     return list(range(len(values))), [_key(v) for v in values], False
 
 
-def _fmt(values, keys) -> str:
-    return ", ".join(f"{k}={_key(v)}" for k, v in zip(keys, values))
+def _fmt(values, keys, names=None) -> str:
+    """``key=value, ...``; ``names`` (``{key: {value text: name}}``) adds a value's meaning."""
+    names = names or {}
+    out = []
+    for k, v in zip(keys, values):
+        name = names.get(k, {}).get(_key(v))
+        out.append(f"{k}={_key(v)}" + (f" ({name})" if name else ""))
+    return ", ".join(out)
 
 
-def draw_sweep(summary, grid, figdir, metrics=None, study=None) -> tuple:
+def draw_sweep(summary, grid, figdir, metrics=None, study=None, names=None) -> tuple:
     """Draw ``sweep_METRIC`` for every metric of ``summary`` (rows of ``summary.csv`` led by
     the swept columns of ``grid``) into ``figdir``; return ``(paths, captions)``. ``study``
-    (its name) picks the metrics' units and ranges where the study uses a name of its own."""
+    (its name) picks the metrics' units and ranges where the study uses a name of its own;
+    ``names`` (``{key: {value text: meaning}}``, a study's ``value_names``) labels values
+    whose number has a meaning (``labels_per_class=0 (all)``)."""
     if not grid or not summary:
         return [], {}
     columns, keys = list(grid.columns), list(grid.keys)
@@ -105,15 +114,18 @@ def draw_sweep(summary, grid, figdir, metrics=None, study=None) -> tuple:
                     mean = [_float(r.get("mean")) for _, r in pts]
                     half = [_float(r.get("ci95"), 0.0) for _, r in pts]
                     color = rule_color(rule)
-                    handles[rule], = ax.plot(x, mean, marker="o", ms=4, color=color, label=rule)
+                    handles[rule], = ax.plot(x, mean, marker="o", ms=4, color=color, label=rule,
+                                             linestyle=rule_linestyle(rule))
                     band(ax, x, mean, half, color, lo, hi)
-                if log:
+                if log:  # ticks at the swept values, not at powers of ten
                     ax.set_xscale("log")
+                    ax.set_xticks(xs, [_key(c) for c in x_cells])
+                    ax.xaxis.set_minor_locator(NullLocator())
                 if ticks is not None:
                     ax.set_xticks(xs)
                     ax.set_xticklabels(ticks)
-                title = " · ".join(t for t in (_fmt(ck, other_keys), _fmt(rk, group_columns))
-                                   if t)
+                title = " · ".join(t for t in (_fmt(ck, other_keys, names),
+                                               _fmt(rk, group_columns, names)) if t)
                 if title:
                     ax.set_title(title, fontsize=9)
                 if i == n_rows - 1:

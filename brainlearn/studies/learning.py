@@ -125,7 +125,7 @@ from ..rules import base as _rules
 from . import Study, register_study
 from . import features as feat
 from ._base import overrides_end_task
-from ._learning_findings import learning_findings
+from ._learning_findings import learning_findings, learning_sweep_findings
 from .settings import Setting, dataset_kind, setting
 
 __all__ = ["LearningConfig", "LearningStudy", "ROLES", "CONTROL", "PCA", "CONTROLS", "PC_TARGETS",
@@ -521,6 +521,7 @@ class LearningStudy(Study):
     headline = ("final_test_accuracy", "pc_alignment", "selectivity", "dead_units", "wall_time")
     extra_columns = ("role", "unit", "pixel")
     timing_metrics = ("wall_time",)  # -> timings.csv: metrics.csv is the same for the same seed
+    value_names = {"labels_per_class": {"0": "all"}}
     captions = {
         "learning_curves": "Test accuracy against training presentations seen (mean over seeds "
                            "with 95% Student-t bands, clipped to [0, 1]), one panel per role; "
@@ -566,6 +567,11 @@ class LearningStudy(Study):
         """The report's opening table: the headline metrics in their order (accuracy first)."""
         order = {m: k for k, m in enumerate(self.headline)}
         return sorted(summary_rows, key=lambda r: order.get(r["metric"], len(order)))
+
+    def sweep_findings(self, summary_rows, grid) -> dict:
+        """Where learned features beat the random ones along the sweep
+        (:func:`._learning_findings.learning_sweep_findings`)."""
+        return learning_sweep_findings(summary_rows, grid)
 
     def findings(self, summary_rows, rows, config) -> dict:
         """The sentence of each figure (:func:`._learning_findings.learning_findings`)."""
