@@ -220,3 +220,18 @@ def test_sweep_findings_name_where_learned_features_beat_random_ones():
     assert "competitive at hidden 8 (0.73 against 0.55 at 8)" in text
     assert "labels_per_class=0 (all)" in text
     assert "exact PCA 0.87 against backprop's 0.86 at hidden 128" in text
+
+
+def test_feature_retention_finding_lists_what_each_layer_keeps():
+    from brainlearn.studies._findings import retention_findings
+
+    def row(rule, metric, mean):
+        return {"rule": rule, "scenario": "features", "metric": metric, "mean": mean}
+
+    summary = [row("bcm", "feature_retention", 0.97), row("oja", "feature_retention", 0.27),
+               row("oja", "feature_acc_frozen", 0.24), row("oja", "feature_acc_refit", 0.56),
+               row("bcm", "weight_drift", 0.2), row("oja", "weight_drift", 1.27)]
+    text = retention_findings(summary, [])["feature_retention"]
+    assert "bcm 0.97, oja 0.27" in text
+    assert "oja's features score 0.56 against 0.24 frozen" in text
+    assert "from 0.20 (bcm) to 1.27 (oja)" in text

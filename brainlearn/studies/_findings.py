@@ -160,7 +160,36 @@ def retention_findings(summary_rows, rows) -> dict:
                             scenarios)
     if text:
         out["average_accuracy"] = text
+    text = _features_sentence(summary_rows)
+    if text:
+        out["feature_retention"] = text
     return out
+
+
+def _features_sentence(summary_rows):
+    """The features scenario: how much of task A each layer's features keep under the frozen
+    readout after task B, what a refitted readout recovers, and the weight drift."""
+    kept = _summary_means(summary_rows, scenario="features", metric="feature_retention")
+    if not kept:
+        return None
+    frozen = _summary_means(summary_rows, scenario="features", metric="feature_acc_frozen")
+    refit = _summary_means(summary_rows, scenario="features", metric="feature_acc_refit")
+    drift = _summary_means(summary_rows, scenario="features", metric="weight_drift")
+    order = sorted(kept, key=lambda r: -kept[r])
+    listing = ", ".join(f"{r} {kept[r]:.2f}" for r in order)
+    text = (f"After digits 5-9, a readout fitted on the task-A (0-4) features and then frozen "
+            f"keeps this fraction of its accuracy: {listing}")
+    worst = order[-1]
+    if worst in frozen and worst in refit:
+        text += (f"; re-fitted, {worst}'s features score {refit[worst]:.2f} against "
+                 f"{frozen[worst]:.2f} frozen (part of the loss is a re-coding, not an "
+                 "erasure)")
+    if drift:
+        most = max(drift, key=drift.get)
+        least = min(drift, key=drift.get)
+        text += (f"; weight drift from {drift[least]:.2f} ({least}) to {drift[most]:.2f} "
+                 f"({most})")
+    return text + "."
 
 
 # -- memory ----------------------------------------------------------------------------------------
