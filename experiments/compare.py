@@ -40,9 +40,11 @@ _ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if os.path.isfile(os.path.join(_ROOT, "brainlearn", "__init__.py")):
     sys.path.insert(0, _ROOT)  # in a checkout, use its brainlearn rather than an installed one
 
+from concurrent.futures import ProcessPoolExecutor  # noqa: E402
+
 from brainlearn._cli_studies import summary_table  # noqa: E402
 from brainlearn.report import write_report  # noqa: E402
-from brainlearn.studies import execute, plan_study  # noqa: E402
+from brainlearn.studies import execute, plan_study, redraw_figures  # noqa: E402
 
 LOCAL = ["oja", "sanger", "bcm", "competitive"]
 CONTROLS = ["random_features", "pca"]
@@ -56,6 +58,11 @@ PLAN = [
     ("retention", "retention", ["backprop", "ewc", "synaptic_intelligence"] + LOCAL,
      {"scenarios": "class_incremental,permuted,features"}, None, True),
 ]
+
+
+def _draw(path, points):
+    """Draw a study's figures from its stored results (in a worker process)."""
+    return redraw_figures(path, points=points)
 
 
 def main(argv=None) -> int:
@@ -78,10 +85,11 @@ def main(argv=None) -> int:
         parser.exit(2, f"{parser.prog}: error: give --force or --resume, not both\n")
     mode = "force" if args.force else "resume" if args.resume else "new"
     try:  # every argument (and the output folder) checked before anything runs
+        # the figures are drawn at the end, the studies side by side (figures=False here)
         plans = [plan_study(study, rules=rules, seeds=args.seeds, quick=True, out=args.out,
                             overrides=sets, workers=args.workers, mode=mode, grid=grid,
-                            figures=figures, folder=folder)
-                 for folder, study, rules, sets, grid, figures in PLAN]
+                            figures=False, folder=folder)
+                 for folder, study, rules, sets, grid, _ in PLAN]
     except ValueError as exc:
         parser.exit(2, f"{parser.prog}: error: {exc}\n")
     held = [plan.results.path for plan in plans if mode == "new" and plan.results.exists()]
@@ -89,11 +97,21 @@ def main(argv=None) -> int:
         parser.exit(2, f"{parser.prog}: error: {held[0]} already holds results: use --force to "
                        "replace them, --resume to finish them, or another --out\n")
     status = 0
+    done = []
     for (folder, *_), plan in zip(PLAN, plans):
         res = execute(plan)
-        print(f"\n== {folder} ({len(res.figure_paths)} figure files in {res.figures_dir})")
+        print(f"\n== {folder}")
         sys.stdout.write(summary_table(res.summary))
         status = max(status, res.exit_status)
+        done.append(res.path)
+    # matplotlib is slow and single-threaded: one process per study (as many as workers)
+    points = [figures is not False and figures != "sweep" for *_, figures in PLAN]
+    with ProcessPoolExecutor(max_workers=max(1, min(args.workers, len(done)))) as pool:
+        for path, drawn in zip(done, pool.map(_draw, done, points)):
+            (_, paths, error), = drawn
+            print(f"{len(paths)} figure files in {os.path.join(path, 'figures')}"
+                  + (f"; drawing failed:\n{error}" if error else ""))
+            status = max(status, 1 if error else 0)
     report = write_report(args.out, os.path.join(args.out, "report.html"),
                           title="brainlearn: quick comparison")
     print(f"\nreport: {report}  ({time.perf_counter() - t0:.1f} s)")

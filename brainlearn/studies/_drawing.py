@@ -162,10 +162,11 @@ def note_figures(rd, paths, error) -> None:
     write_json(rd.meta_path, meta)
 
 
-def redraw_figures(path) -> list:
+def redraw_figures(path, points=True) -> list:
     """Redraw every figure of the stored results at ``path`` (``OUT/STUDY`` or ``OUT``) from
     ``metrics.csv`` (with ``timings.csv`` when there is one) and ``config.json`` alone, without
-    running anything (a sweep: every point's figures and the sweep figures).
+    running anything (a sweep: every point's figures and the sweep figures; ``points=False``:
+    the sweep figures only).
 
     Returns ``[(ResultsDir, paths, error)]``, one per study; ``error`` is the traceback when the
     study's ``figures`` raised, else None. A folder without results, an unknown study or a study
@@ -186,7 +187,7 @@ def redraw_figures(path) -> list:
         configs = [dataclasses.replace(config, **point) for point in grid.points]
         rows = rd.read_metrics(include_timings=True)
         summary = summarize_points(study, rows, grid, configs) if grid else None
-        paths, error = draw_all(study, rows, grid, configs, summary, rd)
+        paths, error = draw_all(study, rows, grid, configs, summary, rd, points)
         if os.path.isfile(rd.meta_path):
             note_figures(rd, paths, error)
         done.append((rd, paths, error))
