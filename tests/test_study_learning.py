@@ -160,16 +160,24 @@ def test_wall_times_are_in_timings_csv(quick):
 
 
 def test_same_seed_gives_an_identical_metrics_csv(quick, tmp_path):
-    """The study again with the same settings and seeds: metrics.csv is the same file, byte for
-    byte (only timings.csv, the wall times, may differ)."""
+    """The study again with the same settings and seeds (three of its rules: one end to end,
+    one hidden layer, one control): their lines of metrics.csv are the same, byte for byte (only
+    timings.csv, the wall times, may differ)."""
     res, _ = quick
-    again = run_study("learning", rules=RULES, seeds=SEEDS, quick=True, out=str(tmp_path))
+    subset = ["backprop", "sanger", learning.PCA]
+    again = run_study("learning", rules=subset, seeds=SEEDS, quick=True, out=str(tmp_path))
     assert again.exit_status == 0
-    with open(res.metrics_path, "rb") as a, open(again.metrics_path, "rb") as b:
-        first, second = a.read(), b.read()
-    assert first.count(b"\n") > 100 and first == second
+
+    def lines(path):
+        with open(path, "rb") as fh:
+            head, *body = fh.read().splitlines(keepends=True)
+        return [head] + [line for line in body if line.split(b",", 1)[0].decode() in subset]
+
+    first, second = lines(res.metrics_path), lines(again.metrics_path)
+    assert len(first) > 100 and first == second
     assert [(r["rule"], r["seed"], r["metric"]) for r in read_metrics(again.timings_path)] == \
-        [(r["rule"], r["seed"], r["metric"]) for r in read_metrics(res.timings_path)]
+        [(r["rule"], r["seed"], r["metric"]) for r in read_metrics(res.timings_path)
+         if r["rule"] in subset]
 
 
 def test_quick_run_rows_are_complete(quick):
