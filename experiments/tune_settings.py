@@ -74,8 +74,8 @@ Usage::
     # digits, full size (LearningConfig's defaults: 20 epochs, 100 hidden units), seeds 0-1
     python experiments/tune_settings.py --out digits.md --csv digits.csv          # 2-4 min
     # the MNIST-size settings, on MNIST-like stand-in files
-    python experiments/tools/make_mnist_like.py /tmp/mnist_like
-    M="--dataset mnist --mnist-path /tmp/mnist_like"
+    python experiments/tools/make_mnist_like.py data/mnist_like
+    M="--dataset mnist --mnist-path data/mnist_like"
     python experiments/tune_settings.py $M --train-size 6000 --epochs 5 \\
         --rules backprop feedback_alignment direct_feedback_alignment delta      # 1.5 min
     python experiments/tune_settings.py $M --train-size 6000 --epochs 200 \\

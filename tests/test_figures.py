@@ -103,8 +103,8 @@ def test_retention_curves_on_the_figure(captured):
                                                    ("avg_accuracy", "average_accuracy", 0.0,
                                                     1.0)])
 def test_interval_plots_share_their_value_axis_and_clip_the_intervals(captured, metric, name,
-                                                                      lo, hi):
-    rf.draw_all(_retention_rows(), "/tmp/unused-figdir")
+                                                                      lo, hi, tmp_path):
+    rf.draw_all(_retention_rows(), str(tmp_path))
     fig = captured[name]
     axes = fig.axes
     assert len(axes) == len(SCENARIOS)

@@ -28,7 +28,7 @@ are drawn in shuffled passes (every digit about equally often). Everything is dr
 
 Usage::
 
-    python experiments/tools/make_mnist_like.py /tmp/mnist_like                 # 60000 / 10000
+    python experiments/tools/make_mnist_like.py data/mnist_like                 # 60000 / 10000
     python experiments/tools/make_mnist_like.py OUT --n-train 10000 --n-test 2000 --seed 1
     python experiments/tools/make_mnist_like.py OUT --gzip                      # *.gz files
 
