@@ -394,3 +394,27 @@ def test_receptive_fields_of_28x28_images(tmp_path):
             for u in range(3) for p in range(784)]
     paths = receptive_fields(rows, str(tmp_path / "rf"))
     assert [os.path.basename(p) for p in paths] == ["rf.png", "rf.svg"]
+
+
+def test_curves_ending_close_together_are_magnified(monkeypatch, tmp_path):
+    """Three hidden-layer curves ending within 0.02 of each other near the top get an inset
+    whose scale tells them apart; a panel whose curves lie apart gets none."""
+    from brainlearn.studies import _learning_figures as lf
+    figs = []
+    monkeypatch.setattr(lf, "save_figure", lambda fig, path: figs.append(fig) or [])
+
+    def rows(ends):
+        return [{"rule": rule, "seed": seed, "task": "digits", "step": step,
+                 "metric": "test_accuracy", "value": v + 0.001 * seed, "role": "hidden"}
+                for rule, end in ends.items() for seed in range(2)
+                for step, v in ((0, 0.95), (100, end))]
+
+    lf.learning_curves(rows({"sanger": 0.96, "bcm": 0.97, "pca": 0.955, "oja": 0.5}),
+                       str(tmp_path / "a"))
+    (ax,) = figs[-1].axes[:1]
+    (inset,) = ax.child_axes
+    low, high = inset.get_ylim()
+    assert high - low < 0.1 and low < 0.955 and high > 0.97
+    assert len(inset.get_lines()) == 3
+    lf.learning_curves(rows({"sanger": 0.96, "bcm": 0.7, "pca": 0.5}), str(tmp_path / "b"))
+    assert not figs[-1].axes[0].child_axes

@@ -104,9 +104,11 @@ def learning_curves(rows, path):
     fig = Figure(figsize=(4.3 * len(panels), 4.1), layout="constrained")
     axes = fig.subplots(1, len(panels), squeeze=False, sharey=True)[0]
     for ax, role in zip(axes, panels):
+        drawn = {}
         for rule, seeds in sorted(curves.items(), key=lambda kv: kv[0] in _CONTROLS):
             if roles[rule] == role:
-                _draw_series(ax, rule, seeds, lo=0.0, hi=1.0)
+                drawn[rule] = (seeds, _draw_series(ax, rule, seeds, lo=0.0, hi=1.0))
+        _magnify_top(ax, drawn)
         if chance is not None:
             ax.axhline(chance, color="0.5", linestyle=":", linewidth=1.0, label="chance")
         ax.set_title(_ROLE_TITLES.get(role, role))
@@ -115,6 +117,33 @@ def learning_curves(rows, path):
     axes[0].set_ylabel("test accuracy (fraction correct)")
     axes[0].set_ylim(0.0, 1.02)
     return save_figure(fig, path)
+
+
+def _magnify_top(ax, drawn):
+    """An inset that magnifies the curves ending near the top of a panel, when three or more of
+    them share a band too thin to tell apart on the whole accuracy scale (the hidden layers of
+    100 units and their controls end within 0.03 of each other). ``drawn``: ``{rule: (seeds,
+    (mean, half))}``."""
+    finals = {rule: float(mean[np.isfinite(mean)][-1]) for rule, (_, (mean, _)) in drawn.items()
+              if np.isfinite(mean).any()}
+    if len(finals) < 3:
+        return None
+    top = max(finals.values())
+    cluster = [rule for rule, v in finals.items() if v >= top - 0.05]
+    if len(cluster) < 3:
+        return None
+    lows = [np.nanmin(drawn[r][1][0] - drawn[r][1][1]) for r in cluster]
+    highs = [np.nanmax(drawn[r][1][0] + drawn[r][1][1]) for r in cluster]
+    lo, hi = max(0.0, min(lows) - 0.005), min(1.0, max(highs) + 0.005)
+    if hi - lo > 0.2:  # already apart on the panel's scale
+        return None
+    inset = ax.inset_axes([0.1, 0.1, 0.86, 0.4])
+    for rule in cluster:
+        _draw_series(inset, rule, drawn[rule][0], lo=0.0, hi=1.0)
+    inset.set_ylim(lo, hi)
+    inset.tick_params(labelsize=7)
+    inset.set_title("the top, magnified", fontsize=8)
+    return inset
 
 
 #: the panels of the objectives figure: (metric, y label, range of the metric, log scale)

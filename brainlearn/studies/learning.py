@@ -145,8 +145,6 @@ PC_TARGETS = {"oja": "first", "sanger": "ordered", PCA: "ordered", CONTROL: "ord
 #: rules whose units compete for each input (the winner is the unit nearest to the input): a
 #: unit that wins no training input is dead
 WINNER_TAKE_ALL = ("competitive",)
-#: the metrics of the study's headline (summary.csv), beside the timing metric wall_time
-OBJECTIVES = ("weight_change", "pc_alignment", "selectivity", "dead_units")
 
 
 @dataclass(frozen=True)
@@ -527,7 +525,8 @@ class LearningStudy(Study):
                            "with 95% Student-t bands, clipped to [0, 1]), one panel per role; "
                            "local rules are read through the same converged linear readout on "
                            "their frozen hidden layer, beside the two controls (random "
-                           "features, exact PCA).",
+                           "features, exact PCA); where three or more curves end close together at the top "
+                           "of a panel, an inset magnifies them.",
         "objectives": "What each local rule's own objective makes of its hidden layer, with "
                       "backprop's for reference, against presentations seen (mean over seeds, "
                       "95% bands clipped to each "

@@ -39,6 +39,15 @@ class Setting:
                 "inputs": self.inputs}
 
 
+#: the LTP-style rules, the same on every data set (activity thresholds on rates in (0, 1);
+#: tag-and-capture's early and late weights a fraction of the initial weights' scale); not swept
+_RATE_RULES = {
+    "ltp": Setting({"lr": 0.01, "theta_minus": 0.6, "theta_plus": 0.8, "w_min": -1.0,
+                    "w_max": 1.0}, "sigmoid", "rates"),
+    "tag_and_capture": Setting({"theta_ltd": 0.6, "theta_ltp": 0.8, "ltp_weight": 0.1,
+                                "ltd_weight": 0.05, "late_weight": 0.2}, "tanh", "rates"),
+}
+
 #: ``{data set: {rule: Setting}}`` (see the module docstring; docs/tuning.md has the sweep's
 #: tables: each value is the best of its grid by the rule's own criterion)
 SETTINGS = {
@@ -57,10 +66,7 @@ SETTINGS = {
         "bcm": Setting({"lr": 0.001, "y0": 0.1}, "relu", "centred"),
         # DeSieno's conscience against dead units; gamma ~ 1-3 x N x E|x - <x>|^2 (4.7 here)
         "competitive": Setting({"lr": 0.015, "conscience": 1400.0}, "tanh", "centred"),
-        "ltp": Setting({"lr": 0.01, "theta_minus": 0.6, "theta_plus": 0.8, "w_min": -1.0,
-                        "w_max": 1.0}, "sigmoid", "rates"),
-        "tag_and_capture": Setting({"theta_ltd": 0.6, "theta_ltp": 0.8, "ltp_weight": 0.1,
-                                    "ltd_weight": 0.05, "late_weight": 0.2}, "tanh", "rates"),
+        **_RATE_RULES,
     },
     # swept on 784-input stand-in files (experiments/tools/make_mnist_like.py): the gradient
     # rules on 6000 samples x 5 epochs and checked at 60000 x 20; the local rules at the full
@@ -77,10 +83,7 @@ SETTINGS = {
         "bcm": Setting({"lr": 1e-5, "y0": 0.1}, "relu", "centred"),
         # gamma scaled by E|x - <x>|^2 (about 50 on centred 784-pixel images); not swept
         "competitive": Setting({"lr": 0.05, "conscience": 1.0e4}, "tanh", "centred"),
-        "ltp": Setting({"lr": 0.01, "theta_minus": 0.6, "theta_plus": 0.8, "w_min": -1.0,
-                        "w_max": 1.0}, "sigmoid", "rates"),
-        "tag_and_capture": Setting({"theta_ltd": 0.6, "theta_ltp": 0.8, "ltp_weight": 0.1,
-                                    "ltd_weight": 0.05, "late_weight": 0.2}, "tanh", "rates"),
+        **_RATE_RULES,
     },
 }
 
