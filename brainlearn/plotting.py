@@ -12,10 +12,14 @@ import os
 import zlib
 
 import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 
 __all__ = ["PALETTE", "CONTROL_COLORS", "CONTROL_STYLES", "RULE_COLORS", "rule_color",
            "rule_linestyle", "style", "save_figure",
            "plot_learning_curve", "mean_ci", "band", "clipped_interval"]
+
+#: the white margin around a saved figure's tight bounding box (matplotlib's default)
+_PAD_INCHES = 0.1
 
 #: Paul Tol's "muted" qualitative scheme (https://personal.sron.nl/~pault/#sec:qualitative):
 #: nine colours told apart under the common colour-vision deficiencies and in print
@@ -159,15 +163,32 @@ def plot_learning_curve(ax, samples, curves, label, color=None, lo=0.0, hi=1.0):
 
 
 def save_figure(fig, path_without_ext, formats=("png", "svg")):
-    """Save ``fig`` as PNG and SVG atomically (temporary name, then rename)."""
+    """Save ``fig`` as PNG and SVG atomically (temporary name, then rename).
+
+    The layout is computed once: the figure is drawn, its layout engine (constrained layout)
+    is frozen and its tight bounding box measured, and every format is written with that box.
+    ``savefig(bbox_inches="tight")`` would lay the figure out and measure it again for every
+    format, which is most of the time a figure with many panels takes. The layout engine is
+    restored afterwards, so the figure can still be changed and saved again.
+    """
     folder = os.path.dirname(os.path.abspath(path_without_ext))
     os.makedirs(folder, exist_ok=True)
+    engine = fig.get_layout_engine()
+    canvas = fig.canvas if isinstance(fig.canvas, FigureCanvasAgg) else FigureCanvasAgg(fig)
+    fig.draw_without_rendering()  # runs the layout engine once, drawing no pixel
+    bbox = fig.get_tightbbox(canvas.get_renderer()).padded(_PAD_INCHES)
     paths = []
-    for fmt in formats:
-        final = f"{path_without_ext}.{fmt}"
-        tmp = f"{final}.tmp-{os.getpid()}"
-        meta = {"Date": None} if fmt == "svg" else {}
-        fig.savefig(tmp, format=fmt, bbox_inches="tight", metadata=meta)
-        os.replace(tmp, final)
-        paths.append(final)
+    try:
+        if engine is not None:
+            fig.set_layout_engine(None)  # keep the positions just computed
+        for fmt in formats:
+            final = f"{path_without_ext}.{fmt}"
+            tmp = f"{final}.tmp-{os.getpid()}"
+            meta = {"Date": None} if fmt == "svg" else {}
+            fig.savefig(tmp, format=fmt, bbox_inches=bbox, metadata=meta)
+            os.replace(tmp, final)
+            paths.append(final)
+    finally:
+        if engine is not None:
+            fig.set_layout_engine(engine)
     return paths
