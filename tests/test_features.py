@@ -154,6 +154,52 @@ def test_readout_reaches_the_optimum_of_its_convex_loss():
     assert np.array_equal(pred, np.argmax(F @ Wg + bg, axis=1))
 
 
+def test_hessian_vector_products_match_the_exact_float64_formula():
+    """The products (float32 inside, an inexact Newton step) agree with the float64 product
+    H v of the penalised cross-entropy to float32 precision."""
+    rng = np.random.default_rng(8)
+    n, d, k, l2 = 200, 12, 4, 1e-3
+    F = rng.standard_normal((n, d))
+    y = rng.integers(0, k, n)
+    theta = 0.3 * rng.standard_normal(d * k + k)
+    v = rng.standard_normal(d * k + k)
+    W, V = theta[:d * k].reshape(d, k), v[:d * k].reshape(d, k)
+    Z = F @ W + theta[d * k:]
+    P = np.exp(Z - Z.max(axis=1, keepdims=True))
+    P /= P.sum(axis=1, keepdims=True)
+    U = F @ V + v[d * k:]
+    R = (P * U - P * np.sum(P * U, axis=1, keepdims=True)) / n
+    exact = np.concatenate([(F.T @ R + l2 * V).ravel(), R.sum(axis=0)])
+    got = feat._Objective(F, np.eye(k)[y], l2).hessp(theta, v)
+    assert got.dtype == np.float64
+    assert np.max(np.abs(got - exact)) < 1e-5 * np.max(np.abs(exact))
+
+
+def test_a_readout_started_from_the_last_fit_reaches_the_same_optimum():
+    """Fits of a layer as it changes, each started from the one before (Readout), end where
+    fits from zero end, and give the same test predictions."""
+    rng = np.random.default_rng(9)
+    n, d, k = 300, 6, 3
+    centres = rng.standard_normal((k, d)) * 1.5
+    y = rng.integers(0, k, n)
+    yt = rng.integers(0, k, 60)
+    base = centres[y] + rng.standard_normal((n, d))
+    base_t = centres[yt] + rng.standard_normal((60, d))
+    warm = feat.Readout(k, l2=1e-2)
+    for drift in (0.0, 0.1, 0.2):  # the layer drifts a little between evaluations
+        M = np.eye(d) + drift * rng.standard_normal((d, d))
+        F, Ft = base @ M, base_t @ M
+        acc = warm.accuracy(F, y, Ft, yt)
+        S, St = feat.standardise(F, Ft)
+        W, b, _ = feat.fit_readout(S, y, k, 1e-2)
+        assert acc == feat.readout_accuracy(F, y, Ft, yt, k, l2=1e-2)
+        assert np.allclose(warm.last[0], W, atol=1e-4)  # the bias is fixed up to a shift
+        assert np.array_equal(feat.predict_readout(*warm.last, St),
+                              feat.predict_readout(W, b, St))
+    with pytest.raises(ValueError, match="start"):
+        feat.fit_readout(S, y, k, 1e-2, start=(np.zeros((d + 1, k)), np.zeros(k)))
+
+
 def test_readout_accuracy_on_separable_classes_and_a_label_subset():
     rng = np.random.default_rng(6)
     y = np.repeat(np.arange(4), 30)

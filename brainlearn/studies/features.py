@@ -24,7 +24,7 @@ import numpy as np
 from scipy import optimize
 from threadpoolctl import threadpool_limits
 
-__all__ = ["readout_accuracy", "fit_readout", "predict_readout", "standardise",
+__all__ = ["Readout", "readout_accuracy", "fit_readout", "predict_readout", "standardise",
            "principal_components", "pc_alignment", "selectivity", "class_means", "dead_units",
            "weight_change", "label_subset", "READOUT_L2", "READOUT_TOL"]
 
@@ -81,13 +81,19 @@ def _loss_grad(theta, F, Y, l2):
 
 
 class _Objective:
-    """The readout's penalised loss, its gradient and Hessian-vector products; the softmax of the
-    last point is kept, since the Newton steps ask for many products at one point."""
+    """The readout's penalised loss, its gradient and Hessian-vector products.
+
+    The loss and gradient are exact (float64): they decide where the fit stops and what it
+    converges to. The Hessian-vector products only steer the Newton steps (an inexact Newton
+    method converges to the same optimum), so they are computed in float32, about 1.5x faster
+    at a few more conjugate-gradient steps; the softmax of the last point is kept, since the
+    steps ask for many products at one point."""
 
     def __init__(self, F, Y, l2):
         self.F, self.Y, self.l2 = F, Y, l2
+        self.F32 = F.astype(np.float32)
         self.at = None
-        self.P = None
+        self.P = None  # the softmax at ``at`` divided by n, float32
 
     def _softmax(self, theta):
         if self.at is None or not np.array_equal(theta, self.at):
@@ -96,33 +102,35 @@ class _Objective:
             Z = self.F @ theta[:d * k].reshape(d, k) + theta[d * k:]
             Z -= Z.max(axis=1, keepdims=True)
             P = np.exp(Z)
-            P /= P.sum(axis=1, keepdims=True)
-            self.at, self.P = theta.copy(), P
+            P /= P.sum(axis=1, keepdims=True) * n
+            self.at, self.P = theta.copy(), P.astype(np.float32)
         return self.P
 
     def loss_grad(self, theta):
         return _loss_grad(theta, self.F, self.Y, self.l2)
 
     def hessp(self, theta, v):
-        F = self.F
-        n, d = F.shape
+        F = self.F32
+        d = F.shape[1]
         k = self.Y.shape[1]
-        P = self._softmax(theta)
+        P = self._softmax(theta)  # already divided by n
         V = v[:d * k].reshape(d, k)
-        U = F @ V + v[d * k:]
-        R = (P * U - P * np.sum(P * U, axis=1, keepdims=True)) / n
+        U = F @ V.astype(np.float32) + v[d * k:].astype(np.float32)
+        PU = P * U
+        R = PU - P * (PU.sum(axis=1, keepdims=True) * F.shape[0])
         return np.concatenate([(F.T @ R + self.l2 * V).ravel(), R.sum(axis=0)])
 
 
-def fit_readout(F, y, n_classes, l2=READOUT_L2):
+def fit_readout(F, y, n_classes, l2=READOUT_L2, start=None):
     """Fit the readout on features ``F`` (already standardised) and integer labels ``y``:
     ``(W (d, n_classes), b (n_classes,), converged)``.
 
-    The penalised cross-entropy is convex; it is minimised from zero weights by a Newton
-    trust-region method with exact Hessian-vector products (SciPy's ``trust-ncg``), which
-    reaches the optimum in about ten iterations where first-order methods crawl on these
-    ill-conditioned problems. The same features and labels always give the same readout.
-    ``converged`` is True when the largest gradient component is below :data:`READOUT_TOL`.
+    The penalised cross-entropy is convex; it is minimised from zero weights (or from
+    ``start``, an earlier ``(W, b)`` of the same shapes) by a Newton trust-region method with
+    exact Hessian-vector products (SciPy's ``trust-ncg``), which reaches the optimum in about
+    ten iterations where first-order methods crawl on these ill-conditioned problems. The
+    same features, labels and start always give the same readout. ``converged`` is True when
+    the largest gradient component is below :data:`READOUT_TOL`.
     """
     F = np.ascontiguousarray(F, dtype=np.float64)
     y = np.asarray(y, dtype=np.int64)
@@ -130,6 +138,12 @@ def fit_readout(F, y, n_classes, l2=READOUT_L2):
     Y = np.zeros((n, n_classes))
     Y[np.arange(n), y] = 1.0
     theta0 = np.zeros(d * n_classes + n_classes)
+    if start is not None:
+        W0, b0 = (np.asarray(a, dtype=np.float64) for a in start)
+        if W0.shape != (d, n_classes) or b0.shape != (n_classes,):
+            raise ValueError(f"start: shapes {W0.shape} and {b0.shape}; allowed: "
+                             f"({d}, {n_classes}) and ({n_classes},)")
+        theta0 = np.concatenate([W0.ravel(), b0])
     objective = _Objective(F, Y, float(l2))
     # products of a few hundred thousand flops each: BLAS threads only cost here (and fight
     # with the other worker processes of a study)
@@ -149,6 +163,30 @@ def predict_readout(W, b, F) -> np.ndarray:
     return np.argmax(np.asarray(F, dtype=np.float64) @ W + b, axis=1)
 
 
+class Readout:
+    """The shared readout of one layer measured again and again as the layer learns: each fit
+    starts from the optimum of the one before. The penalised loss is convex, so the optimum
+    reached is the same (within :data:`READOUT_TOL`); a layer that changed little (or a fixed
+    control) needs few Newton iterations instead of about ten."""
+
+    def __init__(self, n_classes, l2=READOUT_L2):
+        self.n_classes, self.l2 = int(n_classes), float(l2)
+        self.last = None  # (W, b) of the last fit
+
+    def accuracy(self, F, y, Ft, yt, labelled=None) -> float:
+        """:func:`readout_accuracy`, started from the last fit's readout."""
+        scaled = standardise(F, Ft)
+        if scaled is None:
+            return math.nan
+        F, Ft = scaled
+        y = np.asarray(y)
+        if labelled is not None:
+            F, y = F[labelled], y[labelled]
+        W, b, _ = fit_readout(F, y, self.n_classes, self.l2, start=self.last)
+        self.last = (W, b)
+        return float(np.mean(predict_readout(W, b, Ft) == np.asarray(yt)))
+
+
 def readout_accuracy(F, y, Ft, yt, n_classes, labelled=None, l2=READOUT_L2) -> float:
     """Test accuracy of the shared readout on frozen features.
 
@@ -158,15 +196,7 @@ def readout_accuracy(F, y, Ft, yt, n_classes, labelled=None, l2=READOUT_L2) -> f
     is then fitted on the rows ``labelled`` of the training set (None: all) by
     :func:`fit_readout`. NaN when a feature is not finite.
     """
-    scaled = standardise(F, Ft)
-    if scaled is None:
-        return math.nan
-    F, Ft = scaled
-    y = np.asarray(y)
-    if labelled is not None:
-        F, y = F[labelled], y[labelled]
-    W, b, _ = fit_readout(F, y, n_classes, l2)
-    return float(np.mean(predict_readout(W, b, Ft) == np.asarray(yt)))
+    return Readout(n_classes, l2).accuracy(F, y, Ft, yt, labelled)
 
 
 def label_subset(y, per_class, seed) -> np.ndarray:

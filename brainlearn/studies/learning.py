@@ -441,14 +441,15 @@ def run(rule, config, seed) -> list:
     def first_weights():
         return V if net is None else net.projections[0].W
 
+    readout = feat.Readout(n_classes, config.readout_l2)  # each fit starts from the last
+
     def measure(step):
         """Score the test set; for a hidden layer also what its units have become."""
         F = hidden(x_tr) if has_hidden else None
         if supervised:
             acc = float(evaluate(net, (x_te, y_te))["accuracy"])
         else:
-            acc = feat.readout_accuracy(F, y_tr, hidden(x_te), y_te, n_classes,
-                                        labelled=labelled, l2=config.readout_l2)
+            acc = readout.accuracy(F, y_tr, hidden(x_te), y_te, labelled=labelled)
         row("test_accuracy", step, acc)
         if has_hidden:
             F = np.asarray(F, dtype=np.float64)
