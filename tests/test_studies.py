@@ -19,12 +19,16 @@ from brainlearn import results as R
 from brainlearn.studies import (
     Study,
     available_studies,
+    execute,
     get_study,
+    make_executor,
     parse_overrides,
+    plan_study,
     register_study,
     run_study,
     unregister_study,
 )
+from brainlearn.studies._executors import RunTask, seeds_outermost
 
 pytestmark = pytest.mark.usefixtures("fake", "calls")
 
@@ -409,3 +413,32 @@ def test_spacing_on_the_runner(tmp_path):
         "A day after the last repetition, tag_and_capture keeps a late-phase weight of "
         f"{late['600.0']['mean']:.3g} with repetitions 10 min apart against "
         f"{late['0.0']['mean']:.3g} massed.")
+
+
+def test_studies_share_one_kept_pool_of_workers_and_give_the_same_results(tmp_path):
+    """``execute(plan, executor=make_executor(2, keep=True))``: the second study runs on the
+    first one's worker processes (started once), and the files are those of a serial run."""
+    kwargs = dict(rules="alpha,beta", seeds=2, quick=True, overrides={"diverge": "beta"})
+    executor = make_executor(2, keep=True)
+    try:
+        first = execute(plan_study("fake", out=tmp_path / "pool", folder="first", **kwargs),
+                        executor=executor)
+        pids = set(executor._kept[0]._processes)  # the pool's live worker processes
+        second = execute(plan_study("fake", out=tmp_path / "pool", folder="second", **kwargs),
+                         executor=executor)
+        assert len(pids) == 2 and set(executor._kept[0]._processes) == pids
+    finally:
+        executor.close()
+    assert executor._kept is None
+    serial = run_study("fake", out=tmp_path / "serial", **kwargs)
+    for res in (first, second):
+        assert res.counts == {"ok": 3, "diverged": 1, "failed": 0}
+        assert read(res.metrics_path) == read(serial.metrics_path)
+
+
+def test_workers_get_the_runs_seeds_outermost():
+    """Worker pools take the runs seed by seed (different rules start together: on a cold
+    cache they compile different kernels), keeping the given order within a seed."""
+    tasks = [RunTask((rule, seed), rule, seed, None, f"{rule}_{seed}")
+             for rule in ("a", "b", "c") for seed in (3, 1)]
+    assert [t.name for t in seeds_outermost(tasks)] == ["a_3", "b_3", "c_3", "a_1", "b_1", "c_1"]

@@ -26,13 +26,14 @@ docstring for the rules it takes, their roles and the networks).
 
 from ._base import (Study, available_studies, config_fields, config_from_dict, config_to_dict,
                     get_study, parse_overrides, register_study, unregister_study)
+from ._executors import make_executor
 from ._runner import (StudyPlan, StudyResults, execute, plan_study, redraw_figures,
                       run_study, run_sweep)
 from ._sweep import Grid, parse_grid
 
 __all__ = ["Study", "register_study", "unregister_study", "get_study", "available_studies",
            "run_study", "run_sweep", "plan_study", "execute", "StudyPlan", "StudyResults",
-           "redraw_figures", "Grid", "parse_grid",
+           "redraw_figures", "make_executor", "Grid", "parse_grid",
            "config_fields", "parse_overrides", "config_to_dict", "config_from_dict"]
 
 # The built-in studies register themselves on import (after the names above exist: they

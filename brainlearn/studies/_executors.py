@@ -165,6 +165,17 @@ def set_threads(numba_threads, blas_threads) -> None:
             pass
 
 
+def seeds_outermost(tasks) -> list:
+    """``tasks`` reordered for workers that run at once: seeds outermost (in the order they
+    first appear), the given order within a seed. Workers that start together then run
+    different rules, and on a cold cache compile different kernels instead of the same ones
+    twice; the study's files are merged in their own order whatever order the runs end in."""
+    first = {}
+    for task in tasks:
+        first.setdefault(task.seed, len(first))
+    return sorted(tasks, key=lambda task: first[task.seed])
+
+
 # -- in this process -------------------------------------------------------------------------------
 class Serial:
     """Runs one after the other in this process (``workers=1``)."""
@@ -244,10 +255,18 @@ def _exit_text(code) -> str:
 
 class LocalPool:
     """Runs in ``workers`` local worker processes (spawned), retrying a run whose worker
-    process died at most ``retries`` more times (see the module docstring)."""
+    process died at most ``retries`` more times (see the module docstring).
 
-    def __init__(self, workers, retries=DEFAULT_RETRIES):
-        self.workers, self.retries = workers, retries
+    ``keep=True`` keeps the worker processes between calls of :meth:`run` until
+    :meth:`close`, so that several studies run one after the other (``execute(plan,
+    executor=...)``) pay for starting them (importing brainlearn, loading the compiled
+    kernels: about 1.5 s of CPU a worker) once; the pool then always has ``workers``
+    processes. Without it every :meth:`run` starts and ends its own.
+    """
+
+    def __init__(self, workers, retries=DEFAULT_RETRIES, keep=False):
+        self.workers, self.retries, self.keep = workers, retries, bool(keep)
+        self._kept = None  # (pool, reader, writer, n) between runs, with keep
 
     def describe(self) -> str:
         return f"{self.workers} local worker processes"
@@ -256,7 +275,19 @@ class LocalPool:
         return self
 
     def close(self) -> None:
-        pass
+        """End the kept worker processes (if any); the pool can still run again."""
+        if self._kept is not None:
+            pool, reader, writer, _ = self._kept
+            self._kept = None
+            pool.shutdown(wait=False)
+            reader.close()
+            writer.close()
+
+    def __enter__(self):
+        return self.open()
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
     @staticmethod
     def _submit(pool, study, queue, inflight, limit, attempts) -> None:
@@ -271,16 +302,23 @@ class LocalPool:
         from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
         from concurrent.futures.process import BrokenProcessPool
         ctx = multiprocessing.get_context("spawn")
-        n = min(self.workers, len(queue))
-        reader, writer = ctx.Pipe(duplex=False)
-        pool, processes, started, broken, inflight = None, {}, {}, [], {}
-        # the workers start while the pool lives (at its first submissions): they inherit
-        # the thread sizes
+        processes, started, broken, inflight = {}, {}, [], {}
+        if self._kept is not None:  # the workers of an earlier run
+            pool, reader, writer, n = self._kept
+            self._kept = None
+            _drain(reader, {})
+        else:
+            pool = None
+            n = self.workers if self.keep else min(self.workers, len(queue))
+            reader, writer = ctx.Pipe(duplex=False)
+        # the workers start while the pool lives (at its submissions): they inherit the
+        # thread sizes
         with worker_environment(max(1, cores() // n)):
             try:
-                pool = ProcessPoolExecutor(max_workers=n, mp_context=ctx,
-                                           initializer=_init_worker,
-                                           initargs=(n, writer, os.getpid()))
+                if pool is None:
+                    pool = ProcessPoolExecutor(max_workers=n, mp_context=ctx,
+                                               initializer=_init_worker,
+                                               initargs=(n, writer, os.getpid()))
                 # the pool's {pid: process} (private, but the only way to the exit codes)
                 processes = getattr(pool, "_processes", None)
                 if processes is None:  # (not an empty dict: it fills as workers start)
@@ -317,6 +355,10 @@ class LocalPool:
                 raise
             finally:
                 _drain(reader, started)
+        if self.keep and not broken:  # the next run reuses the workers
+            _drain(reader, started)
+            self._kept = (pool, reader, writer, n)
+            return broken, started, processes
         # a broken pool: wait until its processes are joined, so their exit codes are known;
         # else let the workers exit while the driver goes on (merging, drawing)
         pool.shutdown(wait=bool(broken))
@@ -326,7 +368,7 @@ class LocalPool:
         return broken, started, processes
 
     def run(self, study, tasks, done) -> None:
-        queue = deque(tasks)
+        queue = deque(seeds_outermost(tasks))
         attempts, deaths, idle_breaks = Counter(), Counter(), 0
         while queue:
             broken, started, processes = self._pool(study, queue, attempts, done)
@@ -470,7 +512,7 @@ class DaskCluster:
         client = self.client
         tag = uuid.uuid4().hex[:12]
         topic = f"brainlearn-starts-{tag}"
-        pending, futures = deque(tasks), {}
+        pending, futures = deque(seeds_outermost(tasks)), {}
         finished = as_completed(loop=client.loop)
 
         threads = [0.0, None]  # (when asked, (total, hosts)): the scheduler asked every 2 s
@@ -515,11 +557,13 @@ class DaskCluster:
             raise
 
 
-def make_executor(workers=1, scheduler=None, retries=DEFAULT_RETRIES):
-    """The executor of ``workers`` local processes (1: this process) or of ``scheduler``."""
+def make_executor(workers=1, scheduler=None, retries=DEFAULT_RETRIES, keep=False):
+    """The executor of ``workers`` local processes (1: this process) or of ``scheduler``;
+    ``keep``: a local pool keeps its workers between runs until it is closed (see
+    :class:`LocalPool`)."""
     if scheduler is not None:
         return DaskCluster(scheduler)
     if workers > 1:
-        return LocalPool(workers, retries)
+        return LocalPool(workers, retries, keep=keep)
     return Serial()
 

@@ -316,11 +316,18 @@ def _describe(record) -> str:
 
 
 # -- the whole study -------------------------------------------------------------------------------
-def execute(plan: StudyPlan) -> StudyResults:
-    """Run a planned study or sweep (see :func:`run_study`)."""
+def execute(plan: StudyPlan, executor=None) -> StudyResults:
+    """Run a planned study or sweep (see :func:`run_study`).
+
+    ``executor``: where the runs go, in place of the plan's ``workers`` and ``scheduler``; it
+    stays open, so that studies run one after the other share it (e.g. one pool of worker
+    processes, ``make_executor(2, keep=True)``; the caller closes it).
+    """
     study, rd, grid = plan.study, plan.results, plan.grid
-    executor = make_executor(plan.workers, plan.scheduler, plan.retries)
-    executor.open()  # e.g. connect to the Dask scheduler: a bad address writes nothing
+    own = executor is None
+    if own:
+        executor = make_executor(plan.workers, plan.scheduler, plan.retries)
+        executor.open()  # e.g. connect to the Dask scheduler: a bad address writes nothing
     try:
         rd.prepare(plan.config_record(), plan.mode)
         done = rd.completed_runs()
@@ -339,7 +346,8 @@ def execute(plan: StudyPlan) -> StudyResults:
             bar.close()
         seconds = {"runs": time.perf_counter() - start}
     finally:
-        executor.close()
+        if own:
+            executor.close()
     start = time.perf_counter()
     extra = tuple(grid.columns) + tuple(c for c in study.extra_columns if c not in grid.columns)
     rows = rd.merge(expected=plan.runs, extra_columns=extra, timing_metrics=study.timing_metrics,
