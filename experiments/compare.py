@@ -25,7 +25,8 @@ Then it writes one self-contained HTML report::
     python experiments/compare.py --seeds 5 --workers 1
 
 It is the same code as ``brainlearn run learning --quick --rules ...``, ``brainlearn sweep
-learning --quick --grid hidden=8,32,128 --grid labels_per_class=5,0 ...`` and ``brainlearn run
+learning --quick --grid hidden=8,32,128 --grid labels_per_class=5,0 --set eval_points=0
+--set rf_units=0 ...`` and ``brainlearn run
 retention --quick ...`` followed by ``brainlearn report``. Results are never replaced silently:
 a study folder that already holds results is refused (exit status 2) unless ``--force``
 (start again) or ``--resume`` (finish an interrupted run) is given.
@@ -40,11 +41,13 @@ _ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if os.path.isfile(os.path.join(_ROOT, "brainlearn", "__init__.py")):
     sys.path.insert(0, _ROOT)  # in a checkout, use its brainlearn rather than an installed one
 
+import multiprocessing  # noqa: E402
 from concurrent.futures import ProcessPoolExecutor  # noqa: E402
 
 from brainlearn._cli_studies import summary_table  # noqa: E402
 from brainlearn.report import write_report  # noqa: E402
-from brainlearn.studies import execute, plan_study, redraw_figures  # noqa: E402
+from brainlearn.studies import (execute, make_executor, plan_study,  # noqa: E402
+                                redraw_figures)
 
 LOCAL = ["oja", "sanger", "bcm", "competitive"]
 CONTROLS = ["random_features", "pca"]
@@ -53,11 +56,23 @@ CONTROLS = ["random_features", "pca"]
 PLAN = [
     ("learning", "learning", ["backprop", "feedback_alignment"] + LOCAL + CONTROLS, {}, None,
      True),
-    ("representations", "learning", ["backprop"] + LOCAL + CONTROLS, {"eval_points": 0},
-     {"hidden": [8, 32, 128], "labels_per_class": [5, 0]}, "sweep"),
+    # scored at the end only, without receptive fields: the sweep's figures need neither
+    ("representations", "learning", ["backprop"] + LOCAL + CONTROLS,
+     {"eval_points": 0, "rf_units": 0}, {"hidden": [8, 32, 128], "labels_per_class": [5, 0]},
+     "sweep"),
     ("retention", "retention", ["backprop", "ewc", "synaptic_intelligence"] + LOCAL,
      {"scenarios": "class_incremental,permuted,features"}, None, True),
 ]
+
+
+#: the order the studies run in: the one whose figures take longest first, so that they are
+#: drawn while the others run
+_ORDER = (2, 0, 1)
+
+
+def _ready(_):
+    """Nothing: started in each drawing process, so that all of them exist from the start."""
+    return os.getpid()
 
 
 def _draw(path, points):
@@ -97,18 +112,30 @@ def main(argv=None) -> int:
         parser.exit(2, f"{parser.prog}: error: {held[0]} already holds results: use --force to "
                        "replace them, --resume to finish them, or another --out\n")
     status = 0
-    done = []
-    for (folder, *_), plan in zip(PLAN, plans):
-        res = execute(plan)
-        print(f"\n== {folder}")
-        sys.stdout.write(summary_table(res.summary))
-        status = max(status, res.exit_status)
-        done.append(res.path)
-    # matplotlib is slow and single-threaded: one process per study (as many as workers)
-    points = [figures is not False and figures != "sweep" for *_, figures in PLAN]
-    with ProcessPoolExecutor(max_workers=max(1, min(args.workers, len(done)))) as pool:
-        for path, drawn in zip(done, pool.map(_draw, done, points)):
-            (_, paths, error), = drawn
+    # the figures of a study are drawn (in a drawing process) while the next study runs. The
+    # drawing processes are forked now, while this process has one thread (on Linux; spawned
+    # elsewhere), and the runs of all studies share one pool of worker processes.
+    method = "fork" if sys.platform.startswith("linux") else "spawn"
+    drawers = max(1, min(args.workers, len(plans)))
+    with ProcessPoolExecutor(drawers, mp_context=multiprocessing.get_context(method)) as drawing:
+        list(drawing.map(_ready, range(drawers)))
+        executor = make_executor(args.workers, keep=True)
+        drawn = []
+        try:
+            for index in _ORDER:
+                (folder, *_, figures), plan = PLAN[index], plans[index]
+                res = execute(plan, executor=executor)
+                print(f"\n== {folder}")
+                sys.stdout.write(summary_table(res.summary))
+                status = max(status, res.exit_status)
+                # a sweep's own figures only; its points' figures are left to `brainlearn
+                # figures`
+                points = figures is not False and figures != "sweep"
+                drawn.append((res.path, drawing.submit(_draw, res.path, points)))
+        finally:
+            executor.close()
+        for path, future in drawn:
+            (_, paths, error), = future.result()
             print(f"{len(paths)} figure files in {os.path.join(path, 'figures')}"
                   + (f"; drawing failed:\n{error}" if error else ""))
             status = max(status, 1 if error else 0)
