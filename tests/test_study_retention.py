@@ -381,6 +381,21 @@ def test_fits_by_metadata():
     assert "hebb" in study.valid_rules(rt.RetentionConfig.quick())  # runs when asked by name
 
 
+def test_hidden_settings_keep_the_units_responsive_in_the_task_sequences(digits, config):
+    """After a pass over the digits, every hidden-role rule's tanh units still tell inputs
+    apart (Oja at its former rate, 1e-3, put every unit at +-1 on every input: a spread of
+    1e-5 and a readout at chance)."""
+    for rule in rt.HIDDEN_SETTINGS:
+        if rule not in bl.rules.available():
+            continue
+        net = rt.build_network(rule, config, 0)
+        bl.train(net, (digits.x_train, digits.y_train), epochs=1, batch_size=1, shuffle=False,
+                 seed=0, quiet=True)
+        h = net.activities(digits.x_test)["hidden"]
+        assert h.std(axis=0).mean() > 0.1, rule  # across inputs, averaged over units
+        assert np.mean(np.abs(h) > 0.99) < 0.25, rule  # few saturated responses
+
+
 def test_tasks_and_networks(digits, config):
     tasks = rt.make_tasks(digits, "task_incremental", 5, np.random.default_rng(0))
     assert [t.classes for t in tasks] == list(rt.SPLIT_CLASSES)

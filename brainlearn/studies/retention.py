@@ -196,7 +196,10 @@ FEATURE_METRICS = {
 #: and the sigmoid units the learning study gives LTP-style rules); a rule not listed keeps
 #: its own defaults
 HIDDEN_SETTINGS = {
-    "oja": {"lr": 1e-3},
+    # Oja at 1e-3 drives its tanh units into saturation within task 1 (every unit at +-1 on
+    # every input: the readout stays at chance from the start); at 1e-4 they stay in range and
+    # the layer's collapse onto one component shows as the tasks go by
+    "oja": {"lr": 1e-4},
     "sanger": {"lr": 1e-3},
     "bcm": {"lr": 1e-3, "y0": 0.5},
     "competitive": {"lr": 0.05},
