@@ -385,29 +385,34 @@ class NaiveEWC(NaiveRule):
 
 
 class NaiveSynapticIntelligence(NaiveRule):
-    """Synaptic intelligence (Zenke, Poole & Ganguli 2017). Per batch, with g the batch-mean
-    gradient mod x^T: omega -= g_prev (W - W_prev), W_prev = W, g_prev = g;
-    dW = -clip(lr strength importance, 0, 1) (W - anchor). At a task end the last step is
-    added, importance += omega / ((W - W_start)^2 + xi), and omega, g_prev are zeroed and
-    W_prev = W_start = anchor = W."""
+    """Synaptic intelligence (Zenke, Poole & Ganguli 2017) with a path integral in windows of
+    ``window`` presentations. Per batch: if the open window holds ``window`` or more
+    presentations it is closed, omega -= (grad_sum / count) (W - W_prev), W_prev = W,
+    grad_sum = 0, count = 0; then grad_sum += sum over the batch of mod x^T, count += batch
+    size; dW = -clip(lr strength importance, 0, 1) (W - anchor). At a task end the open window
+    is closed the same way, importance += omega / ((W - W_start)^2 + xi), and omega is zeroed
+    and W_prev = W_start = anchor = W."""
 
     signal = "error"
 
-    def __init__(self, strength, lr, xi):
-        self.strength, self.lr, self.xi = strength, lr, xi
+    def __init__(self, strength, lr, xi, window=1):
+        self.strength, self.lr, self.xi, self.window = strength, lr, xi, window
 
     def reset(self, W):
-        self.omega = np.zeros_like(W)
-        self.W_prev = W.copy()
-        self.grad_prev = np.zeros_like(W)
-        self.W_start = W.copy()
         self.importance = np.zeros_like(W)
-        self.anchor = W.copy()
+        self.reset_path(W)
+
+    def _close(self, W):
+        if self.count > 0:
+            self.omega = self.omega - self.grad_sum / self.count * (W - self.W_prev)
+        self.W_prev, self.grad_sum, self.count = W.copy(), np.zeros_like(W), 0
 
     def batch_delta(self, W, xs, ys, mods, dt):
-        grad = np.mean([np.outer(m, x) for x, m in zip(xs, mods)], axis=0)
-        self.omega = self.omega - self.grad_prev * (W - self.W_prev)
-        self.W_prev, self.grad_prev = W.copy(), grad
+        if self.count >= self.window:
+            self._close(W)
+        self.grad_sum = self.grad_sum + np.sum([np.outer(m, x) for x, m in zip(xs, mods)],
+                                               axis=0)
+        self.count += len(xs)
         coef = np.clip(self.lr * self.strength * self.importance, 0.0, 1.0)
         return -coef * (W - self.anchor), None
 
@@ -415,13 +420,14 @@ class NaiveSynapticIntelligence(NaiveRule):
         return self.batch_delta(W, [x], [y], [mod], dt)
 
     def end_task(self, W):
-        omega = self.omega - self.grad_prev * (W - self.W_prev)
-        self.importance = self.importance + omega / ((W - self.W_start) ** 2 + self.xi)
+        self._close(W)
+        self.importance = self.importance + self.omega / ((W - self.W_start) ** 2 + self.xi)
         self.reset_path(W)
 
     def reset_path(self, W):
         self.omega = np.zeros_like(W)
-        self.grad_prev = np.zeros_like(W)
+        self.grad_sum = np.zeros_like(W)
+        self.count = 0
         self.W_prev, self.W_start, self.anchor = W.copy(), W.copy(), W.copy()
 
 
