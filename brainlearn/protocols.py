@@ -12,24 +12,29 @@ built from the classic induction paradigms of slice physiology and combined::
     stdp = P.spike_pairing(n_pairs=60, freq=1.0, delay=0.010)   # post 10 ms after pre, at 1 Hz
     session = stdp + P.silence(3600.0) + P.low_frequency(n_pulses=900, freq=1.0)
     session.duration, session.pre_times, session.post_times
+    # anisomycin from 10 min before to 1 h after a weak tetanus (Frey & Morris 1997)
+    blocked = P.protein_block(P.silence(600.0) + P.tetanus(21) + P.silence(3600.0))
 
 :func:`apply` runs a protocol through a projection's learning rule in one
 compiled loop (see :mod:`brainlearn.engine.protocol_driver`): at every step of
 ``dt`` seconds the rule's kernel sees, as ``pre[j]`` and ``post[i]``, the number of
 spikes unit ``j`` (``i``) fires in that step. Long silent stretches are handed to
 the rule's rest kernel instead of being stepped, as :func:`brainlearn.rest` does.
+During a protocol's :class:`ProteinBlock` windows, rules that model protein synthesis
+(a ``protein_synthesis`` hyperparameter, e.g. ``tag_and_capture``) run with it set to 0.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import numbers
 from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Protocol", "Trace", "tetanus", "low_frequency", "spike_pairing", "repeat", "silence",
-           "apply"]
+__all__ = ["Protocol", "ProteinBlock", "Trace", "tetanus", "low_frequency", "spike_pairing",
+           "repeat", "silence", "protein_block", "apply"]
 
 
 # -- validation -------------------------------------------------------------------------------------
@@ -68,6 +73,68 @@ def _times(name, values) -> tuple:
 
 
 # -- protocols --------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ProteinBlock:
+    """A window of a protocol during which protein synthesis is inhibited.
+
+    The protocol-level counterpart of a protein-synthesis inhibitor in the bath
+    (anisomycin or emetine; Frey & Morris 1997, Nature 385:533): from ``start`` to
+    ``end`` seconds after the protocol's start, :func:`apply` runs every rule that
+    models protein synthesis -- a rule with a ``protein_synthesis`` hyperparameter,
+    such as :class:`brainlearn.rules.TagAndCapture` -- with ``protein_synthesis=0``:
+    no new proteins are made, those already made decay with their own lifetime. Add
+    windows with :func:`protein_block`.
+
+    Parameters
+    ----------
+    start, end : float
+        Seconds from the protocol's start, ``0 <= start < end``.
+    """
+
+    start: float
+    end: float
+
+    def __post_init__(self):
+        start = _real("start", self.start, low=0.0)
+        end = _real("end", self.end, low=0.0)
+        if end <= start:
+            raise ValueError(f"end={end!r} is out of range; allowed: end > start = {start!r} s")
+        object.__setattr__(self, "start", start)
+        object.__setattr__(self, "end", end)
+
+    def shifted(self, by) -> "ProteinBlock":
+        """The same window ``by`` seconds later."""
+        return ProteinBlock(self.start + by, self.end + by)
+
+
+def _merged(windows) -> tuple:
+    """ProteinBlock windows sorted, with overlapping or touching ones joined."""
+    out = []
+    for w in sorted(windows, key=lambda w: (w.start, w.end)):
+        if out and w.start <= out[-1].end:
+            out[-1] = ProteinBlock(out[-1].start, max(out[-1].end, w.end))
+        else:
+            out.append(w)
+    return tuple(out)
+
+
+def _windows(value) -> tuple:
+    if isinstance(value, ProteinBlock):
+        value = (value,)
+    if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
+        raise TypeError(f"protein_blocks={value!r} must be a sequence of ProteinBlock(start, end)")
+    out = []
+    for w in value:
+        if isinstance(w, ProteinBlock):
+            out.append(w)
+        elif isinstance(w, (tuple, list)) and len(w) == 2:
+            out.append(ProteinBlock(*w))
+        else:
+            raise TypeError(f"protein_blocks has {w!r}; allowed: ProteinBlock(start, end) or "
+                            "(start, end) pairs in seconds")
+    return _merged(out)
+
+
 @dataclass(frozen=True, repr=False)
 class Protocol:
     """A stimulation schedule: spike times of the stimulated units and a duration.
@@ -75,7 +142,8 @@ class Protocol:
     Every presynaptic unit that receives the protocol fires at ``pre_times``, every
     postsynaptic one at ``post_times`` (seconds from the protocol's start). Build
     protocols with :func:`tetanus`, :func:`low_frequency`, :func:`spike_pairing`,
-    :func:`silence` and :func:`repeat`, and join them in sequence with ``+``.
+    :func:`silence` and :func:`repeat`, join them in sequence with ``+``, and inhibit
+    protein synthesis during a stretch with :func:`protein_block`.
 
     Parameters
     ----------
@@ -85,12 +153,16 @@ class Protocol:
         Length of the protocol in seconds (> every spike time).
     name : str
         A readable description.
+    protein_blocks : sequence of ProteinBlock or (start, end) pairs
+        Windows during which protein synthesis is inhibited (each ending by ``duration``);
+        overlapping windows are joined.
     """
 
     pre: tuple = ()
     post: tuple = ()
     duration: float = 0.0
     name: str = ""
+    protein_blocks: tuple = ()
 
     def __post_init__(self):
         pre, post = _times("pre", self.pre), _times("post", self.post)
@@ -101,6 +173,11 @@ class Protocol:
                              f"last spike time {last!r} s")
         if not isinstance(self.name, str):
             raise TypeError(f"name={self.name!r} must be a string")
+        windows = _windows(self.protein_blocks)
+        if windows and windows[-1].end > duration:
+            raise ValueError(f"protein_blocks ends at {windows[-1].end!r} s; allowed: windows "
+                             f"within the protocol's duration {duration!r} s")
+        object.__setattr__(self, "protein_blocks", windows)
         object.__setattr__(self, "pre", pre)
         object.__setattr__(self, "post", post)
         object.__setattr__(self, "duration", duration)
@@ -122,11 +199,14 @@ class Protocol:
         shift = self.duration
         return Protocol(self.pre + tuple(t + shift for t in other.pre),
                         self.post + tuple(t + shift for t in other.post),
-                        self.duration + other.duration, _join(self.name, other.name))
+                        self.duration + other.duration, _join(self.name, other.name),
+                        self.protein_blocks + tuple(w.shifted(shift) for w in other.protein_blocks))
 
     def __repr__(self):
+        blocked = "".join(f", protein synthesis blocked {w.start:g}-{w.end:g} s"
+                          for w in self.protein_blocks)
         return (f"Protocol({self.name or 'custom'!s}: {len(self.pre)} pre and {len(self.post)} post "
-                f"spikes in {self.duration:g} s)")
+                f"spikes in {self.duration:g} s{blocked})")
 
 
 def _join(a, b):
@@ -234,8 +314,37 @@ def repeat(protocol, n, interval) -> Protocol:
                          f"protocol's duration {protocol.duration:g} s (repetitions may not overlap)")
     pre = tuple(t + k * interval for k in range(n) for t in protocol.pre)
     post = tuple(t + k * interval for k in range(n) for t in protocol.post)
+    windows = tuple(w.shifted(k * interval) for k in range(n) for w in protocol.protein_blocks)
     return Protocol(pre, post, (n - 1) * interval + protocol.duration,
-                    f"{n} x ({protocol.name}) every {interval:g} s")
+                    f"{n} x ({protocol.name}) every {interval:g} s", windows)
+
+
+def protein_block(protocol, start=0.0, end=None) -> Protocol:
+    """``protocol`` with protein synthesis inhibited from ``start`` to ``end`` seconds.
+
+    Times are seconds from the protocol's start; ``end=None`` is its end, so
+    ``protein_block(P.silence(600) + weak + P.silence(3600))`` blocks synthesis from
+    10 min before a weak tetanus to an hour after it, as the anisomycin of Frey &
+    Morris (1997) did. See :class:`ProteinBlock` for what :func:`apply` does with it.
+
+    Parameters
+    ----------
+    protocol : Protocol
+    start : float
+        Seconds from the protocol's start (>= 0).
+    end : float or None
+        Seconds from the protocol's start (> start, <= the protocol's duration); None:
+        the protocol's duration.
+    """
+    if not isinstance(protocol, Protocol):
+        raise TypeError(f"protocol={protocol!r} must be a Protocol (from tetanus(), "
+                        "silence(), ...)")
+    window = ProteinBlock(start, protocol.duration if end is None else end)
+    if window.end > protocol.duration:
+        raise ValueError(f"end={window.end!r} is out of range; allowed: end <= the protocol's "
+                         f"duration {protocol.duration:g} s")
+    return Protocol(protocol.pre, protocol.post, protocol.duration, protocol.name,
+                    protocol.protein_blocks + (window,))
 
 
 def _flag(name, value) -> bool:
@@ -321,6 +430,15 @@ def _spike_steps(times, dt, n_total):
     return np.unique(np.minimum(steps, max(n_total - 1, 0)), return_counts=True)
 
 
+def _window_steps(protocol, dt, n_total):
+    """The protein-block windows as (first, stop) steps of the grid (int64, shape (n, 2);
+    a window holds the steps first..stop-1), placed as spikes are (floor of t / dt)."""
+    steps = [[min(int(math.floor(w.start / dt + 1e-6)), n_total),
+              min(int(math.floor(w.end / dt + 1e-6)), n_total)] for w in protocol.protein_blocks]
+    steps = np.array(steps, dtype=np.int64).reshape(-1, 2)
+    return steps[steps[:, 1] > steps[:, 0]]
+
+
 def _blocks(n_total, spikes, n_settle, use_rest, cuts):
     """Blocks (kind, start, stop) of the time grid, split at ``cuts`` (sorted record steps).
 
@@ -365,6 +483,12 @@ def apply(projection, protocol, dt=0.5e-3, pre=None, post=None, record_every=Non
     is stepped through silent stretches with zero input -- exactly what a
     step-by-step simulation does, so rules whose state moves without input (traces,
     decays) are simulated faithfully.
+
+    Protein-synthesis blocks: inside the protocol's :class:`ProteinBlock` windows
+    (placed on the step grid), every rule with a ``protein_synthesis`` hyperparameter
+    runs with ``protein_synthesis=0``; other rules are unaffected. A rule whose slow
+    dynamics advance in steps (``tag_and_capture``: every ``consolidation_dt`` seconds
+    of stimulation) applies the block from its next slow step.
 
     Parameters
     ----------
@@ -441,6 +565,18 @@ def apply(projection, protocol, dt=0.5e-3, pre=None, post=None, record_every=Non
         pre_steps, pre_counts = pre_steps[:0], pre_counts[:0]
     if not post_idx.size:
         post_steps, post_counts = post_steps[:0], post_counts[:0]
+    windows = _window_steps(protocol, dt, n_total)
+    params_free = tuple(r.params(dtype) for r in rules)
+    params_blocked = params_free
+    if windows.size:
+        synthesis = [r for r in rules if "protein_synthesis" in r.get_params()]
+        if not synthesis:
+            raise ValueError(f"protocol={protocol!r} blocks protein synthesis, but no rule of "
+                             f"projection {q.name!r} models it; allowed: a projection whose rule "
+                             "has a protein_synthesis hyperparameter (e.g. tag_and_capture)")
+        params_blocked = tuple(
+            (dataclasses.replace(r, protein_synthesis=0.0) if r in synthesis else r).params(dtype)
+            for r in rules)
     use_rest = any(r.rest_kernel is not None for r in rules)
     spikes = np.union1d(pre_steps, post_steps)
     n_settle = max(int(math.ceil(settle / dt - 1e-9)), 1)
@@ -449,10 +585,10 @@ def apply(projection, protocol, dt=0.5e-3, pre=None, post=None, record_every=Non
     else:
         every = max(int(round(record_every / dt)), 1)
         cuts = np.union1d(np.arange(0, n_total, every, dtype=np.int64), [n_total])
-    blocks = _blocks(n_total, spikes, n_settle, use_rest, cuts)
+    edges = np.union1d(cuts, windows.ravel())  # chunks end at records and window edges
+    blocks = _blocks(n_total, spikes, n_settle, use_rest, edges)
 
     drive = driver_for(rules)
-    params = tuple(r.params(dtype) for r in rules)
     dW = np.zeros_like(W)
     M = q.mask if q.mask is not None else np.ones((0, 0), dtype)
     lo, hi = (q.bounds if q.bounds is not None else (-np.inf, np.inf))
@@ -472,10 +608,14 @@ def apply(projection, protocol, dt=0.5e-3, pre=None, post=None, record_every=Non
 
     record(0)
     stepped, rested = 0, 0
-    bounds_of_chunks = np.searchsorted(blocks[:, 1], cuts[1:-1], side="left")
+    recorded = set(cuts.tolist())
+    bounds_of_chunks = np.searchsorted(blocks[:, 1], edges[1:-1], side="left")
     for chunk in np.split(blocks, bounds_of_chunks):
         if chunk.shape[0] == 0:
             continue
+        first = chunk[0, 1]
+        blocked = bool(np.any((windows[:, 0] <= first) & (first < windows[:, 1])))
+        params = params_blocked if blocked else params_free
         stepped += drive(chunk, dtype.type(dt), dt, dtype.type(rest_dt), rest_dt, W, dW, M,
                          dtype.type(lo), dtype.type(hi), q.mask is not None, q.bounds is not None,
                          *spike_args, *buffers, params, tuple(states))
@@ -484,7 +624,8 @@ def apply(projection, protocol, dt=0.5e-3, pre=None, post=None, record_every=Non
         if check and not np.all(np.isfinite(W)):
             raise DivergenceError(f"projection {q.name!r}: weights became non-finite before "
                                   f"{end * dt:g} s of {protocol.name or 'the protocol'}", 0, end)
-        record(end)
+        if end in recorded:
+            record(end)
     if len(records_t) == 1 and n_total > 0:  # nothing ran (no blocks): still end at the end
         record(n_total)
     labels = [f"{pre}{f}" for pre, st in zip(prefixes, states) for f in st._fields]

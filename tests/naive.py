@@ -740,43 +740,54 @@ class NaiveTagAndCapture(NaiveRule):
     untagged fraction u = 1 - h - l into h with probability q = clip(ltp_rate x_j, 0, 1),
     rows with theta_ltd <= trace < theta_ltp into l (ltd_rate); dW = g_h dh - g_l dl.
     clock += dt; when clock >= consolidation_dt, one slow step of T = clock (then clock = 0):
-    from the values at its start, z += T/tau_late (z(1-z)(z-kappa) + gamma p (h - l))
-    (|z| < 1e-20 -> 0), h *= exp(-T/tau_h), l *= exp(-T/tau_l), and p relaxes exactly over T
-    to tau_pd/(tau_pm + tau_pd) at rate 1/tau_pm + 1/tau_pd when sum_j (h + l) >= theta_p
-    n_pre, else decays at 1/tau_pd. ``rest`` runs the pending clock, then n steps of dt.
+    from the values at its start, with the per-synapse thresholds
+    theta_ij = floor + (1 - floor) frac(g (j + 1) + r (i + 1)) (g the golden ratio's
+    conjugate, r = sqrt(2) - 1), a synapse is tagged for LTP when h > theta, for LTD when
+    l > 1 + floor - theta; z += T/tau_late z(1-z)(z-kappa) + T/tau_late gamma p (1 - z) for an
+    LTP tag, - T/tau_late gamma p z for an LTD tag, then clipped to [0, 1] (< 1e-20 -> 0);
+    h *= exp(-T/tau_h), l *= exp(-T/tau_l); p relaxes exactly over T with synthesis rate
+    a / tau_pm (a = protein_synthesis when sum_j (h + l) >= theta_p n_pre, else 0) and decay
+    rate 1 / tau_pd. ``rest`` runs the pending clock, then n steps of dt.
     """
 
     def __init__(self, ltp_rate, ltd_rate, theta_ltd, theta_ltp, tau_trace, tau_tag_ltp,
                  tau_tag_ltd, protein_threshold, tau_protein_rise, tau_protein_decay, tau_late,
-                 late_threshold, capture, ltp_weight, ltd_weight, late_weight, up_fraction,
-                 consolidation_dt):
+                 late_threshold, capture, tag_floor, protein_synthesis, ltp_weight, ltd_weight,
+                 late_weight, up_fraction, consolidation_dt):
         self.ltp_rate, self.ltd_rate = ltp_rate, ltd_rate
         self.theta_ltd, self.theta_ltp, self.tau_trace = theta_ltd, theta_ltp, tau_trace
         self.tau_h, self.tau_l = tau_tag_ltp, tau_tag_ltd
         self.theta_p, self.tau_pm, self.tau_pd = protein_threshold, tau_protein_rise, tau_protein_decay
         self.tau_z, self.kappa, self.gamma = tau_late, late_threshold, capture
+        self.floor, self.synthesis = tag_floor, protein_synthesis
         self.g_h, self.g_l, self.g_z = ltp_weight, ltd_weight, late_weight
         self.consolidation_dt = consolidation_dt
         assert up_fraction == 0, "the twin starts with every late phase down"
 
     def reset(self, W):
-        n_post = W.shape[0]
+        n_post, n_pre = W.shape
         self.tag_ltp, self.tag_ltd, self.late = (np.zeros(W.shape) for _ in range(3))
         self.baseline = np.array(W, dtype=np.float64)
         self.protein, self.trace, self.clock = (np.zeros(n_post) for _ in range(3))
+        i, j = np.meshgrid(np.arange(n_post), np.arange(n_pre), indexing="ij")
+        weyl = (0.6180339887498949 * (j + 1) + 0.41421356237309515 * (i + 1)) % 1.0
+        self.tag_threshold = self.floor + (1 - self.floor) * weyl
 
     def _slow(self, T):
         """One slow step of T seconds; returns the weight change."""
         h, l, z, p = self.tag_ltp, self.tag_ltd, self.late, self.protein
-        drive = self.gamma * p[:, None] * (h - l)
-        z_new = z + T / self.tau_z * (z * (1 - z) * (z - self.kappa) + drive)
-        z_new = np.where(np.abs(z_new) < 1e-20, 0.0, z_new)
+        ltp = h > self.tag_threshold
+        ltd = ~ltp & (l > 1 + self.floor - self.tag_threshold)
+        gp = T / self.tau_z * self.gamma * p[:, None]
+        z_new = (z + T / self.tau_z * z * (1 - z) * (z - self.kappa)
+                 + np.where(ltp, gp * (1 - z), 0.0) - np.where(ltd, gp * z, 0.0))
+        z_new = np.where(z_new < 1e-20, 0.0, np.minimum(z_new, 1.0))
         h_new, l_new = h * np.exp(-T / self.tau_h), l * np.exp(-T / self.tau_l)
         on = (h + l).sum(axis=1) >= self.theta_p * h.shape[1]
-        p_inf = self.tau_pd / (self.tau_pm + self.tau_pd)
-        rate = 1 / self.tau_pm + 1 / self.tau_pd
-        self.protein = np.where(on, p_inf + (p - p_inf) * np.exp(-T * rate),
-                                p * np.exp(-T / self.tau_pd))
+        s = np.where(on, self.synthesis, 0.0) / self.tau_pm
+        rate = s + 1 / self.tau_pd
+        p_inf = s / rate
+        self.protein = p_inf + (p - p_inf) * np.exp(-T * rate)
         dW = self.g_h * (h_new - h) - self.g_l * (l_new - l) + self.g_z * (z_new - z)
         self.tag_ltp, self.tag_ltd, self.late = h_new, l_new, z_new
         return dW

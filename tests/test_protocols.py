@@ -74,7 +74,33 @@ def test_protocols_are_values():
     assert "5 pre and 5 post spikes" in repr(P.tetanus(5, 100.0))
 
 
+def test_protein_block_windows_follow_the_protocol():
+    base = P.silence(100.0)
+    blocked = P.protein_block(base, 10.0, 20.0)
+    assert blocked.protein_blocks == (P.ProteinBlock(10.0, 20.0),)
+    assert blocked.duration == base.duration and blocked.pre == base.pre
+    assert P.protein_block(base).protein_blocks == (P.ProteinBlock(0.0, 100.0),)
+    # a sequence shifts the second protocol's windows; repeat repeats them
+    assert (P.silence(5.0) + blocked).protein_blocks == (P.ProteinBlock(15.0, 25.0),)
+    assert P.repeat(blocked, 2, 200.0).protein_blocks == (P.ProteinBlock(10.0, 20.0),
+                                                          P.ProteinBlock(210.0, 220.0))
+    # overlapping or touching windows are one
+    twice = P.protein_block(P.protein_block(base, 30.0, 60.0), 10.0, 30.0)
+    assert twice.protein_blocks == (P.ProteinBlock(10.0, 60.0),)
+    assert P.Protocol(duration=9.0, protein_blocks=[(1, 2)]).protein_blocks == (
+        P.ProteinBlock(1.0, 2.0),)
+    assert "protein synthesis blocked 10-20 s" in repr(blocked)
+    assert blocked != base and hash(blocked) == hash(P.protein_block(base, 10.0, 20.0))
+
+
 BAD = [
+    (lambda: P.ProteinBlock(5.0, 5.0), ValueError, "end=5.0"),
+    (lambda: P.ProteinBlock(-1.0, 2.0), ValueError, "start=-1.0"),
+    (lambda: P.ProteinBlock("0", 2.0), TypeError, "start='0'"),
+    (lambda: P.protein_block(P.silence(10.0), 0.0, 20.0), ValueError, "end=20.0"),
+    (lambda: P.protein_block("silence", 0.0, 1.0), TypeError, "protocol='silence'"),
+    (lambda: P.Protocol(duration=5.0, protein_blocks=[(1.0, 7.0)]), ValueError, "7.0"),
+    (lambda: P.Protocol(duration=5.0, protein_blocks=[1.0]), TypeError, "protein_blocks"),
     (lambda: P.tetanus(n_pulses=0), ValueError, "n_pulses=0"),
     (lambda: P.tetanus(n_pulses=2.5), TypeError, "n_pulses=2.5"),
     (lambda: P.tetanus(freq=-5.0), ValueError, "freq=-5.0"),
@@ -240,3 +266,57 @@ def test_apply_bad_input():
         with pytest.raises(error) as info:
             make()
         assert shown in str(info.value) and "\n" not in str(info.value), str(info.value)
+
+
+# -- protein-synthesis blocks in apply() -----------------------------------------------------------
+def _tag_neuron(**params):
+    net = bl.Network(seed=0)
+    x, y = net.add_input(200), net.add_population(1, activation="linear")
+    rule = bl.rules.TagAndCapture(**params)
+    return net.connect(x, y, rule=rule, init=np.ones((1, 200)))
+
+
+STRONG = P.repeat(P.tetanus(100, 100.0), n=3, interval=600.0)
+
+
+def test_a_block_over_the_whole_protocol_equals_the_rule_with_synthesis_off():
+    protocol = STRONG + P.silence(3600.0)
+    a, b = _tag_neuron(), _tag_neuron(protein_synthesis=0.0)
+    ta = P.apply(a, P.protein_block(protocol), pre=np.arange(100), record_every=600.0)
+    tb = P.apply(b, protocol, pre=np.arange(100), record_every=600.0)
+    np.testing.assert_array_equal(ta.t, tb.t)
+    np.testing.assert_array_equal(ta.W, tb.W)
+    for f in a.state._fields:
+        np.testing.assert_array_equal(ta.state[f], tb.state[f], err_msg=f)
+    assert np.all(ta.protein == 0) and ta.tag_ltp.max() > 0.8  # tagged, yet no proteins
+
+
+def test_inside_a_block_proteins_only_decay_with_their_lifetime():
+    """Proteins triggered by a strong tetanus (tags stay above the trigger for 20 min after
+    it); synthesis blocked from 10 to 40 min after the tetanus, then free again."""
+    q = _tag_neuron()
+    tetanus = P.tetanus(300, 100.0)  # 3 s
+    protocol = tetanus + P.silence(597.0) + P.protein_block(P.silence(1800.0)) + P.silence(600.0)
+    trace = P.apply(q, protocol, pre=np.arange(100), record_every=300.0)
+    p = trace.protein[:, 0]
+    at = {round(t): k for k, t in enumerate(trace.t)}
+    assert p[at[600]] > p[at[300]] > 0.3, "the tetanus did not trigger proteins"
+    decay = np.exp(-300.0 / q.rule.tau_protein_decay)
+    for t in range(900, 2401, 300):  # blocked: exact decay in every record interval
+        np.testing.assert_allclose(p[at[t]], p[at[t - 300]] * decay, rtol=1e-12)
+    tags = trace.tag_ltp[at[2400], 0, :100].sum() + trace.tag_ltd[at[2400], 0, :100].sum()
+    assert tags < q.rule.protein_threshold * 200 and p[at[2700]] < p[at[2400]]
+    # without the block the proteins keep rising while the tags last
+    free = P.apply(_tag_neuron(), tetanus + P.silence(2997.0), pre=np.arange(100),
+                   record_every=300.0)
+    assert free.protein[at[1200], 0] > p[at[1200]] * 1.2
+    np.testing.assert_array_equal(free.protein[:at[600] + 1], trace.protein[:at[600] + 1])
+
+
+def test_a_block_needs_a_rule_that_makes_proteins():
+    net = bl.Network(seed=0)
+    x, y = net.add_input(2), net.add_population(1, activation="linear")
+    q = net.connect(x, y, rule="hebb", lr=0.1)
+    with pytest.raises(ValueError, match="protein_synthesis") as info:
+        P.apply(q, P.protein_block(P.tetanus(3, 100.0)))
+    assert "\n" not in str(info.value)

@@ -394,15 +394,15 @@ def test_the_builtin_studies_are_registered_with_quick_sizes():
 def test_spacing_on_the_runner(tmp_path):
     """The spacing study through run_study: --set text parsed into its tuple fields, the
     summary at the longest delay per interval, both figures."""
-    tiny = {"n_inputs": "100", "n_neurons": "2", "intervals": "0,600,7200",
-            "delays": "0,3600,86400", "trajectory_intervals": "0,600", "record_every": "1800",
+    tiny = {"n_inputs": "100", "n_neurons": "2", "intervals": "0,300,7200",
+            "delays": "0,3600,86400", "trajectory_intervals": "0,300", "record_every": "1800",
             "rest_dt": "30"}
     res = run_study("spacing", rules=["tag_and_capture"], seeds=2, quick=True, out=tmp_path,
                     overrides=tiny)
-    assert res.exit_status == 0 and res.config.intervals == (0.0, 600.0, 7200.0)
+    assert res.exit_status == 0 and res.config.intervals == (0.0, 300.0, 7200.0)
     late = {s["interval_s"]: s for s in res.read_summary() if s["metric"] == "late"}
-    assert sorted(late) == ["0.0", "600.0", "7200.0"] and all(s["n"] == 2 for s in late.values())
-    assert late["600.0"]["mean"] > late["0.0"]["mean"] > late["7200.0"]["mean"]  # spacing effect
+    assert sorted(late) == ["0.0", "300.0", "7200.0"] and all(s["n"] == 2 for s in late.values())
+    assert late["300.0"]["mean"] > late["0.0"]["mean"] > late["7200.0"]["mean"]  # spacing effect
     assert sorted(os.listdir(res.figures_dir)) == [
         "captions.json", "findings.json", "spacing_retention.png", "spacing_retention.svg",
         "spacing_trajectories.png", "spacing_trajectories.svg"]
@@ -411,7 +411,7 @@ def test_spacing_on_the_runner(tmp_path):
     # the best interval against massed, with the summary's numbers
     assert findings["spacing_retention"] == (
         "A day after the last repetition, tag_and_capture keeps a late-phase weight of "
-        f"{late['600.0']['mean']:.3g} with repetitions 10 min apart against "
+        f"{late['300.0']['mean']:.3g} with repetitions 5 min apart against "
         f"{late['0.0']['mean']:.3g} massed.")
 
 
