@@ -407,6 +407,100 @@ def test_constraint_twin_gives_the_constrained_W():
         testing.check_numpy_twin(UnclippedTwin(low=-0.05, high=0.05))
 
 
+# -- signals a rule forgets to declare or never reads; state that cannot change ------------------
+@dataclass(frozen=True, repr=False)
+class ForgetsReward(bl.rules.RewardHebbian):
+    """Reward-modulated Hebb whose author left "reward" out of needs (so mod is all zeros)."""
+
+    name = "conformance_forgets_reward"
+    needs = frozenset({"pre", "post"})
+    reward_segment_kernel = None  # the engine only uses it for rules that need the reward
+
+
+@dataclass(frozen=True, repr=False)
+class ForgetsRewardWithBaseline(ForgetsReward):
+    """The same, with the reward baseline starting at 0.5: W changes, mod is still zeros."""
+
+    name = "conformance_forgets_reward_baseline"
+
+    def init_state(self, projection, rng):
+        state = super().init_state(projection, rng)
+        state.baseline[:] = 0.5
+        return state
+
+
+@dataclass(frozen=True, repr=False)
+class DeafToReward(bl.rules.Oja):
+    """Oja's rule declaring a reward its kernel never reads."""
+
+    name = "conformance_deaf_to_reward"
+    needs = frozenset({"pre", "post", "reward"})
+
+
+def test_rule_that_forgets_its_reward_fails_check_rule():
+    """It never changes W (mod is all zeros), which no other check notices."""
+    with pytest.raises(AssertionError, match=r"failed check_signals: dW and db are zero on every "
+                                             r"sample .* if the kernel reads mod, declare its "
+                                             r"signal in needs"):
+        check_rule(ForgetsReward)
+
+
+def test_kernel_reading_an_undeclared_mod_fails_the_signal_check():
+    with pytest.raises(AssertionError, match=r"the kernel reads mod .* but needs declares neither "
+                                             r"'reward' nor 'error'"):
+        testing.check_signals(ForgetsRewardWithBaseline())
+
+
+def test_declared_signal_that_is_never_read_fails_the_signal_check():
+    with pytest.raises(AssertionError, match=r"needs declares 'reward', but the kernel gives the "
+                                             r"same dW, db and state for reward 1 and reward 0"):
+        testing.check_signals(DeafToReward())
+
+
+FloatState = collections.namedtuple("FloatState", ["count"])
+
+
+@dataclass(frozen=True, repr=False)
+class FloatStateOja(bl.rules.Oja):
+    """Oja's rule with a plain float in its state."""
+
+    name = "conformance_float_state"
+
+    def init_state(self, projection, rng):
+        return FloatState(0.0)
+
+
+@dataclass(frozen=True, repr=False)
+class ScalarArrayStateOja(FloatStateOja):
+    """Oja's rule with a 0-d array in its state."""
+
+    def init_state(self, projection, rng):
+        return FloatState(np.zeros((), projection.W.dtype))
+
+
+@dataclass(frozen=True, repr=False)
+class Float64StateOja(FloatStateOja):
+    """Oja's rule whose state is float64 whatever W's dtype."""
+
+    def init_state(self, projection, rng):
+        return FloatState(np.zeros(1))
+
+
+@pytest.mark.parametrize("rule, message", [
+    (FloatStateOja, r"failed check_state: state field 'count' is 0.0 \(float\), not a NumPy array; "
+                    r"every state field must be an array of W.dtype: for a scalar use "
+                    r"np.zeros\(1, projection.W.dtype\), read and written as state.count\[0\]"),
+    (ScalarArrayStateOja, r"failed check_state: state field 'count' is a 0-d array; use shape "
+                          r"\(1,\)"),
+    (Float64StateOja, r"failed check_state: state field 'count' has dtype float64 in a float32 "
+                      r"network; the state follows W.dtype"),
+], ids=["float", "0-d array", "float64 in float32"])
+def test_state_that_is_not_arrays_of_W_dtype_fails_check_rule(registered, rule, message):
+    registered(rule)  # the save/load check would otherwise run it unregistered
+    with pytest.raises(AssertionError, match=message):
+        check_rule(rule)
+
+
 # -- the suite's own interface -------------------------------------------------------------------
 def test_skips_state_their_reason():
     with pytest.raises(SkipCheck, match="constraint rules edit W by design"):

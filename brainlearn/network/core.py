@@ -370,9 +370,13 @@ class Network:
         return order
 
     def incoming(self, pop) -> list[Projection]:
+        """The projections into ``pop`` (a Population or its name), in creation order."""
+        pop = self._resolve(pop, "pop")
         return [q for q in self.projections if q.post is pop]
 
     def outgoing(self, pop) -> list[Projection]:
+        """The projections from ``pop`` (a Population or its name), in creation order."""
+        pop = self._resolve(pop, "pop")
         return [q for q in self.projections if q.pre is pop]
 
     # -- running -------------------------------------------------------------------------------

@@ -7,8 +7,9 @@ True
 Oja(lr=0.01)
 """
 
-from .base import (FAMILIES, SIGNALS, EmptyState, GradientRule, LearningRule, LocalRule, available,
-                   get, hyperparameter, make, plugin_errors, register)
+from .base import (FAMILIES, PLUGINS_ENV, SIGNALS, EmptyState, GradientRule, LearningRule, LocalRule,
+                   PluginWarning, available, get, hyperparameter, load_plugin, make,
+                   plugin_errors, register)
 from .composite import Chain, Clip, RowNormalize, WeightDecay, chain
 from .consolidation import TagAndCapture
 from .consolidation_gradient import EWC, SynapticIntelligence
@@ -22,7 +23,8 @@ from .threshold import ThresholdLTP
 from .three_factor import RewardHebbian
 
 __all__ = ["LearningRule", "LocalRule", "GradientRule", "EmptyState", "hyperparameter", "register",
-           "get", "available", "make", "plugin_errors", "chain", "Chain", "SIGNALS", "FAMILIES",
+           "get", "available", "make", "plugin_errors", "load_plugin", "PluginWarning",
+           "PLUGINS_ENV", "chain", "Chain", "SIGNALS", "FAMILIES",
            "Backprop", "FeedbackAlignment", "DirectFeedbackAlignment", "Delta",
            "EWC", "SynapticIntelligence", "Calcium", "TagAndCapture",
            "Hebb", "Oja", "Sanger", "BCM", "Covariance", "Competitive", "AntiHebbian",

@@ -12,7 +12,8 @@ A learning rule is three things kept apart (as in optax and Nengo):
 
   ``W`` (n_post, n_pre) is read-only; ``pre`` (n_pre,) and ``post`` (n_post,)
   are activities, ``mod`` (n_post,) the third factor (the error dL/dz for
-  rules that need ``"error"``, zeros otherwise); ``params`` is the NamedTuple
+  rules that need ``"error"``, the reward, 1 or 0 in every entry, for rules that
+  need ``"reward"``, zeros otherwise); ``params`` is the NamedTuple
   of numeric hyperparameters cast to ``W``'s dtype; ``db`` (n_post,) receives
   the bias change (length 0 when this projection does not own the bias).
   An optional ``batch_kernel`` has the same signature with ``pre``, ``post``
@@ -87,13 +88,29 @@ and applies them afterwards. A rule whose change of ``W[i, j]`` depends on no
 other weight declares ``elementwise = True``, and the engine may then let it
 accumulate straight into ``W`` (equivalent, one memory pass saved); so may a rule
 that reads each weight before it writes it (``in_place = True``).
+
+The conventions a rule author needs (the meaning and sign of ``mod``, the order of
+state and weight updates, ``dt``, what a state field may be) are in the docstring of
+:class:`LearningRule` and in ``docs/authoring.md``. The registry: :func:`register`
+(refuses a name taken by another rule unless ``replace=True``), :func:`get`,
+:func:`available`, :func:`load_plugin` (a file or module of one's own, also for worker
+processes through ``$BRAINLEARN_PLUGINS``) and the ``brainlearn.rules`` entry points
+(:func:`plugin_errors`).
 """
 
 from __future__ import annotations
 
 import collections
 import dataclasses
+import importlib
+import importlib.util
+import inspect
+import keyword
 import math
+import multiprocessing
+import os
+import sys
+import warnings
 from dataclasses import dataclass, field
 from typing import ClassVar
 
@@ -102,7 +119,8 @@ import numpy as np
 from . import _params
 
 __all__ = ["LearningRule", "LocalRule", "GradientRule", "hyperparameter", "register", "get",
-           "available", "make", "plugin_errors", "EmptyState", "SIGNALS", "FAMILIES"]
+           "available", "make", "plugin_errors", "load_plugin", "PluginWarning", "EmptyState",
+           "SIGNALS", "FAMILIES", "PLUGINS_ENV", "dataclass_problem"]
 
 SIGNALS = ("pre", "post", "error", "reward")
 FAMILIES = ("gradient", "hebbian", "ltp", "homeostatic", "three-factor", "memory", "custom")
@@ -131,10 +149,137 @@ def _range_text(name, meta) -> str:
 
 @dataclass(frozen=True)
 class LearningRule:
-    """Base class of every learning rule (see the module docstring for the protocol).
+    r"""Base class of every learning rule.
 
-    Subclasses are frozen dataclasses whose fields are the hyperparameters, and set
-    the class attributes below.
+    A rule is a frozen dataclass whose fields are its hyperparameters (declared with
+    :func:`hyperparameter`), with class attributes that describe it to the engine, the
+    documentation and the conformance checks (:func:`brainlearn.testing.check_rule`).
+    The guide for rule authors is ``docs/authoring.md``; the protocol of the optional
+    kernels is in the docstring of :mod:`brainlearn.rules.base`. Write a rule as::
+
+        @register("my_rule")                    # outermost: registers the dataclass
+        @dataclass(frozen=True, repr=False)     # required: else the fields are no hyperparameters
+        class MyRule(LocalRule):
+            "One-line summary, then a blank line and the details (numpydoc)."
+
+            lr: float = hyperparameter(1e-3, low=0.0, doc="learning rate")
+
+            summary = "what it does, in one line"
+            equation = r"\Delta w_{ij} = \eta\, y_i x_j"
+            reference = "Author Year, Journal vol:page"
+            kernel = _my_rule_delta             # a numba.njit function, see below
+
+    Set the class attributes without annotations (an annotated ``x: float = 1`` in a
+    dataclass is a hyperparameter field, not a class attribute). :class:`LocalRule`
+    (family ``hebbian``, locality ``local``) and :class:`GradientRule` (``gradient``,
+    ``nonlocal``, needs ``error``) give other defaults.
+
+    Attributes
+    ----------
+    name : str
+        The registered name. Set by :func:`register` (or by the entry-point name of a
+        plug-in); do not set it yourself. A subclass inherits its parent's name until it
+        is registered under its own.
+    family : str
+        One of ``FAMILIES``: ``gradient``, ``hebbian``, ``ltp``, ``homeostatic``,
+        ``three-factor``, ``memory`` or ``custom`` (the default). Studies choose their
+        default rules by it.
+    locality : str
+        ``"local"`` (reads only what the synapse sees: pre, post, a broadcast factor)
+        or ``"nonlocal"``.
+    needs : frozenset of str
+        The signals the kernel reads, from ``SIGNALS``: ``pre``, ``post``, and at most
+        one third factor, ``error`` or ``reward``. The engine computes a backward pass
+        only for rules that need ``error``, and the reward only for rules that need
+        ``reward``; for every other rule ``mod`` is all zeros. A rule that reads ``mod``
+        must declare its signal (``check_rule`` fails one that does not).
+    summary, equation, reference : str
+        One line for ``brainlearn rules``, the update as LaTeX (no ``$``), and the
+        source; all three are required by ``check_rule`` and shown by ``brainlearn rules``.
+    kernel : numba dispatcher
+        ``kernel(W, pre, post, mod, params, state, dt, dW, db)``: *adds* the change of
+        one presentation to ``dW`` (and ``db``), reads ``W`` without writing it, and
+        advances ``state`` in place. Required.
+    constraint : bool
+        True for a rule that edits ``W`` itself after the summed deltas (clipping,
+        normalisation): its kernel is handed ``W`` as ``dW``. Such a rule need not
+        change ``W`` under every signal (``check_rule`` checks the others do).
+    elementwise : bool
+        True when the change of ``W[i, j]`` reads no other weight; the engine may then
+        accumulate straight into ``W``.
+    in_place : bool
+        True when the kernel stays correct with ``dW`` being ``W`` although it is not
+        elementwise (it reads every weight before writing it).
+    row_local : bool
+        True when the change of row ``i`` reads only row ``i`` of ``W`` and of the
+        state, ``pre``, ``post[i]`` and ``mod[i]``: rows may run on separate threads.
+    updates_bias : bool
+        True when the kernel writes ``db`` (the postsynaptic bias change; ``db`` has
+        length 0 where the projection does not own the bias).
+    feedback : str
+        For rules that need ``error``: how the error crosses this projection on its
+        way back, ``"transpose"`` (``W^T``), ``"random"`` (a fixed random ``B^T`` in the
+        state) or ``"direct"`` (from the output, through the rule's own ``B``).
+    lateral : bool
+        True for rules meant for a population-to-itself projection.
+    output_only : bool
+        True for supervised local rules that belong on a projection into the output.
+    unstable : bool
+        True when the rule may diverge by design (plain Hebb); the long-run finiteness
+        check is skipped.
+    state_uses_network : bool
+        True when ``init_state`` reads the rest of the network (the state is rebuilt
+        when the network's structure changes).
+    online_equals_batch1 : bool
+        False when online training differs from minibatches of one.
+    numpy_twin : callable or None
+        ``numpy_twin(rule, W, pre, post, mod, state, dt) -> (dW, db)``, a NumPy
+        reference that ``check_rule`` compares the kernel with, step by step.
+    batch_kernel, affine_kernel, direction_kernel, segment_kernel, reward_segment_kernel, rest_kernel
+        Optional compiled kernels for faster paths and for rest periods (see the module
+        docstring); each is checked against ``kernel`` by ``check_rule``.
+    input_state : tuple of str or None
+        With a ``direction_kernel``: the state fields it advances.
+
+    Notes
+    -----
+    What a kernel receives (one presentation, every array in ``W.dtype``):
+
+    * ``W`` (n_post, n_pre): the weights before this step's update (read-only);
+      ``pre`` (n_pre,) and ``post`` (n_post,): the activities of this presentation,
+      after the forward pass.
+    * ``mod`` (n_post,): the third factor. With ``"error"``: ``dL/dz`` of the
+      postsynaptic units for this sample (positive where raising ``z`` raises the
+      loss; gradient descent is ``dW = -lr * outer(mod, pre)``; at a softmax output
+      with cross-entropy it is ``y - t``; in a hidden layer the error carried back
+      through ``W^T`` or the rule's ``B``, times the derivative of the activation). With ``"reward"``: 1.0 when this
+      sample's output was correct and 0.0 otherwise, the same value in every entry,
+      with no baseline subtracted. A baseline-free rule ``dW = lr * R * outer(y, x)``
+      on non-negative activities (the digits, softmax or sigmoid units) can then only
+      grow weights, toward the inputs it was rewarded on; the unit that wins early
+      grows fastest and ends up winning every input: the output collapses onto one
+      class. Subtract a running reward baseline kept in the state (``R - R_bar``), as
+      ``reward_hebbian`` does. Without either signal ``mod`` is all zeros.
+    * ``params``: the NamedTuple of the numeric hyperparameters, floats cast to
+      ``W.dtype`` (booleans and integers kept).
+    * ``state``: the NamedTuple from :meth:`init_state`, changed in place. It stays
+      with the projection from one presentation to the next (and is saved with the
+      network). Every field is a NumPy array of ``W.dtype`` (a scalar is an array of
+      shape ``(1,)``, read and written as ``state.x[0]``): a NamedTuple cannot be
+      assigned to inside a kernel, and ``check_rule`` rejects other fields.
+    * ``dt``: the simulated seconds of this presentation (``bl.train(dt=...)``,
+      default 1.0), in ``W.dtype``. A kernel must be right for any ``dt > 0``: write
+      rates per second times ``dt``, and decays as ``exp(-dt / tau)`` or
+      ``-expm1(-dt / tau)`` (between 0 and 1 for every ``dt``) rather than Euler's
+      ``dt / tau``, which overshoots when ``dt > tau`` and diverges when ``dt > 2 tau``.
+
+    Whether a rule advances its state before or after it computes its weight change
+    is the rule's choice, and part of its equation: the built-in rules move an
+    eligibility trace or a rate estimate that should include the current sample
+    first (``reward_hebbian``'s trace, ``synaptic_scaling``'s rate), and a running
+    mean or threshold that the update is measured against after the update has read
+    it (``bcm``'s threshold, ``covariance``'s means, ``reward_hebbian``'s baseline).
+    Every kernel of a rule, and its ``numpy_twin``, must use the same order.
     """
 
     name: ClassVar[str] = ""
@@ -315,20 +460,131 @@ _REGISTRY: dict[str, type] = {}
 _PLUGIN_ERRORS: dict[str, str] = {}
 _ENTRY_POINT_GROUP = "brainlearn.rules"
 _entry_points_loaded = False
+#: the environment variable listing plug-in files and modules (separated by ``os.pathsep``)
+#: that every process imports before it looks a rule up; :func:`load_plugin` adds to it, so
+#: worker processes started afterwards (``--workers``) import the same plug-ins
+PLUGINS_ENV = "BRAINLEARN_PLUGINS"
 
 
-def register(name: str):
-    """Class decorator: register a rule under ``name`` (lower-case identifier)."""
+class PluginWarning(UserWarning):
+    """A rule plug-in (an entry point, or a file or module in ``$BRAINLEARN_PLUGINS``) failed
+    to load. The message is one line: the plug-in, what it points at, and the error."""
+
+
+def _one_line(exc) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
+def _source_file(cls):
+    """The real path of the file the module of ``cls`` was loaded from, or None."""
+    path = getattr(sys.modules.get(cls.__module__), "__file__", None)
+    return os.path.realpath(path) if path else None
+
+
+def _describe(cls) -> str:
+    """``module.QualName`` of a rule class, with its file when that is not a module's."""
+    text = f"{cls.__module__}.{cls.__qualname__}"
+    path = _source_file(cls)
+    if cls.__module__ in ("__main__", "__mp_main__") and path:
+        text += f" (defined in {os.path.basename(path)})"
+    return text
+
+
+def _same_definition(a, b) -> bool:
+    """Whether two classes come from one class statement: the same qualified name in the same
+    module (the module ran again: reloaded, a notebook cell run again), or in the same file
+    imported under two module names (a script that is also imported by name)."""
+    if a.__qualname__ != b.__qualname__:
+        return False
+    if a.__module__ == b.__module__:
+        return True
+    fa = _source_file(a)
+    return fa is not None and fa == _source_file(b)
+
+
+def dataclass_problem(cls):
+    """Why the rule class ``cls`` is not the frozen dataclass a rule must be, or None.
+
+    A subclass that is not decorated inherits its parent's dataclass fields, which is
+    fine as long as it declares no field of its own; a field it declares without
+    ``@dataclass`` is a plain class attribute, never a hyperparameter, and the kernel
+    would not find it in ``params``.
+    """
+    own = cls.__dict__
+    if "__dataclass_fields__" in own:
+        params = own.get("__dataclass_params__")
+        if params is not None and not params.frozen:
+            return (f"rule {cls.__name__} is a dataclass but not frozen; decorate it with "
+                    "@dataclass(frozen=True, repr=False)")
+        return None
+    stray = [k for k, v in own.items() if isinstance(v, dataclasses.Field)]
+    for k, ann in inspect.get_annotations(cls).items():
+        if "ClassVar" not in str(ann) and k not in stray:
+            stray.append(k)
+    if not stray:
+        return None
+    return (f"rule {cls.__name__} is not a dataclass, so {', '.join(map(repr, stray))} "
+            f"{'is a plain class attribute' if len(stray) == 1 else 'are plain class attributes'}"
+            ", not a hyperparameter; decorate the class with @dataclass(frozen=True, repr=False) "
+            "(from dataclasses), below @register(...)")
+
+
+def _check_rule_class(cls, where):
+    if not (isinstance(cls, type) and issubclass(cls, LearningRule)):
+        raise TypeError(f"{where} needs a LearningRule subclass, got {cls!r}")
+    problem = dataclass_problem(cls)
+    if problem:
+        raise TypeError(f"{where}: {problem}")
+    if cls.kernel is None:
+        raise TypeError(f"{where}: rule {cls.__name__} has no kernel; set kernel = a "
+                        "numba.njit function (see help(brainlearn.rules.LearningRule))")
+
+
+def register(name: str, *, replace: bool = False):
+    """Class decorator: register a rule class under ``name``.
+
+    Parameters
+    ----------
+    name : str
+        A lower-case identifier; it becomes the class's ``name``.
+    replace : bool
+        Replace a different rule already registered under ``name`` (a built-in one, say).
+        Without it, that raises ``ValueError`` naming the registered rule.
+
+    Returns
+    -------
+    callable
+        The decorator. It checks the class (a ``LearningRule`` subclass, a frozen
+        dataclass when it declares fields, with a ``kernel``) and returns the registered
+        class.
+
+    Notes
+    -----
+    A name may be registered again by the same class statement without ``replace``:
+
+    * from the same module and qualified name (``importlib.reload``, a notebook cell
+      run again): the newer class replaces the older one;
+    * from the same file imported under another module name (a script that is also
+      imported by name, through an entry point, ``--plugin`` or a worker process): the
+      class registered first stays registered and the decorator returns it, so both
+      module names refer to one rule class.
+    """
     if not isinstance(name, str) or not name.isidentifier() or name != name.lower():
-        raise ValueError(f"rule name {name!r} must be a lower-case identifier")
+        raise ValueError(f"rule name {name!r} is not allowed; allowed: a lower-case identifier "
+                         "such as 'my_rule'")
+    if not isinstance(replace, (bool, np.bool_)):
+        raise TypeError(f"replace={replace!r}; allowed: True or False")
 
     def deco(cls):
-        if not (isinstance(cls, type) and issubclass(cls, LearningRule)):
-            raise TypeError(f"register({name!r}) needs a LearningRule subclass, got {cls!r}")
-        if not dataclasses.is_dataclass(cls):
-            raise TypeError(f"rule {cls.__name__} must be a @dataclass(frozen=True)")
-        if cls.kernel is None:
-            raise TypeError(f"rule {cls.__name__} has no kernel")
+        _check_rule_class(cls, f"register({name!r})")
+        old = _REGISTRY.get(name)
+        if old is not None and old is not cls and not replace:
+            if not _same_definition(old, cls):
+                raise ValueError(
+                    f"register({name!r}): the name is taken by the rule {_describe(old)}; "
+                    f"choose another name, or register({name!r}, replace=True) to replace it")
+            if old.__module__ != cls.__module__:
+                return old  # one file imported twice: one rule (see the notes)
         cls.name = name
         cls.params_type()
         _REGISTRY[name] = cls
@@ -337,43 +593,224 @@ def register(name: str):
     return deco
 
 
-def _load_entry_points():
-    """Import third-party rules declared in the ``brainlearn.rules`` entry-point group, once.
+# -- plug-ins --------------------------------------------------------------------------------------
+class _PluginProblem(Exception):
+    """A plug-in file or module cannot be loaded; the message says why (one line)."""
 
-    A plug-in that fails to import is recorded (see :func:`plugin_errors`) and
-    reported with a warning naming it; the other rules stay usable.
+
+def _loaded_from(path):
+    """The module already imported from the file ``path`` (e.g. the running script), or None."""
+    base = os.path.basename(path)
+    for mod in list(sys.modules.values()):
+        f = getattr(mod, "__file__", None)
+        if isinstance(f, str) and os.path.basename(f) == base and os.path.realpath(f) == path:
+            return mod
+    return None
+
+
+def _import_file(spec):
+    path = os.path.realpath(spec)
+    if not os.path.isfile(path):
+        raise _PluginProblem("no such file; allowed: a Python file or an importable module name")
+    mod = _loaded_from(path)
+    if mod is not None:
+        return mod, path
+    name = os.path.splitext(os.path.basename(path))[0]
+    if not name.isidentifier() or keyword.iskeyword(name):
+        raise _PluginProblem(
+            f"the file name must be a Python identifier (e.g. {_identifier(name)}.py): the "
+            "engine imports rule kernels by module name")
+    if name in sys.modules:
+        raise _PluginProblem(f"a different module {name!r} is already imported (from "
+                             f"{getattr(sys.modules[name], '__file__', None) or 'no file'}); "
+                             "rename the file")
+    try:
+        found = importlib.util.find_spec(name)
+    except (ImportError, ValueError):
+        found = None
+    if found is not None and found.origin and os.path.realpath(found.origin) == path:
+        return _import_module(name), path
+    if found is not None:
+        raise _PluginProblem(f"its module name {name!r} is that of another module "
+                             f"({found.origin}); rename the file")
+    loader_spec = importlib.util.spec_from_file_location(name, path)
+    if loader_spec is None:
+        raise _PluginProblem("not a Python file; allowed: a Python file or an importable "
+                             "module name")
+    mod = importlib.util.module_from_spec(loader_spec)
+    sys.modules[name] = mod  # before it runs: its kernels are imported back by this name
+    try:
+        loader_spec.loader.exec_module(mod)
+    except BaseException as exc:
+        sys.modules.pop(name, None)
+        if isinstance(exc, Exception):
+            raise _PluginProblem(f"importing it raised {type(exc).__name__}: {_one_line(exc)}") \
+                from exc
+        raise
+    return mod, path
+
+
+def _identifier(text) -> str:
+    out = "".join(c if c.isalnum() or c == "_" else "_" for c in text)
+    return out if out.isidentifier() else f"_{out}"
+
+
+def _import_module(name):
+    try:
+        found = importlib.util.find_spec(name)
+    except (ImportError, ValueError):
+        found = None
+    if found is None:
+        raise _PluginProblem("no such module or file; allowed: a Python file (.py) or an "
+                             "importable module name")
+    try:
+        return importlib.import_module(name)
+    except Exception as exc:  # noqa: BLE001 - any error in the plug-in's code
+        raise _PluginProblem(f"importing it raised {type(exc).__name__}: {_one_line(exc)}") \
+            from exc
+
+
+def _import_plugin(spec):
+    """``(module, key)`` of the plug-in ``spec`` (a file path or a module name), imported once;
+    ``key`` is what goes into ``$BRAINLEARN_PLUGINS`` (a file's real path, or the name)."""
+    if not isinstance(spec, str) or not spec.strip():
+        raise _PluginProblem("allowed: a Python file (.py) or an importable module name")
+    spec = spec.strip()
+    if spec.endswith(".py") or os.sep in spec or (os.altsep and os.altsep in spec) \
+            or os.path.isfile(spec):
+        return _import_file(spec)
+    return _import_module(spec), spec
+
+
+def _env_plugins() -> list:
+    return [s for s in os.environ.get(PLUGINS_ENV, "").split(os.pathsep) if s.strip()]
+
+
+def load_plugin(plugin):
+    """Import a Python file or module that registers rules; return the module.
+
+    The rules it registers (with :func:`register`) are then available by name, to
+    ``net.connect(..., rule="my_rule")`` and to the studies. The command line's
+    ``--plugin FILE_OR_MODULE`` calls this.
+
+    Parameters
+    ----------
+    plugin : str
+        A path to a Python file (``my_rules.py``) or the name of an importable module
+        (``my_package.rules``). A file is imported as the module named after it
+        (``my_rules``), once: a file already imported (the running script, say) is not
+        imported again. Its name must be a Python identifier, and must not be that of
+        another module.
+
+    Returns
+    -------
+    module
+
+    Raises
+    ------
+    ValueError
+        ``plugin`` names no file or importable module, or a file whose name cannot be
+        a module name.
+    ImportError
+        Importing it raised; the message gives the error (the original is chained).
+
+    Notes
+    -----
+    The plug-in is also added to the environment variable ``BRAINLEARN_PLUGINS``
+    (paths and module names separated by ``os.pathsep``), which every process imports
+    before it looks a rule up: worker processes started afterwards (``workers=N``,
+    ``--workers N``) find the same rules. Setting the variable yourself does the same.
+    Dask workers on other machines do not see it: install such a rule as a package
+    with an entry point there.
+    """
+    try:
+        module, key = _import_plugin(plugin)
+    except _PluginProblem as exc:
+        kind = ImportError if isinstance(exc.__cause__, Exception) else ValueError
+        error = kind(f"plugin={plugin!r}: {exc}")
+        error.reason = str(exc)  # the message without the argument (the CLI names its option)
+        raise error from exc.__cause__
+    known = _env_plugins()
+    if key not in known:
+        os.environ[PLUGINS_ENV] = os.pathsep.join(known + [key])
+    return module
+
+
+def _warn(message):
+    # a worker process (started by multiprocessing: --workers, Dask) stays quiet: the process
+    # that started it has reported the same plug-ins already
+    if multiprocessing.parent_process() is not None:
+        return
+    warnings.warn(message, PluginWarning, stacklevel=5)
+
+
+def _plugin_failed(key, target, error):
+    _PLUGIN_ERRORS[key] = error
+    where = f" ({target})" if target and target != key else ""
+    _warn(f"rule plug-in {key!r}{where} failed to load: {error}")
+
+
+def _entry_point_is(cls, ep) -> bool:
+    """Whether the entry point ``ep`` names the class statement of ``cls`` (its file and
+    qualified name), e.g. the running script's own rule: then it need not be imported."""
+    module, _, attr = ep.value.partition(":")
+    if attr.strip() != cls.__qualname__:
+        return False
+    path = _source_file(cls)
+    if path is None:
+        return False
+    try:
+        found = importlib.util.find_spec(module.strip())
+    except Exception:  # noqa: BLE001 - a module that cannot be found is not this one
+        return False
+    return found is not None and bool(found.origin) and os.path.realpath(found.origin) == path
+
+
+def _load_entry_points():
+    """Import the plug-ins listed in ``$BRAINLEARN_PLUGINS``, then the third-party rules
+    declared in the ``brainlearn.rules`` entry-point group, once per process.
+
+    A plug-in that fails to load is recorded (see :func:`plugin_errors`) and reported
+    with a one-line :class:`PluginWarning` naming it (not in worker processes, whose
+    parent reports it); the other rules stay usable. An entry point whose rule is
+    already registered (its module was imported first and registered it) is not an
+    error; one whose name is taken by another rule is.
     """
     global _entry_points_loaded
     if _entry_points_loaded:
         return
     _entry_points_loaded = True
-    import warnings
     from importlib.metadata import entry_points
 
+    for spec in _env_plugins():
+        try:
+            _import_plugin(spec)
+        except _PluginProblem as exc:
+            _plugin_failed(spec, None, str(exc))
     try:
         eps = entry_points(group=_ENTRY_POINT_GROUP)
     except Exception as exc:  # noqa: BLE001 - broken metadata must not break brainlearn
-        warnings.warn(f"could not read the {_ENTRY_POINT_GROUP!r} entry points: {exc}", stacklevel=3)
+        _warn(f"could not read the {_ENTRY_POINT_GROUP!r} entry points: {_one_line(exc)}")
         return
     for ep in eps:
-        if ep.name in _REGISTRY:
-            _PLUGIN_ERRORS[ep.name] = f"the name is taken by {_REGISTRY[ep.name].__qualname__}"
-            warnings.warn(f"brainlearn rule plug-in {ep.name!r} ({ep.value}) was not loaded: the "
-                          "name is already registered", stacklevel=3)
-            continue
+        old = _REGISTRY.get(ep.name)
         try:
+            if old is not None and _entry_point_is(old, ep):
+                continue  # this rule, registered already (e.g. by the running script)
             obj = ep.load()
             if not (isinstance(obj, type) and issubclass(obj, LearningRule)):
                 raise TypeError(f"the entry point gives {obj!r}, not a LearningRule subclass")
+            old = _REGISTRY.get(ep.name)
+            if old is not None and old is not obj and not _same_definition(old, obj):
+                _plugin_failed(ep.name, ep.value, f"the name is taken by the rule {_describe(old)}")
+                continue
             register(ep.name)(obj)
         except Exception as exc:  # noqa: BLE001
-            _PLUGIN_ERRORS[ep.name] = f"{type(exc).__name__}: {exc}"
-            warnings.warn(f"brainlearn rule plug-in {ep.name!r} ({ep.value}) failed to load: "
-                          f"{type(exc).__name__}: {exc}", stacklevel=3)
+            _plugin_failed(ep.name, ep.value, f"{type(exc).__name__}: {_one_line(exc)}")
 
 
 def plugin_errors() -> dict:
-    """Plug-ins that failed to load: ``{entry point name: error}``."""
+    """Plug-ins that failed to load: ``{entry point name or $BRAINLEARN_PLUGINS entry: error}``."""
     _load_entry_points()
     return dict(_PLUGIN_ERRORS)
 
@@ -390,7 +827,11 @@ def get(name: str) -> type:
         _load_entry_points()
     if isinstance(name, str) and name in _REGISTRY:
         return _REGISTRY[name]
-    hint = f" (plug-in failed to load: {_PLUGIN_ERRORS[name]})" if name in _PLUGIN_ERRORS else ""
+    if name in _PLUGIN_ERRORS:
+        hint = f" (plug-in failed to load: {_PLUGIN_ERRORS[name]})"
+    else:  # a rule defined in a file of one's own must be imported first
+        hint = " (a rule in a file of your own: load it with --plugin FILE or " \
+               "bl.rules.load_plugin(FILE))"
     raise ValueError(f"rule={name!r} is not a registered rule{hint}; available: "
                      f"{', '.join(available())}")
 

@@ -28,10 +28,11 @@ or, in a pytest module, one test per (rule, check)::
         check(rule)
 
 The checks, in the order :func:`check_rule` runs them: constructible with its
-defaults; metadata complete; bad hyperparameters rejected; parameters and a
-trained network survive ``get_params`` and save/load; deterministic for a seed;
-the kernel never writes ``W``, adds to ``dW``, and keeps its ``elementwise`` and
-``row_local`` claims; float32 and float64 kept; online training equals
+defaults; metadata complete; bad hyperparameters rejected; the state a NamedTuple of
+arrays of ``W``'s dtype; parameters and a trained network survive ``get_params`` and
+save/load; deterministic for a seed; the kernel never writes ``W``, adds to ``dW``,
+changes ``W`` under real signals and reads the third factor it declares in ``needs``
+(and no other); it keeps its ``elementwise`` and ``row_local`` claims; float32 and float64 kept; online training equals
 minibatches of one; equal to the rule's ``numpy_twin``; an ``affine_kernel`` that
 agrees with the kernel; a ``segment_kernel`` (and a ``reward_segment_kernel``) that
 gives what the per-sample loop over the kernel gives; a ``rest_kernel`` that leaves ``W`` alone, is deterministic
@@ -52,11 +53,13 @@ from .checks import (_CHECKS, check_affine_kernel, check_bad_hyperparameters,
                      check_elementwise_claim, check_finite_long_run, check_kernel_adds_to_dW,
                      check_kernel_never_writes_W, check_metadata, check_numpy_twin,
                      check_online_equals_batch1, check_params_round_trip, check_rest_kernel,
-                     check_reward_segment_kernel, check_row_local_claim, check_segment_kernel)
+                     check_reward_segment_kernel, check_row_local_claim, check_segment_kernel,
+                     check_signals, check_state)
 
 __all__ = ["SkipCheck", "check_rule", "rule_checks", "parametrize_with_checks", "example_network",
-           "check_constructible", "check_metadata", "check_bad_hyperparameters",
+           "check_constructible", "check_metadata", "check_bad_hyperparameters", "check_state",
            "check_params_round_trip", "check_kernel_never_writes_W", "check_kernel_adds_to_dW",
+           "check_signals",
            "check_elementwise_claim", "check_row_local_claim", "check_dtypes_kept",
            "check_deterministic",
            "check_online_equals_batch1", "check_numpy_twin", "check_affine_kernel",

@@ -13,7 +13,8 @@ from .. import rules as _rules
 from .._jit import JIT_DISABLED
 from ..engine import DivergenceError
 from ..network.io import load
-from ..rules.base import FAMILIES, SIGNALS, LearningRule
+from ..rules.base import FAMILIES, SIGNALS, LearningRule, _describe, _same_definition, \
+    dataclass_problem
 
 from ._examples import (LONG_RUN_STEPS, SkipCheck, _act, _act_back, _arrays, _as_tuple,  # noqa: F401
                         _assert_bit_identical, _call_kernel, _copy_state, _digits, _kernel_inputs,
@@ -50,6 +51,8 @@ def check_constructible(rule):
     """The class builds with its defaults, is a frozen dataclass; ``repr`` shows its parameters."""
     cls = type(rule)
     assert isinstance(rule, LearningRule), f"{cls.__name__} is not a LearningRule subclass"
+    problem = dataclass_problem(cls)
+    assert problem is None, problem
     assert dataclasses.is_dataclass(cls) and cls.__dataclass_params__.frozen, \
         f"{cls.__name__} must be a @dataclass(frozen=True)"
     default = cls()
@@ -108,9 +111,20 @@ def check_metadata(rule):
     assert isinstance(name, str) and name.isidentifier() and name == name.lower(), \
         f"{cls.__name__}.name = {name!r}: register the rule or give it a lower-case identifier name"
     registered = _registered(name)
-    assert registered is None or registered is cls, \
-        f"{cls.__name__}.name = {name!r} belongs to the registered rule {registered.__name__} " \
-        "(a name inherited from a parent class?)"
+    if registered is not None and registered is not cls:
+        if _same_definition(registered, cls):
+            raise AssertionError(
+                f"{cls.__name__} was registered as {name!r} again after this class was made: "
+                f"the registered class is now {_describe(registered)} and this one is "
+                f"{_describe(cls)} (the module ran again: reloaded, or a notebook cell run "
+                f"again); use the registered class, bl.rules.get({name!r})")
+        inherited = any(getattr(base, "name", None) == name for base in cls.__mro__[1:])
+        raise AssertionError(
+            f"{cls.__name__}.name = {name!r} belongs to the registered rule "
+            f"{registered.__qualname__} of {registered.__module__}"
+            + (f", and {cls.__name__} inherits the name from its parent class: register it "
+               "under a name of its own" if inherited and "name" not in cls.__dict__ else
+               f", a different class: register {cls.__name__} under a name of its own"))
     assert cls.family in FAMILIES, f"family = {cls.family!r}; allowed: {', '.join(FAMILIES)}"
     assert cls.locality in ("local", "nonlocal"), \
         f"locality = {cls.locality!r}; allowed: local, nonlocal"
@@ -322,6 +336,128 @@ def check_row_local_claim(rule):
                     f"row_local = True, but rows {lo}..{hi - 1} of {name} computed on their own " \
                     f"differ from the same rows of the whole projection {q.name!r} (max " \
                     f"difference {_max_diff(a, b):.3g}): the update of a row reads other rows"
+
+
+@_check
+def check_state(rule):
+    """``init_state`` gives a NamedTuple whose every field is a NumPy array of ``W.dtype``
+    (at least one-dimensional), in float64 and float32 networks.
+
+    A kernel changes its state in place, which only an array allows: a float field
+    could never change (a NamedTuple cannot be assigned to inside a kernel), and a
+    0-d array comes back from ``bl.load`` with another shape. A scalar is an array of
+    shape ``(1,)``, read and written as ``state.x[0]``.
+    """
+    for dtype in ("float64", "float32"):
+        net, _ = example_network(rule, dtype)
+        for q in _rule_projections(net, rule):
+            st = q.state
+            assert isinstance(st, tuple) and hasattr(st, "_fields"), \
+                f"init_state gave {type(st).__name__} {st!r} on projection {q.name!r}; it must " \
+                "give a NamedTuple of arrays (collections.namedtuple; EmptyState() for none)"
+            for f, v in zip(st._fields, st):
+                if not isinstance(v, np.ndarray):
+                    raise AssertionError(
+                        f"state field {f!r} is {v!r} ({type(v).__name__}), not a NumPy array; "
+                        f"every state field must be an array of W.dtype: for a scalar use "
+                        f"np.zeros(1, projection.W.dtype), read and written as state.{f}[0] "
+                        "in the kernel")
+                assert v.ndim >= 1, \
+                    f"state field {f!r} is a 0-d array; use shape (1,) (state.{f}[0] in the " \
+                    "kernel): a 0-d array is not saved and loaded with its shape"
+                assert v.dtype == q.W.dtype, \
+                    f"state field {f!r} has dtype {v.dtype} in a {dtype} network; the state " \
+                    f"follows W.dtype (np.zeros(..., projection.W.dtype))"
+
+
+def _kernel_step(rule, q, pre, post, mod, state):
+    """``(dW, db, state after)`` of one kernel call on copies."""
+    _, dW, db, st = _call_kernel(rule.kernel, q, rule, pre, post, mod, state)
+    return dW, db, st
+
+
+def _same_step(a, b) -> bool:
+    return _same_bits(a[0], b[0]) and _same_bits(a[1], b[1]) and \
+        all(_same_bits(x, y) for x, y in zip(a[2], b[2]))
+
+
+def _signal_cases(rule, rows=8):
+    """``(what, projection, pre, post, mod, state)`` for real samples of the example network
+    as built, after one epoch, and after that epoch's ``end_task``."""
+    cases = []
+    fresh, data = example_network(rule)
+    trained, _ = _trained(rule)
+    for what, net in (("as built", fresh), ("after one epoch", trained)):
+        for q in _rule_projections(net, rule):
+            pre, post, mod = _kernel_inputs(net, data, q, rule, np.arange(rows))
+            states = [(what, q.state)]
+            if what != "as built" and type(rule).end_task is not LearningRule.end_task:
+                states.append(("after end_task", rule.end_task(q, _copy_state(q.state))))
+            for label, st in states:
+                cases += [(label, q, pre[r], post[r], mod[r], st) for r in range(len(pre))]
+    return cases
+
+
+@_check
+def check_signals(rule):
+    """The rule changes ``W`` under real signals, reads the third factor it declares in
+    ``needs``, and no undeclared one.
+
+    On real samples of the example network (as built, after one epoch, and after
+    ``end_task`` for a rule that overrides it), calling the kernel directly:
+
+    * some sample gives a non-zero ``dW`` or ``db``;
+    * with ``"reward"`` in ``needs``: reward 1 and reward 0 give different updates
+      (``dW``, ``db`` or the state);
+    * with ``"error"``: the real error and another error give different updates;
+    * with neither: ``mod`` = 0.5 everywhere gives the same as ``mod`` = 0. The engine
+      hands such a rule zeros, so a kernel that reads ``mod`` without declaring its
+      signal sees nothing and may still pass every other check.
+
+    Skipped for constraint rules (they edit ``W`` by design and read no signal).
+    """
+    if rule.constraint:
+        raise SkipCheck("constraint rules edit W by design and read no signal")
+    needs = set(rule.needs)
+    cases = _signal_cases(rule)
+    steps = [_kernel_step(rule, q, pre, post, mod, st) for _, q, pre, post, mod, st in cases]
+    if not any(np.any(dW != 0) or np.any(db != 0) for dW, db, _ in steps):
+        if needs & {"error", "reward"}:
+            hint = "check that the kernel adds its change to dW"
+        else:
+            hint = ("if the kernel reads mod, declare its signal in needs ('reward' or "
+                    "'error'): without one the engine passes mod = 0")
+        raise AssertionError(
+            "dW and db are zero on every sample of the example network (as built and after "
+            f"one epoch): the rule never changes W; {hint} (a rule that edits W itself "
+            "declares constraint = True)")
+    for signal in ("reward", "error"):
+        if signal not in needs:
+            continue
+        differs = False
+        for (_, q, pre, post, mod, st), step in zip(cases, steps):
+            if signal == "reward":
+                one = _kernel_step(rule, q, pre, post, np.ones_like(mod), st)
+                zero = _kernel_step(rule, q, pre, post, np.zeros_like(mod), st)
+                differs = not _same_step(one, zero)
+            else:
+                other = _kernel_step(rule, q, pre, post, 2 * mod + mod.dtype.type(0.25), st)
+                differs = not _same_step(step, other)
+            if differs:
+                break
+        assert differs, \
+            f"needs declares {signal!r}, but the kernel gives the same dW, db and state " \
+            f"for {'reward 1 and reward 0' if signal == 'reward' else 'two different errors'} " \
+            "on every sample: it does not read mod (the engine passes the " \
+            f"{signal} as mod)"
+    if not needs & {"reward", "error"}:
+        for (what, q, pre, post, mod, st), step in zip(cases, steps):
+            half = _kernel_step(rule, q, pre, post, np.full_like(mod, 0.5), st)
+            zero = _kernel_step(rule, q, pre, post, np.zeros_like(mod), st)
+            assert _same_step(half, zero), \
+                "the kernel reads mod (mod = 0.5 and mod = 0 give different updates), but " \
+                "needs declares neither 'reward' nor 'error': the engine then passes " \
+                "mod = 0, so the rule never sees its third factor; add the signal to needs"
 
 
 @_check
@@ -642,9 +778,10 @@ def check_finite_long_run(rule):
 
 #: the checks in the order they run: cheap ones first; determinism before the direct kernel
 #: calls, so that a nondeterministic kernel is reported as such
-_CHECKS = (check_constructible, check_metadata, check_bad_hyperparameters, check_params_round_trip,
-           check_deterministic, check_kernel_never_writes_W, check_kernel_adds_to_dW,
-           check_elementwise_claim, check_row_local_claim, check_dtypes_kept,
+_CHECKS = (check_constructible, check_metadata, check_bad_hyperparameters, check_state,
+           check_params_round_trip, check_deterministic, check_kernel_never_writes_W,
+           check_kernel_adds_to_dW, check_signals, check_elementwise_claim,
+           check_row_local_claim, check_dtypes_kept,
            check_online_equals_batch1, check_numpy_twin, check_affine_kernel,
            check_segment_kernel, check_reward_segment_kernel, check_rest_kernel,
            check_finite_long_run)
