@@ -14,12 +14,12 @@ from ._version import __version__
 from .engine import DivergenceError, History, end_task, evaluate, predict, rest, train
 from .network import Network, Population, Projection, init, mlp
 from .network.io import load, save
-from . import memory, protocols, testing
+from . import memory, protocols, studies, testing
 
 __all__ = [
     "__version__",
     "Network", "Population", "Projection", "mlp", "init",
     "train", "evaluate", "predict", "rest", "end_task", "History", "DivergenceError",
     "save", "load",
-    "datasets", "rules", "testing", "protocols", "memory",
+    "datasets", "rules", "testing", "protocols", "memory", "studies",
 ]

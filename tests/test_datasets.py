@@ -159,7 +159,8 @@ def test_dataset_properties_and_repr():
         (dict(y_train=np.full(12, -1)), ValueError, "y_train"),
         (dict(image_shape=(3, 3)), ValueError, "image_shape"),
         (dict(x_train=np.zeros((12, 4), np.uint8)), TypeError, "x_train"),
-        (dict(y_train=np.zeros(12, np.float32)), TypeError, "y_train"),
+        (dict(y_train=np.array(["0"] * 12)), TypeError, "y_train"),
+        (dict(y_train=np.full(12, 0.5)), ValueError, "y_train must hold integer class labels"),
         (dict(x_train=np.zeros(12, np.float32)), ValueError, "x_train"),
         (dict(n_classes=0), ValueError, "n_classes"),
     ],
@@ -167,6 +168,28 @@ def test_dataset_properties_and_repr():
 def test_dataset_validation(changes, error, match):
     with pytest.raises(error, match=match):
         _small_dataset(**changes)
+
+
+def test_dataset_takes_integral_float_labels_as_integers():
+    """Labels 0.0, 1.0, 2.0 (as read from a CSV file) are the labels 0, 1, 2."""
+    ints = _small_dataset()
+    floats = _small_dataset(y_train=ints.y_train.astype(np.float64),
+                            y_test=ints.y_test.astype(np.float32))
+    for split in ("y_train", "y_test"):
+        got = getattr(floats, split)
+        assert got.dtype == np.int64
+        np.testing.assert_array_equal(got, getattr(ints, split))
+
+
+@pytest.mark.parametrize("value, shown", [(1.5, "1.5"), (np.nan, "nan"), (np.inf, "inf")])
+def test_dataset_names_the_first_non_integral_float_label(value, shown):
+    y = (np.arange(12) % 3).astype(np.float64)
+    y[7] = value
+    with pytest.raises(ValueError) as info:
+        _small_dataset(y_train=y)
+    message = str(info.value)
+    assert message == (f"y_train must hold integer class labels; got the non-integral value "
+                       f"{shown} at index 7")
 
 
 def test_dataset_subset_is_stratified_and_reproducible():
@@ -307,11 +330,40 @@ def test_load_mnist_default_directory_from_environment(tmp_path, monkeypatch):
     _check_idx_dataset(bd.load("mnist"), arrays, "mnist")
 
     monkeypatch.delenv("BRAINLEARN_DATA")
+    monkeypatch.delenv("BRAINLEARN_CACHE_DIR", raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     assert bd.data_dir("fashion_mnist") == tmp_path / "xdg" / "brainlearn" / "datasets" / "fashion_mnist"
     monkeypatch.delenv("XDG_CACHE_HOME")
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     assert bd.data_dir("mnist") == tmp_path / "home" / ".cache" / "brainlearn" / "datasets" / "mnist"
+
+
+def test_download_goes_to_brainlearn_cache_dir_when_set(tmp_path, monkeypatch):
+    """With only BRAINLEARN_CACHE_DIR set, download=True writes to $BRAINLEARN_CACHE_DIR/datasets
+    (beside the compiled drivers), not to ~/.cache; BRAINLEARN_DATA still comes first. The
+    downloader is a fake that copies local files: nothing is fetched."""
+    source = tmp_path / "source"
+    arrays = _write_idx_set(source, gz=(True, True, True, True))
+    fetched = []
+
+    def fake_download(mirrors, filename, dest, md5):
+        fetched.append(Path(dest))
+        Path(dest).parent.mkdir(parents=True, exist_ok=True)
+        Path(dest).write_bytes((source / filename).read_bytes())
+        return Path(dest)
+
+    monkeypatch.setattr(mnist_module, "download_from_mirrors", fake_download)
+    monkeypatch.delenv("BRAINLEARN_DATA")
+    monkeypatch.setenv("BRAINLEARN_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    expected = tmp_path / "cache" / "datasets" / "mnist"
+    assert bd.data_dir("mnist") == expected
+    _check_idx_dataset(bd.load("mnist", download=True), arrays, "mnist")
+    assert sorted(fetched) == sorted(expected / f"{stem}.gz" for stem in mnist_module.FILES)
+    assert not (tmp_path / "home").exists() and not (tmp_path / "xdg").exists()
+    monkeypatch.setenv("BRAINLEARN_DATA", str(tmp_path / "data"))
+    assert bd.data_dir("mnist") == tmp_path / "data" / "mnist"
 
 
 def test_load_mnist_missing_files_message(tmp_path):

@@ -1,4 +1,4 @@
-"""The figures of the retention and memory studies and of sweeps, checked on the matplotlib Figure
+"""The figures of the learning, retention and memory studies and of sweeps, checked on the matplotlib Figure
 itself (not on file sizes): panels, axis labels, lines and bands per panel, shared axes, and
 confidence bands that stay within the range of the metric they show.
 
@@ -12,6 +12,8 @@ import numpy as np
 import pytest
 from matplotlib.collections import LineCollection, PolyCollection
 
+from brainlearn.plotting import mean_ci
+from brainlearn.studies import _learning_figures as lf
 from brainlearn.studies import _memory_figures as mf
 from brainlearn.studies import _retention_figures as rf
 from brainlearn.studies import _sweep_figures as sf
@@ -27,7 +29,7 @@ def captured(monkeypatch):
         figures[str(path).replace("\\", "/").rsplit("/", 1)[-1]] = fig
         return [f"{path}.png"]
 
-    for module in (rf, mf, sf):
+    for module in (lf, rf, mf, sf):
         monkeypatch.setattr(module, "save_figure", keep)
     return figures
 
@@ -44,6 +46,167 @@ def _curves(ax):
 def _band_range(ax):
     ys = np.concatenate([p.vertices[:, 1] for c in _bands(ax) for p in c.get_paths()])
     return ys.min(), ys.max()
+
+
+def _intervals(ax):
+    """``(low, high, y)`` of every horizontal error bar of a panel (ax.errorbar with xerr)."""
+    out = []
+    for container in ax.containers:
+        for lines in container.lines[2]:
+            for seg in lines.get_segments():
+                seg = np.asarray(seg)
+                if len(seg):
+                    out.append((seg[:, 0].min(), seg[:, 0].max(), seg[0, 1]))
+    return out
+
+
+# -- learning --------------------------------------------------------------------------------------
+LEARNING_ROLES = {"backprop": "end_to_end", "feedback_alignment": "end_to_end",
+                  "delta": "single_layer", "oja": "hidden", "bcm": "hidden",
+                  "random_features": "hidden", "pca": "hidden"}
+LEARNING_SEEDS = 3
+STEPS = (0, 100, 200, 300)
+
+
+def _learning_rows():
+    """Every metric the learning figures read: curves that end close to 1 with a wide spread
+    over 3 seeds (an unclipped t band runs past 1), objectives near their bounds, final
+    accuracies (one diverged run), wall times and receptive fields of 4 units of 2x2 pixels."""
+    rng = np.random.default_rng(2)
+    rows = []
+
+    def row(rule, seed, metric, step, value, **extra):
+        rows.append(dict({"rule": rule, "seed": seed, "task": "digits", "step": step,
+                          "metric": metric, "value": float(value),
+                          "role": LEARNING_ROLES[rule]}, **extra))
+
+    for k, rule in enumerate(LEARNING_ROLES):
+        for seed in range(LEARNING_SEEDS):
+            for step in STEPS:
+                if LEARNING_ROLES[rule] == "hidden":
+                    # a converged readout of fixed features: flat, the four layers within 0.05
+                    acc = 0.99 - 0.01 * k + 0.004 * (seed - 1)
+                else:  # learning end to end: from chance to close to 1, far apart over seeds
+                    acc = 0.1 + 0.85 * step / STEPS[-1] + 0.12 * rng.random() * (seed - 1)
+                row(rule, seed, "test_accuracy", step, min(1.0, acc))
+                if LEARNING_ROLES[rule] == "hidden" or rule == "backprop":
+                    row(rule, seed, "weight_change", step, 0.0 if step == 0 else
+                        0.5 / step * (1 + rng.random()))
+                    row(rule, seed, "pc_alignment", step, min(1.0, 0.9 + 0.2 * rng.random()))
+                    row(rule, seed, "selectivity", step, max(0.0, 0.1 * rng.random() - 0.05))
+                    row(rule, seed, "dead_units", step, float(seed == 0) * 2)
+            final = np.nan if (rule == "delta" and seed == 2) else \
+                min(1.0, 0.99 - 0.1 * rng.random() * seed)
+            row(rule, seed, "final_test_accuracy", STEPS[-1], final)
+            row(rule, seed, "wall_time", STEPS[-1], 0.0 if rule in ("random_features", "pca")
+                else 1.0 + seed)
+        for unit in range(4):
+            for pixel in range(4):
+                row(rule, 0, "rf", STEPS[-1], rng.normal(), unit=unit, pixel=pixel)
+    return rows
+
+
+def _rules_of(role):
+    return [rule for rule, r in LEARNING_ROLES.items() if r == role]
+
+
+def test_learning_curves_on_the_figure(captured):
+    rows = _learning_rows()
+    final = [r["value"] for r in rows if r["rule"] == "backprop" and r["step"] == STEPS[-1]
+             and r["metric"] == "test_accuracy"]
+    mean, half = mean_ci(final)
+    assert mean + half > 1.0  # the made-up data do put an unclipped band past 1
+    lf.learning_curves(rows, "/x/learning_curves")
+    axes = captured["learning_curves"].axes
+    roles = ("end_to_end", "single_layer", "hidden")
+    assert [ax.get_title() for ax in axes] == [lf._ROLE_TITLES[r] for r in roles]
+    assert axes[0].get_ylabel() == "test accuracy (fraction correct)"
+    assert axes[0].get_ylim() == (0.0, 1.02)
+    for ax, role in zip(axes, roles):
+        assert ax.get_shared_y_axes().joined(ax, axes[0])
+        assert ax.get_xlabel() == "training presentations seen (samples)"
+        lines = [line.get_label() for line in _curves(ax)]
+        # a line per rule of the role (the controls last), then the chance line at 1/10
+        rules = sorted(_rules_of(role), key=lambda r: r in ("random_features", "pca"))
+        assert lines == [f"{r} (n={LEARNING_SEEDS})" for r in rules] + ["chance"]
+        (chance,) = [line for line in ax.lines if line.get_label() == "chance"]
+        assert tuple(chance.get_ydata()) == (0.1, 0.1)
+        assert len(_bands(ax)) == len(rules)
+        low, high = _band_range(ax)
+        assert 0.0 <= low and high <= 1.0, (role, low, high)
+    # the four hidden-layer curves lie within 0.05 of each other: magnified in an inset, whose
+    # bands stay within [0, 1] too; the other panels are already readable
+    (inset,) = axes[2].child_axes
+    assert inset.get_title() == "the top, magnified" and len(_bands(inset)) == 4
+    low, high = _band_range(inset)
+    assert 0.0 <= low and high <= 1.0, (low, high)
+    assert not axes[0].child_axes and not axes[1].child_axes
+
+
+def test_objectives_on_the_figure(captured):
+    lf.objectives(_learning_rows(), "/x/objectives")
+    axes = [ax for ax in captured["objectives"].axes if ax.get_visible()]
+    assert [ax.get_ylabel() for ax in axes] == [label for _, label, _, _ in lf._OBJECTIVES]
+    for ax, (metric, _, (lo, hi), log) in zip(axes, lf._OBJECTIVES):
+        assert ax.get_xlabel() == "training presentations seen (samples)"
+        assert ax.get_yscale() == ("log" if log else "linear")
+        # the hidden layers, the controls and backprop; never the other end-to-end rules
+        drawn = [line.get_label() for line in _curves(ax)]
+        assert sorted(drawn) == sorted(["backprop", "oja", "bcm", "random_features", "pca"])
+        assert len(_bands(ax)) == len(drawn)
+        low, high = _band_range(ax)
+        assert lo <= low and (hi is None or high <= hi), (metric, low, high)
+    # a zero weight change has no place on the log axis: the first chunk is left out
+    (oja,) = [line for line in _curves(axes[0]) if line.get_label() == "oja"]
+    assert min(oja.get_xdata()) == STEPS[1]
+
+
+def test_final_accuracy_on_the_figure(captured):
+    rows = _learning_rows()
+    finals = {rule: [r["value"] for r in rows if r["rule"] == rule
+                     and r["metric"] == "final_test_accuracy"] for rule in LEARNING_ROLES}
+    # the made-up data put an unclipped t interval past 1
+    assert max(float(np.sum(lf._mean_ci(np.array(v)[:, None]))) for v in finals.values()) > 1.0
+    lf.final_accuracy(rows, "/x/final_accuracy")
+    ax_acc, ax_time = captured["final_accuracy"].axes
+    assert ax_acc.get_xlabel() == "final test accuracy (fraction correct; mean, 95% CI)"
+    assert ax_time.get_xlabel() == "wall time of learning (s; geometric mean, 95% CI)"
+    assert ax_acc.get_xlim() == (0.0, 1.0) and ax_time.get_xscale() == "log"
+    means = {rule: np.nanmean(v) for rule, v in finals.items()}
+    labels = [t.get_text() for t in ax_acc.get_yticklabels()]
+    assert labels == [r + (" (1 diverged)" if r == "delta" else "")
+                      for r in sorted(means, key=means.get)]  # the best on top
+    acc = _intervals(ax_acc)
+    assert len(acc) == len(LEARNING_ROLES)  # a mean with its interval per rule
+    for low, high, y in acc:
+        rule = sorted(means, key=means.get)[round(y)]
+        assert low <= means[rule] <= high
+        assert 0.0 <= low and high <= 1.0, (rule, low, high)  # an accuracy stays in [0, 1]
+    # the controls do not learn: no time interval, a note instead
+    assert len(_intervals(ax_time)) == len(LEARNING_ROLES) - 2
+    assert [t.get_text() for t in ax_time.texts].count("no learning") == 2
+
+
+def test_receptive_fields_on_the_figure(captured):
+    rows = _learning_rows()
+    lf.receptive_fields(rows, "/x/receptive_fields")
+    ax, bar = captured["receptive_fields"].axes
+    (image,) = ax.get_images()
+    mosaic = np.ma.filled(image.get_array().astype(float), np.nan)
+    # a row of 4 units of 2x2 pixels per rule, one blank pixel between the cells
+    assert mosaic.shape == (3 * len(LEARNING_ROLES) - 1, 3 * 4 - 1)
+    assert image.get_clim() == (-1.0, 1.0)
+    values = mosaic[np.isfinite(mosaic)]
+    assert values.size == len(LEARNING_ROLES) * 4 * 4
+    assert values.min() >= -1.0 and values.max() == 1.0  # each unit scaled by its largest |w|
+    oja = np.array([r["value"] for r in rows if r["rule"] == "oja" and r["metric"] == "rf"
+                    and r["unit"] == 0]).reshape(2, 2)
+    k = list(LEARNING_ROLES).index("oja")
+    scale = oja.flat[np.argmax(np.abs(oja))]
+    np.testing.assert_allclose(mosaic[3 * k:3 * k + 2, 0:2], oja / scale)
+    assert [t.get_text() for t in ax.get_yticklabels()] == \
+        [r + (" (+ readout)" if role == "hidden" else "") for r, role in LEARNING_ROLES.items()]
+    assert bar.get_ylabel() == "weight / max |weight| of the unit"
 
 
 # -- retention -------------------------------------------------------------------------------------
@@ -97,6 +260,57 @@ def test_retention_curves_on_the_figure(captured):
         low, high = _band_range(ax)
         assert 0.0 <= low and high <= 1.0, (si, pi, low, high)
     assert "clipped to [0, 1]" in fig.get_suptitle()
+
+
+def test_accuracy_matrices_on_the_figure(captured):
+    rows = _retention_rows()
+    rf.accuracy_matrices(rows, "permuted", "/x/accuracy_matrix_permuted")
+    fig = captured["accuracy_matrix_permuted"]
+    panels = [ax for ax in fig.axes if ax.get_images()]
+    assert [ax.get_title() for ax in panels] == [f"{rule} (n=3)" for rule in ROLES]
+    for ax, rule in zip(panels, ROLES):
+        (image,) = ax.get_images()
+        assert image.get_clim() == (0.0, 1.0)  # one colour scale: the range of an accuracy
+        expected = np.zeros((T, T))
+        for r in rows:
+            if r["rule"] == rule and r["scenario"] == "permuted" and r["metric"] == "accuracy":
+                expected[int(r["task"]) - 1, r["eval_task"] - 1] += r["value"] / 3
+        np.testing.assert_allclose(image.get_array(), expected)  # R[i, j], mean over seeds
+        assert len(ax.texts) == T * T  # every cell written out
+    assert panels[0].get_ylabel() == "trained through task i"
+    assert panels[-1].get_xlabel() == "tested on task j"
+    assert "accuracy matrix" in fig.get_suptitle()
+
+
+def _feature_rows():
+    rng = np.random.default_rng(3)
+    rows = []
+    for rule, role in ROLES.items():
+        for seed in range(3):
+            for metric, value in (("feature_acc_before", 0.99 - 0.2 * rng.random() * seed),
+                                  ("feature_acc_frozen", 0.02 + 0.5 * rng.random() * seed),
+                                  ("feature_acc_refit", 0.9 + 0.1 * rng.random()),
+                                  ("weight_change_a", 0.05 * rng.random() * seed),
+                                  ("weight_drift", 0.01 + 0.3 * rng.random())):
+                rows.append({"rule": rule, "seed": seed, "task": "B", "step": 100,
+                             "metric": metric, "value": float(value), "scenario": "features",
+                             "eval_task": None, "role": role})
+    return rows
+
+
+def test_feature_retention_on_the_figure(captured):
+    rf.feature_retention(_feature_rows(), "/x/feature_retention", chance=0.2)
+    ax_acc, ax_w = captured["feature_retention"].axes
+    assert ax_acc.get_xlabel() == "readout accuracy on task A's test set (digits 0-4)"
+    assert ax_w.get_xlabel() == "relative weight change |dW|/|W| (Frobenius)"
+    assert ax_acc.get_shared_y_axes().joined(ax_acc, ax_w)
+    # a row per rule, grouped by role, the first at the top
+    assert [t.get_text() for t in ax_acc.get_yticklabels()] == list(ROLES)[::-1]
+    acc, change = _intervals(ax_acc), _intervals(ax_w)
+    assert len(acc) == 3 * len(ROLES) and len(change) == 2 * len(ROLES)
+    assert all(0.0 <= low and high <= 1.0 for low, high, _ in acc)  # accuracies in [0, 1]
+    assert all(low >= 0.0 for low, _, _ in change)  # a relative change is not negative
+    assert any(line.get_label() == "chance (0.2)" for line in ax_acc.lines)
 
 
 @pytest.mark.parametrize("metric, name, lo, hi", [("bwt", "bwt", -1.0, 1.0),

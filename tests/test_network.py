@@ -120,6 +120,53 @@ def test_save_load_round_trip_continues_identically(tmp_path, digits64):
         assert all(z[k].dtype != object for k in z.files)
 
 
+def test_train_takes_integral_float_labels_as_class_labels(digits64):
+    """Labels 0.0 .. 9.0 train exactly as the integers 0 .. 9; 2.5 is refused in one line that
+    names the argument and the value."""
+    x, y = digits64.x_train[:60], digits64.y_train[:60]
+    weights = []
+    for labels in (y, y.astype(np.float64), y.astype(np.float32)):
+        net = bl.mlp([64, 10, 10], rule="backprop", lr=0.05, seed=1)
+        history = bl.train(net, (x, labels), epochs=1, seed=0)
+        weights.append([q.W.copy() for q in net.projections] + [history["accuracy"][-1]])
+        assert bl.evaluate(net, (x, labels))["accuracy"] == bl.evaluate(net, (x, y))["accuracy"]
+    for other in weights[1:]:
+        for a, b in zip(weights[0], other):
+            np.testing.assert_array_equal(a, b)
+    bad = y.astype(np.float64)
+    bad[4] = 2.5
+    with pytest.raises(ValueError) as info:
+        bl.train(bl.mlp([64, 10, 10], rule="backprop", seed=1), (x, bad))
+    assert str(info.value) == "y must hold integer class labels; got the non-integral value 2.5 " \
+                              "at index 4"
+
+
+def test_bad_network_file_is_named_and_said_to_be_no_network_file(tmp_path):
+    """A corrupt, truncated, empty or foreign file: one ValueError naming the file, no NumPy
+    text about pickles or zip files."""
+    net = bl.mlp([4, 3, 2], rule="backprop", seed=0)
+    net.save(tmp_path / "good.npz")
+    raw = (tmp_path / "good.npz").read_bytes()
+    (tmp_path / "garbage.npz").write_bytes(b"not a network at all " * 20)
+    (tmp_path / "truncated.npz").write_bytes(raw[: len(raw) // 2])
+    (tmp_path / "empty.npz").write_bytes(b"")
+    np.save(tmp_path / "array.npy", np.arange(3))
+    np.savez(tmp_path / "other.npz", a=np.arange(3))
+    topo = json.dumps({"format": 2}).encode()[:-3]  # the topology cut short
+    np.savez(tmp_path / "badjson.npz", __topology__=np.frombuffer(topo, dtype=np.uint8))
+    for name in ("garbage.npz", "truncated.npz", "empty.npz", "array.npy", "other.npz",
+                 "badjson.npz"):
+        path = tmp_path / name
+        with pytest.raises(ValueError) as info:
+            bl.load(path)
+        message = str(info.value)
+        assert message.startswith(f"{str(path)!r} is not a brainlearn network file"), message
+        assert "pickle" not in message and "\n" not in message, message
+    with pytest.raises(FileNotFoundError):  # a missing file stays a missing file
+        bl.load(tmp_path / "missing.npz")
+    assert bl.load(tmp_path / "good.npz").projections[0].W.shape == (3, 4)
+
+
 def test_save_load_keeps_masks_and_fixed_projections(tmp_path, rng):
     net = bl.Network(seed=0, dtype="float32")
     a, b = net.add_input(4, name="a"), net.add_population(3, "relu", name="b")

@@ -5,8 +5,33 @@ import numpy as np
 import pytest
 
 import brainlearn as bl
+from brainlearn.engine.plan import make_plan
 
 SPECTRUM = [5.0, 3.0, 2.0, 1.0, 0.5, 0.3, 0.2, 0.1]
+
+#: The drivers a single Hebbian layer trained without targets can take, each a different code
+#: path to the same learning: "online" forces the per-sample loop over the rule's ``kernel``
+#: (batch size 1, no fast path), "block" is what ``driver="auto"`` picks for a rule with an
+#: ``affine_kernel`` (blocks of samples through matrix products), "minibatch" the mean change
+#: of BATCH samples (the rule's ``batch_kernel``, or its ``kernel`` once per sample). A wrong
+#: kernel that the block driver never calls fails under "online".
+DRIVERS = ["online", "block", "minibatch"]
+BATCH = 4
+
+
+def _lr(lr, driver):
+    """The rate that makes the same progress per sample: a minibatch takes one mean step of
+    BATCH samples."""
+    return lr * BATCH if driver == "minibatch" else lr
+
+
+def _train(net, x, driver, **kw):
+    if driver == "online":
+        return bl.train(net, x, driver="online", **kw)
+    if driver == "block":
+        assert make_plan(net).block >= 0, "the block driver does not apply to this network"
+        return bl.train(net, x, **kw)
+    return bl.train(net, x, driver="minibatch", batch_size=BATCH, **kw)
 
 
 @pytest.fixture(scope="module")
@@ -28,22 +53,24 @@ def _cos(a, b):
 
 
 # -- Hebbian family --------------------------------------------------------------------------------
+@pytest.mark.parametrize("driver", DRIVERS)
 @pytest.mark.parametrize("seed", [0, 1, 2])
-def test_oja_finds_the_first_principal_component(gaussian_data, seed):
+def test_oja_finds_the_first_principal_component(gaussian_data, seed, driver):
     """Oja 1982: w -> +-e1 with |w| = 1 for small lr (here lr * lambda1 = 0.005)."""
     x, components = gaussian_data
-    net, p = _single_layer(8, 1, "oja", seed=seed, lr=0.001)
-    bl.train(net, x, epochs=2, seed=seed)
+    net, p = _single_layer(8, 1, "oja", seed=seed, lr=_lr(0.001, driver))
+    _train(net, x, driver, epochs=2, seed=seed)
     w = p.W[0]
     assert _cos(w, components[0]) > 0.98
     assert np.linalg.norm(w) == pytest.approx(1.0, abs=0.02)
 
 
-def test_oja_diverges_when_the_rate_is_too_large(gaussian_data):
+@pytest.mark.parametrize("driver", DRIVERS)
+def test_oja_diverges_when_the_rate_is_too_large(gaussian_data, driver):
     x, _ = gaussian_data
     net, _ = _single_layer(8, 1, "oja", lr=0.5)
     with pytest.raises(bl.DivergenceError):
-        bl.train(net, x * 3, epochs=1)
+        _train(net, x * 3, driver, epochs=1)
 
 
 def test_sanger_finds_the_top_components_in_order(gaussian_data):
@@ -56,20 +83,22 @@ def test_sanger_finds_the_top_components_in_order(gaussian_data):
         assert np.linalg.norm(p.W[k]) == pytest.approx(1.0, abs=0.03)
 
 
-def test_plain_hebb_norm_grows_like_one_plus_lr_lambda1(gaussian_data):
+@pytest.mark.parametrize("driver", DRIVERS)
+def test_plain_hebb_norm_grows_like_one_plus_lr_lambda1(gaussian_data, driver):
     """E[w_{n+1}] = (1 + lr C) E[w_n]: along e1 the norm grows by (1 + lr lambda1) a step."""
     x, components = gaussian_data
     lr, n = 1e-4, 8000
-    net, p = _single_layer(8, 1, "hebb", lr=lr, init=components[:1] * 0.1)
+    net, p = _single_layer(8, 1, "hebb", lr=_lr(lr, driver), init=components[:1] * 0.1)
     norms = []
     for chunk in np.split(x[:n], 8):
-        bl.train(net, chunk, shuffle=False)
+        _train(net, chunk, driver, shuffle=False)
         norms.append(np.linalg.norm(p.W))
     rate = np.polyfit(np.arange(8) * (n // 8), np.log(norms), 1)[0]
     assert rate == pytest.approx(np.log1p(lr * SPECTRUM[0]), rel=0.1)
 
 
-def test_bcm_becomes_selective_with_a_seed_dependent_winner():
+@pytest.mark.parametrize("driver", DRIVERS)
+def test_bcm_becomes_selective_with_a_seed_dependent_winner(driver):
     """BCM with K orthogonal equiprobable patterns: one response near K*y0, the others near 0."""
     K, y0 = 4, 1.0
     patterns = np.zeros((K, 8))
@@ -78,9 +107,9 @@ def test_bcm_becomes_selective_with_a_seed_dependent_winner():
     winners = set()
     for seed in range(4):
         stream = patterns[np.random.default_rng(seed).integers(0, K, 60000)]
-        net, p = _single_layer(8, 1, "bcm", seed=seed, lr=0.001, y0=y0, tau_theta=100.0,
-                               init=bl.init.Uniform(0.0, 0.3))
-        bl.train(net, stream, shuffle=False)
+        net, p = _single_layer(8, 1, "bcm", seed=seed, lr=_lr(0.001, driver), y0=y0,
+                               tau_theta=100.0, init=bl.init.Uniform(0.0, 0.3))
+        _train(net, stream, driver, shuffle=False)
         r = net.predict(patterns).ravel()
         win = int(np.argmax(r))
         winners.add(win)
@@ -90,13 +119,14 @@ def test_bcm_becomes_selective_with_a_seed_dependent_winner():
     assert len(winners) >= 2  # which pattern wins depends on the initial weights
 
 
-def test_covariance_rule_follows_the_input_output_covariance(rng):
+@pytest.mark.parametrize("driver", DRIVERS)
+def test_covariance_rule_follows_the_input_output_covariance(rng, driver):
     """Averaged over many presentations at (nearly) fixed W, dW ~ lr Cov(y, x): LTP and LTD."""
     x = rng.normal(0, 1, (40000, 4)) + 2.0  # non-zero means: plain Hebb would see them
-    net, p = _single_layer(4, 2, "covariance", lr=1e-6, beta=0.01)
-    bl.train(net, x[:2000], shuffle=False)  # let the running means settle
+    net, p = _single_layer(4, 2, "covariance", lr=_lr(1e-6, driver), beta=0.01)
+    _train(net, x[:2000], driver, shuffle=False)  # let the running means settle
     W0 = p.W.copy()
-    bl.train(net, x[2000:], shuffle=False)
+    _train(net, x[2000:], driver, shuffle=False)
     y = x[2000:] @ W0.T
     expected = 1e-6 * len(y) * np.cov(y.T, x[2000:].T)[:2, 2:]
     np.testing.assert_allclose(p.W - W0, expected, rtol=0.05, atol=1e-6)

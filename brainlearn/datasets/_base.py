@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._validate import as_rng, check_int
+from ._validate import as_rng, check_int, integer_labels
 
 
 @dataclass(eq=False, repr=False)
@@ -22,7 +22,8 @@ class Dataset:
     x_train, x_test : ndarray of shape (n_train, n_features), (n_test, n_features)
         Inputs; must be floating point, of one dtype. Stored C-contiguous.
     y_train, y_test : ndarray of shape (n_train,), (n_test,)
-        Integer class labels; stored as int64.
+        Integer class labels; stored as int64. Floats are accepted when every
+        value is an integer (``0.0 .. 9.0``).
     n_classes : int
         Number of classes; every label lies in ``0 .. n_classes - 1``.
     name : str, optional
@@ -34,10 +35,11 @@ class Dataset:
     Raises
     ------
     ValueError
-        If shapes disagree, labels fall outside ``0 .. n_classes - 1``, or
-        ``image_shape`` does not match ``n_features``.
+        If shapes disagree, labels fall outside ``0 .. n_classes - 1`` or are
+        floats that are not integers, or ``image_shape`` does not match
+        ``n_features``.
     TypeError
-        If ``x`` is not floating point or ``y`` not integer.
+        If ``x`` is not floating point or ``y`` neither integer nor float.
 
     Examples
     --------
@@ -187,7 +189,7 @@ def _as_inputs(name: str, x) -> np.ndarray:
 
 
 def _as_labels(name: str, y, n_classes: int) -> np.ndarray:
-    y = np.asarray(y)
+    y = integer_labels(name, y)  # integral floats (0.0 .. 9.0) become int64
     if y.dtype.kind not in "iu":
         raise TypeError(f"{name} must hold integer class labels, got dtype {y.dtype}")
     if y.ndim != 1:

@@ -49,6 +49,33 @@ def check_open_unit(name: str, value) -> float:
     return value
 
 
+def integer_labels(name: str, y) -> np.ndarray:
+    """Return class labels ``y`` as an int64 array; floats are accepted when integral.
+
+    Labels read from a CSV file or built with NumPy often arrive as floats
+    (``0.0 .. 9.0``); those convert exactly. Any other dtype is returned as
+    ``np.asarray(y)`` for the caller's own checks.
+
+    Raises
+    ------
+    ValueError
+        If ``y`` is floating point and holds a value that is not an integer (or NaN or
+        inf); the message names the argument, the first such value and its index.
+    """
+    y = np.asarray(y)
+    if y.dtype.kind != "f":
+        return y
+    bad = ~np.isfinite(y) | (y != np.round(y))
+    if bad.any():
+        where = tuple(int(k) for k in np.argwhere(bad)[0])
+        index = where[0] if len(where) == 1 else where
+        raise ValueError(
+            f"{name} must hold integer class labels; got the non-integral value "
+            f"{y[where].item()!r} at index {index}"
+        )
+    return y.astype(np.int64)
+
+
 def check_float_dtype(dtype) -> np.dtype:
     """Return ``np.dtype(dtype)`` if it is a floating-point type."""
     try:

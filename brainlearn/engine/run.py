@@ -15,6 +15,7 @@ import time
 
 import numpy as np
 
+from ..datasets._validate import integer_labels
 from ..network.losses import canonical_loss, count_correct_rows, loss_and_delta_rows, loss_code
 from .codegen import _segment_term, drivers_for
 from .kernels import block_grams, gather_chunks, gathered_grams, is_run
@@ -108,6 +109,9 @@ def _as_targets(net, y, n, argname="y"):
     """Targets as a float (n, n_out) array, plus whether they are class labels."""
     n_out = net.output.size
     y = np.asarray(y)
+    if y.dtype.kind == "f" and y.ndim == 1 and n_out > 1:
+        # one float per sample for several outputs can only be class labels (0.0 .. 9.0)
+        y = integer_labels(argname, y)
     if y.shape[0:1] != (n,):
         raise ValueError(f"{argname} has shape {y.shape}; allowed: ({n},) labels or ({n}, {n_out}) "
                          "targets, one per sample of x")
@@ -463,7 +467,8 @@ def train(net, data, *, epochs=1, batch_size=1, loss=None, shuffle=True, seed=No
     ----------
     net : Network
     data : Dataset, (x, y), (x,) or x
-        ``x`` of shape (n, n_inputs); ``y`` integer labels (n,) or float targets
+        ``x`` of shape (n, n_inputs); ``y`` integer labels (n,) (integral floats such as
+        ``0.0 .. 9.0`` too, for an output of several units) or float targets
         (n, n_out). ``y`` may be omitted when no rule needs an error signal.
         A Dataset's test split is evaluated at every record.
     epochs : int

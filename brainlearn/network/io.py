@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+import zipfile
+import zlib
 
 import numpy as np
 
@@ -84,17 +86,53 @@ def save(net, path) -> None:
         raise
 
 
-def load(path) -> Network:
-    """Read a network written by :func:`save` (or ``Network.save``)."""
-    path = os.fspath(path)
-    with np.load(path, allow_pickle=False) as z:
+def _read(path):
+    """(topology, arrays) of a network file; ValueError naming the file for anything else."""
+    def refuse(why):
+        return ValueError(f"{path!r} is not a brainlearn network file ({why})")
+
+    try:
+        z = np.load(path, allow_pickle=False)
+    except (FileNotFoundError, IsADirectoryError, PermissionError):
+        raise  # the file cannot be opened: say so, not what it contains
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
+        # NumPy reads an unknown file as a pickle and refuses it with advice about
+        # allow_pickle, which would mislead here: say what the file is not instead
+        raise refuse("not an .npz archive of arrays") from exc
+    if not isinstance(z, np.lib.npyio.NpzFile):
+        raise refuse("a single array, not an .npz archive")
+    with z:
         if "__topology__" not in z.files:
-            raise ValueError(f"{path!r} is not a brainlearn network file (no topology)")
-        topo = json.loads(z["__topology__"].tobytes().decode())
-        if topo.get("format") != _FORMAT:
-            raise ValueError(f"{path!r} has network format {topo.get('format')!r}; this version "
-                             f"reads format {_FORMAT}")
-        arrays = {k: z[k] for k in z.files}
+            raise refuse("no topology")
+        try:
+            topo = json.loads(z["__topology__"].tobytes().decode())
+            arrays = {k: z[k] for k in z.files}
+        except (ValueError, OSError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
+            raise refuse(f"unreadable content: {type(exc).__name__}") from exc
+    if not isinstance(topo, dict):
+        raise refuse("the topology is not a JSON object")
+    if topo.get("format") != _FORMAT:
+        raise ValueError(f"{path!r} has network format {topo.get('format')!r}; this version "
+                         f"reads format {_FORMAT}")
+    missing = [k for k in ("seed", "dtype", "populations", "projections") if k not in topo]
+    if missing:
+        raise refuse(f"the topology lacks {', '.join(missing)}")
+    return topo, arrays
+
+
+def load(path) -> Network:
+    """Read a network written by :func:`save` (or ``Network.save``).
+
+    Raises
+    ------
+    FileNotFoundError
+        If there is no file at ``path``.
+    ValueError
+        If the file is not a brainlearn network file (the message names it), or was written
+        in another format version.
+    """
+    path = os.fspath(path)
+    topo, arrays = _read(path)
     net = Network(seed=topo["seed"], dtype=topo["dtype"])
     pops = {}
     for p in topo["populations"]:

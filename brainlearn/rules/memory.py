@@ -178,7 +178,9 @@ class Storkey(_MemoryRule):
 
     The rule is meant for one pass over the patterns: presenting the same patterns
     again and again makes the weights grow without bound (the subtracted fields feed
-    back), hence ``unstable = True``.
+    back), hence ``unstable = True``. One pass over fewer patterns than the capacity
+    keeps the weights finite, symmetric and of order 1 (the conformance suite's long-run
+    check, run there in ``tests/test_memory.py``).
 
     References
     ----------

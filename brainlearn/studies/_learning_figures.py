@@ -8,7 +8,7 @@ import os
 
 import numpy as np
 
-from ..plotting import band, rule_color, rule_linestyle, save_figure, style
+from ..plotting import band, clipped_interval, rule_color, rule_linestyle, save_figure, style
 
 __all__ = ["draw_all", "learning_curves", "objectives", "final_accuracy", "receptive_fields"]
 
@@ -200,7 +200,8 @@ def objectives(rows, path):
 
 
 def final_accuracy(rows, path):
-    """Final test accuracy and wall time per rule: seeds as dots, mean with its 95% CI."""
+    """Final test accuracy and wall time per rule: seeds as dots, mean with its 95% CI (the
+    accuracy's clipped to [0, 1])."""
     from matplotlib.figure import Figure
     final = {rule: [float(v[-1]) for _, v in seeds.values()]
              for rule, seeds in _series(rows, "final_test_accuracy").items()}
@@ -224,7 +225,10 @@ def final_accuracy(rows, path):
                     color=color, alpha=0.45, markersize=3.5, linestyle="none")
         mean, half = stats[rule][0][0], stats[rule][1][0]
         if np.isfinite(mean):
-            ax_acc.errorbar(mean, y, xerr=half, fmt="D", color=color, markersize=6, capsize=3)
+            # a t interval over a few seeds can run past 1: keep the part an accuracy can take
+            low, high = clipped_interval(mean, half, 0.0, 1.0)
+            ax_acc.errorbar(mean, y, xerr=[[mean - low], [high - mean]], fmt="D", color=color,
+                            markersize=6, capsize=3)
         times = np.array(wall.get(rule, []), dtype=float)
         times = times[np.isfinite(times) & (times > 0)]
         if times.size:
