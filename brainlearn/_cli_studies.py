@@ -16,7 +16,7 @@ import sys
 import textwrap
 import traceback
 
-from .cli import UsageError
+from .cli import UsageError, add_plugin_argument, load_cli_plugins
 
 __all__ = ["add_commands", "add_run_arguments", "summary_table", "study_main"]
 
@@ -110,7 +110,9 @@ def add_run_arguments(parser, with_study=True, with_grid=False) -> None:
                                  "like --set; a field that is a list takes values separated "
                                  "by ';' (--grid widths='1,2;3,4')")
     parser.add_argument("--rules", metavar="A,B",
-                        help="comma-separated rules (default: every registered rule that fits)")
+                        help="comma-separated rules (default: every registered rule that fits); "
+                             "a rule defined in a file of your own needs --plugin FILE")
+    add_plugin_argument(parser)
     parser.add_argument("--seeds", type=_positive_int, default=3, metavar="N",
                         help="run seeds 0..N-1 (default 3)")
     parser.add_argument("--quick", action="store_true",
@@ -199,10 +201,16 @@ def summary_table(summary_rows, study=None) -> str:
 
 
 def _run(args, study) -> int:
-    from .results import ResultsError
+    load_cli_plugins(args)  # first: --rules and the study's default rules may name their rules
+    from .results import ResultsError, path_problem
     from .studies import execute, plan_study
     from .studies._executors import SchedulerError
     from .studies._runner import run_label
+    problem = (path_problem(args.out, folder=True)
+               or path_problem(os.path.join(args.out, study), folder=True))
+    if problem:  # e.g. --out names a file: refused before anything is planned or written
+        raise UsageError(f"--out {args.out}: {problem}; allowed: a folder, or a path where one "
+                         "can be made")
     mode = "resume" if args.resume else ("force" if args.force else "new")
     plan = plan_study(study, rules=args.rules, seeds=args.seeds, quick=args.quick, out=args.out,
                       overrides=_parse_sets(args.sets), workers=args.workers, mode=mode,
@@ -300,33 +308,56 @@ def _cmd_figures(args) -> int:
 
 
 def _cmd_report(args) -> int:
-    from .report import write_report
+    from .report import find_problems, output_problem, write_report
+    if args.output is not None:
+        problem = output_problem(args.output)
+        if problem:
+            raise UsageError(f"--output {args.output or repr(args.output)}: {problem}")
     path = write_report(args.dir, args.output, title=args.title)
     _say(args, f"report: {path}")
-    return 0
+    problems = find_problems(args.dir)
+    for problem in problems:  # the report states them too; exit status 1
+        print(f"brainlearn: error: {problem}", file=sys.stderr)
+    return 1 if problems else 0
+
+
+def _bench_scripts(folder) -> list:
+    """The ``bench_*.py`` files in ``folder``, sorted (none: an empty list)."""
+    if not os.path.isdir(folder):
+        return []
+    return sorted(n for n in os.listdir(folder) if n.startswith("bench_") and n.endswith(".py"))
+
+
+def _benchmark_candidates() -> list:
+    """Where ``bench`` looks, in order: ``benchmarks/`` beside the imported package (a source
+    checkout, or an editable install), then ``benchmarks/`` in the current folder (the root
+    of a clone after ``pip install .``)."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    return list(dict.fromkeys([os.path.join(root, "benchmarks"),
+                               os.path.join(os.getcwd(), "benchmarks")]))
 
 
 def benchmarks_dir():
-    """The ``benchmarks/`` folder of a source checkout holding this package, or None."""
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    path = os.path.join(root, "benchmarks")
-    if os.path.isdir(path) and any(n.startswith("bench_") and n.endswith(".py")
-                                   for n in os.listdir(path)):
-        return path
+    """The first folder of :func:`_benchmark_candidates` that holds ``bench_*.py`` scripts,
+    or None."""
+    for path in _benchmark_candidates():
+        if _bench_scripts(path):
+            return path
     return None
 
 
 def _cmd_bench(args) -> int:
     folder = benchmarks_dir()
     if folder is None:
-        raise UsageError("bench needs a source checkout of brainlearn (no benchmarks/ folder "
-                         "next to the installed package): clone the repository and run it there")
+        raise UsageError("bench runs the scripts benchmarks/bench_*.py of a clone of the "
+                         "brainlearn repository; found none in "
+                         + " nor in ".join(_benchmark_candidates())
+                         + ": run it from the root of the clone")
     root = os.path.dirname(folder)
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
     status = 0
-    for name in sorted(n for n in os.listdir(folder)
-                       if n.startswith("bench_") and n.endswith(".py")):
+    for name in _bench_scripts(folder):
         _say(args, f"== {name} ==")
         sys.stdout.flush()
         cmd = [sys.executable, os.path.join(folder, name)] + (["--quick"] if args.quick else [])
@@ -374,14 +405,24 @@ def add_commands(sub, quiet_parent) -> None:
                                    "rules x headline metrics (mean +- 95% CI, units in the "
                                    "header) and the finding of each figure first, then the "
                                    "figures, every summary row, the runs, configuration and "
-                                   "provenance.")
+                                   "provenance. Exit status 0 when every study is complete; "
+                                   "1 when the report was written but a study is not "
+                                   "(metrics.csv missing or unreadable, runs missing, the "
+                                   "study not finished: each problem is stated in the report "
+                                   "and on stderr); 2 for bad usage or input (nothing "
+                                   "written).")
     p.add_argument("dir", metavar="DIR", help="a study's results (OUT/STUDY) or OUT")
-    p.add_argument("--output", "-o", metavar="FILE", help="default: DIR/report.html")
+    p.add_argument("--output", "-o", metavar="FILE",
+                   help="default: DIR/report.html; missing folders are made, an existing "
+                        "HTML file is replaced, another existing file is refused")
     p.add_argument("--title", help="the page title")
     p.set_defaults(func=_cmd_report)
 
     p = sub.add_parser("bench", parents=parents, help="run the benchmarks (source checkout)",
-                       description="Run the scripts in benchmarks/ (needs a source checkout).")
+                       description="Run the scripts benchmarks/bench_*.py of a clone of the "
+                                   "repository: those beside the imported brainlearn package, "
+                                   "else those in ./benchmarks (run it from the root of the "
+                                   "clone after pip install .).")
     p.add_argument("--quick", action="store_true", help="smoke-run sizes")
     p.set_defaults(func=_cmd_bench)
 

@@ -18,6 +18,7 @@ Markdown reference (``docs/rules.md``) are always what the code says.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import json
 import math
@@ -296,7 +297,8 @@ def rules_markdown(infos) -> str:
            "A rule is used by name (`net.connect(a, b, rule=\"oja\", lr=1e-3)`) or as an "
            "instance (`bl.rules.Oja(lr=1e-3)`); several rules on one projection are combined "
            "with `bl.rules.chain(...)` (deltas summed, constraints applied after). "
-           "Out-of-range hyperparameters raise `ValueError` when the rule is made.", "",
+           "Out-of-range hyperparameters raise `ValueError` when the rule is made. "
+           "To write a rule of your own, see the [authoring guide](authoring.md).", "",
            "Signals a kernel may read: " + "; ".join(f"`{s}`: {t}" for s, t in _SIGNAL_TEXT.items())
            + ".", "",
            "| rule | family | locality | signals | summary |",
@@ -314,8 +316,12 @@ def rules_markdown(infos) -> str:
 def write_atomic(path: str, text: str) -> None:
     """Write ``text`` to ``path`` through a temporary file in the same directory and a rename."""
     directory = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(directory):
-        raise UsageError(f"--output {path}: directory {os.path.dirname(path) or '.'} does not exist")
+    parent = os.path.dirname(path) or "."
+    if os.path.isdir(path) or not os.path.isdir(directory):
+        what = (f"{path} is a folder, not a file" if os.path.isdir(path) else
+                f"{parent} is a file, not a folder" if os.path.lexists(parent) else
+                f"directory {parent} does not exist")
+        raise UsageError(f"--output {path}: {what}; allowed: a file path in an existing folder")
     fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
     try:
         # mkstemp makes the file private; give it the mode a plain open() would have.
@@ -350,7 +356,49 @@ def _table_width():
     return None
 
 
+def add_plugin_argument(parser) -> None:
+    """``--plugin FILE_OR_MODULE`` (repeatable), for the commands that look rules up."""
+    parser.add_argument("--plugin", action="append", default=[], dest="plugins",
+                        metavar="FILE_OR_MODULE",
+                        help="import a Python file or module that registers rules "
+                             "(@bl.rules.register) before the rules are looked up; repeatable; "
+                             "local worker processes import it too (docs/authoring.md)")
+
+
+def load_cli_plugins(args) -> None:
+    """Import every ``--plugin`` of ``args`` (:func:`brainlearn.rules.load_plugin`); one that
+    cannot be imported is bad input (one line, exit status 2)."""
+    specs = getattr(args, "plugins", None) or []
+    if not specs:
+        return
+    from .rules import load_plugin
+    for spec in specs:
+        try:
+            load_plugin(spec)
+        except (ValueError, ImportError) as exc:
+            raise UsageError(f"--plugin {spec}: {getattr(exc, 'reason', exc)}") from None
+
+
+@contextlib.contextmanager
+def _one_line_plugin_warnings():
+    """Show a rule plug-in's warning (:class:`brainlearn.rules.PluginWarning`) as one line,
+    ``brainlearn: warning: ...``, without the source line; other warnings as usual."""
+    with warnings.catch_warnings():
+        show = warnings.showwarning
+
+        def one_line(message, category, filename, lineno, file=None, line=None):
+            if category.__name__ == "PluginWarning" and \
+                    category.__module__.startswith("brainlearn."):
+                print(f"brainlearn: warning: {' '.join(str(message).split())}", file=sys.stderr)
+            else:
+                show(message, category, filename, lineno, file, line)
+
+        warnings.showwarning = one_line
+        yield
+
+
 def _cmd_rules(args) -> int:
+    load_cli_plugins(args)
     infos, errors, others = collect_rules(builtin_only=args.builtin)
     if args.json:
         text = json.dumps(infos, indent=2) + "\n"
@@ -394,6 +442,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--builtin", action="store_true",
                    help="only the rules that ship with brainlearn (no plug-ins); "
                         f"used for docs/rules.md: {DOCS_COMMAND}")
+    add_plugin_argument(p)
     p.set_defaults(func=_cmd_rules)
     from ._cli_studies import add_commands
     add_commands(sub, quiet)
@@ -424,7 +473,8 @@ def run_guarded(parser, argv=None, func=None) -> int:
         parser.print_help()
         return 0
     try:
-        return func(args)
+        with _one_line_plugin_warnings():
+            return func(args)
     except BrokenPipeError:
         # The reader went away (``brainlearn rules | head``): end quietly. Point stdout at
         # devnull so that the interpreter's final flush does not complain either.

@@ -10,6 +10,11 @@ and the finding of each figure. Then come the figures (``figures/``), every summ
 sections. It is drawn only from the stored files (no timestamp of its own), so the same results
 give the same report.
 
+Results that are not complete are reported as such (:func:`find_problems`): a study whose
+``metrics.csv`` is missing or unreadable, whose runs are not all there or which never finished
+opens with its status shown as not complete and the list of what is wrong, and ``brainlearn
+report`` names each problem on stderr and exits with status 1 (the report is still written).
+
 Two times are told apart: the learning study's metric ``wall_time`` is the *learning time*
 (seconds in the rule's training calls), a run's wall time in ``meta.json`` is its *run time*
 (the whole run, evaluation included).
@@ -31,9 +36,10 @@ import re
 
 from ._version import __version__
 from .results import (RUN_STATUSES, SUMMARY_COLUMNS, ResultsDir, find_studies, format_mean_ci,
-                      metric_info, metric_label, read_json, to_json, write_text)
+                      metric_info, metric_label, path_problem, read_json, read_metrics, to_json,
+                      write_text)
 
-__all__ = ["write_report", "render_report"]
+__all__ = ["write_report", "render_report", "find_problems", "output_problem"]
 
 _STYLE = """
 body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial,
@@ -239,11 +245,56 @@ def _read_or_none(path, reader):
     return reader(path)
 
 
-def _status_line(meta) -> str:
+def _study_problems(rd, meta=None) -> list:
+    """What keeps the stored results of one study from being complete, a line each (empty:
+    nothing): ``metrics.csv`` missing or unreadable, ``timings.csv`` unreadable, ``meta.json``
+    missing or not recording the status ``complete`` (runs missing, the study not finished).
+    ``meta``: the study's ``meta.json`` when already read."""
+    problems = []
+    if not os.path.isfile(rd.metrics_path):
+        problems.append("metrics.csv is missing, so the measurements of the runs are not there "
+                        "(the study's command with --resume rebuilds it from runs/)")
+    for path in (rd.metrics_path, rd.timings_path):
+        if os.path.isfile(path):
+            try:
+                read_metrics(path)
+            except (OSError, ValueError) as exc:
+                text = " ".join(str(exc).split()).replace(f"{path}: ", "")
+                problems.append(f"{os.path.basename(path)} cannot be read: {text}")
+    if meta is None and os.path.isfile(rd.meta_path):
+        meta = read_json(rd.meta_path, nonfinite=False)
     if not meta:
-        return '<p class="muted">No meta.json.</p>'
+        problems.append("meta.json is missing, so the status of the runs is not known")
+    elif meta.get("status") != "complete":
+        missing = len(meta.get("missing") or [])
+        problems.append(f"meta.json records the status {meta.get('status')!r}"
+                        + (f" ({missing} runs missing)" if missing else
+                           " (the study did not finish)"))
+    return problems
+
+
+def find_problems(results_dir) -> list:
+    """``["OUT/STUDY: problem", ...]``: what keeps each study under ``results_dir`` from being
+    complete (:func:`_study_problems`); empty when every study is complete. The report states
+    the same problems at the top of each study's section."""
+    if isinstance(results_dir, ResultsDir):
+        results_dir = results_dir.path
+    return [f"{rd.path}: {problem}" for rd in find_studies(results_dir)
+            for problem in _study_problems(rd)]
+
+
+def _status_line(meta, problems=()) -> str:
+    notes = ""
+    if problems:
+        notes = ('\n<p class="failed"><strong>Not complete:</strong></p>\n<ul class="problems">'
+                 + "".join(f"<li>{_e(p)}</li>" for p in problems) + "</ul>")
+    if not meta:
+        return '<p class="muted">No meta.json.</p>' + notes
     counts = meta.get("counts") or {}
-    parts = [f"status: <strong>{_e(meta.get('status'))}</strong>"]
+    status = meta.get("status")
+    if problems and status == "complete":  # the files say otherwise
+        status = "not complete"
+    parts = [f"status: <strong>{_e(status)}</strong>"]
     if counts:
         order = list(RUN_STATUSES) + sorted(set(counts) - set(RUN_STATUSES))
         parts.append(", ".join(f'<span class="{_e(s)}">{_e(counts[s])} {_e(s)}</span>'
@@ -258,7 +309,7 @@ def _status_line(meta) -> str:
         parts.append(f"finished {_e(meta['finished'])}")
     if meta.get("run_time") is not None:
         parts.append(f"total run time {_e(_fmt_seconds(meta['run_time']))}")
-    return "<p>" + " &middot; ".join(parts) + "</p>"
+    return "<p>" + " &middot; ".join(parts) + "</p>" + notes
 
 
 def _runs_html(meta) -> str:
@@ -321,7 +372,7 @@ def _study_sections(rd, sid):
     parts = []
 
     overview = notes["overview"] or summary
-    body = [_status_line(meta)]
+    body = [_status_line(meta, _study_problems(rd, meta))]
     if overview and {"rule", "metric"} <= set(overview[0]):
         body.append(_overview_table(overview, study))
     elif not overview:
@@ -377,6 +428,26 @@ def render_report(results_dir, title=None) -> str:
         "<main>", *sections, "</main>", "</body>", "</html>", ""])
 
 
+_HTML = (".html", ".htm")
+
+
+def output_problem(path) -> str | None:
+    """Why the report cannot be written to ``path``, with what is allowed (one line), or None:
+    an empty path, a folder, a file in the way of a folder above it, a folder without write
+    permission, or an existing file that is not HTML (``.html``, ``.htm``), which is never
+    replaced (it could be a results file). Writes nothing."""
+    path = os.fspath(path)
+    problem = path_problem(path)
+    if problem is None and os.path.isfile(path) and not path.lower().endswith(_HTML):
+        problem = f"{path} exists and is not an HTML file (.html, .htm)"
+        return f"{problem}; allowed: a new file, or an HTML file to replace"
+    if problem is None:
+        return None
+    if os.path.isdir(path):
+        return f"{problem}; allowed: a file path, e.g. {os.path.join(path, 'report.html')}"
+    return f"{problem}; allowed: a file path whose folders exist or can be made"
+
+
 def write_report(results_dir, out_path=None, title=None) -> str:
     """Write the self-contained HTML report of ``results_dir``; return its path.
 
@@ -385,13 +456,22 @@ def write_report(results_dir, out_path=None, title=None) -> str:
     results_dir : str or path or ResultsDir
         One study's folder (``OUT/STUDY``) or a folder of studies (``OUT``).
     out_path : str or path, optional
-        Where to write (atomically); default ``results_dir/report.html``.
+        Where to write (atomically); default ``results_dir/report.html``. Missing folders are
+        made; an existing HTML file is replaced, any other existing file is refused.
     title : str, optional
         The page title (default ``brainlearn results: <folder name>``).
+
+    A study whose results are not complete (:func:`find_problems`: ``metrics.csv`` missing or
+    unreadable, runs missing, the study not finished) is reported with its problems stated
+    at the top of its section and its status shown as not complete. An ``out_path`` that cannot
+    be written (:func:`output_problem`) raises :class:`ValueError` before anything is written.
     """
     if isinstance(results_dir, ResultsDir):
         results_dir = results_dir.path
-    text = render_report(results_dir, title)
     out_path = os.fspath(out_path) if out_path is not None else \
         os.path.join(os.fspath(results_dir), "report.html")
+    problem = output_problem(out_path)
+    if problem:
+        raise ValueError(f"out_path={out_path!r}: {problem}")
+    text = render_report(results_dir, title)
     return write_text(out_path, text)

@@ -255,6 +255,20 @@ def test_bad_usage_exits_2_with_one_line(capsys, argv, message):
     assert captured.err.startswith("brainlearn")
 
 
+def test_rules_output_that_cannot_be_written_names_it(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "folder").mkdir()
+    (tmp_path / "afile").write_text("keep")
+    for output, said in (("folder", "folder is a folder, not a file"),
+                         (os.path.join("afile", "rules.md"), "afile is a file, not a folder")):
+        assert main(["rules", "--output", output]) == 2
+        captured = capsys.readouterr()
+        assert captured.err == (f"brainlearn: error: --output {output}: {said}; allowed: a file "
+                                "path in an existing folder\n")
+    assert sorted(os.listdir(tmp_path)) == ["afile", "folder"]
+    assert os.listdir(tmp_path / "folder") == []
+
+
 def test_bad_input_from_the_library_is_one_line(capsys, monkeypatch):
     def boom(args):
         raise ValueError("Oja: lr=-1 is out of range;\n allowed: lr >= 0")

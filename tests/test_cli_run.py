@@ -173,6 +173,111 @@ def test_experiment_script_door_is_the_same_run(tmp_path, capsys):
     assert "unknown key" in one_error_line(capsys.readouterr().err)
 
 
+@pytest.mark.parametrize("command", [["run", "fake"], ["sweep", "fake", "--grid", "scale=1,2"]])
+@pytest.mark.parametrize("out, in_the_way", [("afile", "afile"), ("afile/sub", "afile"),
+                                              ("res", "res/fake")])
+def test_out_with_a_file_in_the_way_is_one_line_exit_2(tmp_path, capsys, calls, monkeypatch,
+                                                        command, out, in_the_way):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "afile").write_text("keep")
+    (tmp_path / "res").mkdir()
+    (tmp_path / "res" / "fake").write_text("keep")
+    before = snapshot(tmp_path)
+    assert main(command + ["--quick", "--out", out]) == 2
+    captured = capsys.readouterr()
+    line = one_error_line(captured.err)
+    assert line == (f"brainlearn: error: --out {out}: {in_the_way} is a file, not a folder; "
+                    "allowed: a folder, or a path where one can be made")
+    assert calls == [] and captured.out == ""
+    assert snapshot(tmp_path) == before and sorted(os.listdir(tmp_path)) == ["afile", "res"]
+
+
+def test_mnist_path_without_idx_files_is_refused_before_any_run(tmp_path, capsys, monkeypatch):
+    """Every point's folder is checked by its file names before anything runs or is written."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "part").mkdir()
+    (tmp_path / "part" / "train-images-idx3-ubyte.gz").write_bytes(b"")
+    (tmp_path / "idx").mkdir()
+    for name in ("train-images-idx3-ubyte", "train-labels-idx1-ubyte.gz",
+                 "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"):
+        (tmp_path / "idx" / name).write_bytes(b"")
+    args = ["--quick", "--rules", "backprop", "--seeds", "1", "--out", "res"]
+    for command, said in (
+            (["run", "learning", "--set", "mnist_path=empty"],
+             "mnist_path=empty: empty holds no mnist IDX files; allowed: a folder holding "
+             "train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte, "
+             "t10k-labels-idx1-ubyte (each raw or .gz)"),
+            (["run", "learning", "--set", "mnist_path=nosuch"],
+             "mnist_path=nosuch: no such folder"),
+            (["sweep", "learning", "--grid", "mnist_path=idx,part"],
+             "mnist_path=part: part lacks train-labels-idx1-ubyte, t10k-images-idx3-ubyte, "
+             "t10k-labels-idx1-ubyte; allowed: ")):
+        assert main(command + args) == 2
+        captured = capsys.readouterr()
+        assert said in one_error_line(captured.err) and captured.out == ""
+        assert not (tmp_path / "res").exists()
+
+
+def test_a_worker_importing_a_script_without_the_guard_stops_with_one_line(
+        tmp_path, capsys, calls, monkeypatch):
+    """In a spawned worker that is still importing the driver's script, running a study ends
+    the worker at once (exit status GUARD_EXIT, one line naming the guard) before anything is
+    planned or written: the driver's folder is never touched by it."""
+    import multiprocessing
+
+    from brainlearn.cli import study_main
+    from brainlearn.studies._executors import GUARD_EXIT
+    monkeypatch.setattr(multiprocessing.current_process(), "_inheriting", True, raising=False)
+    for door in (lambda: main(["run", "fake", "--quick", "--workers", "2", "--out", "res"]),
+                 lambda: study_main("fake", ["--quick", "--workers", "2", "--out", "res",
+                                             "--force"])):
+        with pytest.raises(SystemExit) as info:
+            door()
+        assert info.value.code == GUARD_EXIT
+        line = one_error_line(capsys.readouterr().err)
+        assert "which runs the study outside `if __name__ == \"__main__\":`" in line
+        assert "put the code that runs it under that guard" in line
+    assert calls == [] and os.listdir(tmp_path) == []
+
+
+_UNGUARDED = """\
+import sys
+sys.path.insert(0, {tests!r})
+from fake_study import FakeStudy
+from brainlearn.studies import register_study
+from brainlearn.cli import study_main
+register_study(FakeStudy())
+sys.exit(study_main("fake", ["--quick", "--seeds", "1", "--workers", "2", "--out", "res",
+                             "--no-figures", "--force"]))
+"""
+
+
+@pytest.mark.slow
+def test_a_script_without_the_guard_says_so_in_a_few_lines(tmp_path):
+    """The whole story, end to end: a script that runs a study with workers=2 outside
+    ``if __name__ == "__main__":`` prints one line per worker (no traceback), its runs are
+    recorded failed with the same hint, and the workers did not replace its results."""
+    import subprocess
+    import sys
+    script = tmp_path / "unguarded.py"
+    script.write_text(_UNGUARDED.format(tests=os.path.join(ROOT, "tests")))
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                          cwd=tmp_path, timeout=300)
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr and "bootstrapping" not in done.stderr
+    hint = "each worker process imports unguarded.py, which runs the study outside " \
+           "`if __name__ == \"__main__\":`: put the code that runs it under that guard"
+    lines = done.stderr.strip().splitlines()
+    assert 1 <= sum(line == f"brainlearn: error: {hint}" for line in lines) <= 2
+    assert len(lines) <= 2 + 2 + 1  # the workers' lines, a failed line per run, results:
+    meta = R.read_json(tmp_path / "res" / "fake" / "meta.json")
+    assert meta["counts"] == {"ok": 0, "diverged": 0, "failed": 2}
+    assert all(r["error"] == f"the worker processes could not start: {hint}"
+               for r in meta["runs"])
+    assert len(meta["sessions"]) == 1  # no worker prepared the folder again
+
+
 # -- figures and report ----------------------------------------------------------------------------
 @pytest.fixture
 def finished(tmp_path, capsys):
@@ -245,11 +350,70 @@ def test_report_is_html_with_every_figure(finished, tmp_path, capsys):
     assert (finished.parent / "report.html").is_file()
 
 
+@pytest.mark.parametrize("name", ["meta.json", "config.json"])
+def test_figures_and_report_name_a_damaged_json_file(finished, capsys, name):
+    (finished / name).write_text('{"study": "fake",')
+    before = snapshot(finished)
+    for command in ("figures", "report"):
+        assert main([command, str(finished)]) == 2
+        line = one_error_line(capsys.readouterr().err)
+        assert line.startswith(f"brainlearn: error: {finished / name}: not valid JSON (")
+        assert "line 1 column" in line
+    assert snapshot(finished) == before  # no report.html, no figure redrawn
+
+
+@pytest.mark.parametrize("damage, said", [
+    ("missing", "metrics.csv is missing"),
+    ("corrupt", "metrics.csv cannot be read: not a metrics file: the header must start with "
+                "rule,seed,task,step,metric,value")])
+def test_report_of_results_without_readable_metrics_says_so_and_exits_1(finished, capsys,
+                                                                         damage, said):
+    if damage == "missing":
+        os.unlink(finished / "metrics.csv")
+    else:
+        (finished / "metrics.csv").write_text('garbage,"x\n')
+    assert main(["report", str(finished.parent)]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[0] == f"report: {finished.parent / 'report.html'}"
+    assert err[1].startswith(f"brainlearn: error: {finished}: {said}") and len(err) == 2
+    text = (finished.parent / "report.html").read_text(encoding="utf-8")
+    assert "status: <strong>complete</strong>" not in text
+    assert "status: <strong>not complete</strong>" in text and said in text
+    os.unlink(finished.parent / "report.html")
+    assert main(["report", "-q", str(finished.parent)]) == 1  # --quiet keeps the errors
+    assert capsys.readouterr().err.strip() == err[1]
+
+
+def test_report_output_that_cannot_be_written_is_one_line_exit_2(finished, tmp_path, capsys,
+                                                                  monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "outdir").mkdir()
+    (tmp_path / "afile").write_text("keep")
+    before = snapshot(tmp_path)
+    metrics = os.path.relpath(finished / "metrics.csv", tmp_path)
+    for output, said in (
+            ("outdir", "outdir is a folder, not a file; allowed: a file path, e.g. "
+                       f"{os.path.join('outdir', 'report.html')}"),
+            ("afile/x.html", "afile is a file, not a folder; allowed: a file path whose folders "
+                             "exist or can be made"),
+            ("afile", "afile exists and is not an HTML file (.html, .htm); allowed: a new file, "
+                      "or an HTML file to replace"),
+            (metrics, f"{metrics} exists and is not an HTML file"),
+            ("", "an empty path")):
+        assert main(["report", str(finished), "-o", output]) == 2
+        line = one_error_line(capsys.readouterr().err)
+        assert line.startswith(f"brainlearn: error: --output {output or repr('')}: {said}")
+        assert ".tmp" not in line
+    assert snapshot(tmp_path) == before
+    assert main(["report", str(finished), "-o", "new/sub/r.html"]) == 0  # folders are made
+    assert (tmp_path / "new" / "sub" / "r.html").is_file()
+
+
 # -- bench -----------------------------------------------------------------------------------------
 def test_bench_runs_the_benchmark_scripts_or_says_why_not(tmp_path, capfd, monkeypatch):
     monkeypatch.setattr(_cli_studies, "benchmarks_dir", lambda: None)
     assert main(["bench"]) == 2
-    assert "needs a source checkout" in one_error_line(capfd.readouterr().err)
+    assert "bench runs the scripts benchmarks/bench_*.py" in one_error_line(capfd.readouterr().err)
 
     folder = tmp_path / "benchmarks"
     folder.mkdir()
@@ -261,6 +425,29 @@ def test_bench_runs_the_benchmark_scripts_or_says_why_not(tmp_path, capfd, monke
     assert "echo ['--quick']" in captured.out
     assert "== bench_echo.py ==" in captured.err
     assert "bench_fail.py exited with status 3" in captured.err
+
+
+def test_bench_finds_benchmarks_in_the_current_folder_after_pip_install(tmp_path, capfd,
+                                                                         monkeypatch):
+    """Installed (not editable), the package has no benchmarks/ beside it: run from the root of
+    the clone, bench finds ./benchmarks; elsewhere it names both places it looked in."""
+    site = tmp_path / "site-packages" / "brainlearn"
+    site.mkdir(parents=True)
+    monkeypatch.setattr(_cli_studies, "__file__", str(site / "_cli_studies.py"))
+    clone = tmp_path / "clone"
+    (clone / "benchmarks").mkdir(parents=True)
+    (clone / "benchmarks" / "bench_echo.py").write_text("import sys\nprint('echo', sys.argv[1:])\n")
+    monkeypatch.chdir(clone)
+    assert main(["bench", "--quick"]) == 0
+    captured = capfd.readouterr()
+    assert "echo ['--quick']" in captured.out and "== bench_echo.py ==" in captured.err
+    monkeypatch.chdir(tmp_path)
+    assert main(["bench"]) == 2
+    line = one_error_line(capfd.readouterr().err)
+    assert line == ("brainlearn: error: bench runs the scripts benchmarks/bench_*.py of a clone "
+                    f"of the brainlearn repository; found none in "
+                    f"{tmp_path / 'site-packages' / 'benchmarks'} nor in "
+                    f"{tmp_path / 'benchmarks'}: run it from the root of the clone")
 
 
 def test_bench_finds_the_benchmarks_of_this_checkout():

@@ -217,6 +217,50 @@ def test_report_of_a_partial_study_and_of_nothing(tmp_path):
         report.write_report(tmp_path / "empty")
 
 
+def test_report_states_what_keeps_a_study_from_being_complete(tmp_path):
+    rd = _study(tmp_path, "learning")
+    assert report.find_problems(tmp_path) == []
+    assert "status: <strong>complete</strong>" in report.render_report(rd.path)
+    os.unlink(rd.metrics_path)
+    problem = (f"{rd.path}: metrics.csv is missing, so the measurements of the runs are not "
+               "there (the study's command with --resume rebuilds it from runs/)")
+    assert report.find_problems(tmp_path) == [problem]
+    text = _read(report.write_report(rd.path))  # still written, saying so
+    _parse(text)
+    assert "status: <strong>not complete</strong>" in text
+    assert "status: <strong>complete</strong>" not in text
+    assert "<li>metrics.csv is missing, so the measurements" in text
+    with open(rd.metrics_path, "w") as fh:
+        fh.write("rule,seed\n")
+    assert report.find_problems(rd) == [
+        f"{rd.path}: metrics.csv cannot be read: not a metrics file: the header must start "
+        "with rule,seed,task,step,metric,value, found rule,seed"]
+    partial = R.ResultsDir(tmp_path, "memory")
+    partial.prepare({"epochs": 1})
+    assert report.find_problems(partial.path)[1:] == [
+        f"{partial.path}: meta.json records the status 'running' (the study did not finish)"]
+
+
+def test_report_refuses_an_output_it_cannot_write_before_writing(tmp_path, monkeypatch):
+    rd = _study(tmp_path, "learning")
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "afile").write_text("keep")
+    before = sorted(os.listdir(tmp_path))
+    for out_path, said in (
+            ("learning", "learning is a folder, not a file; allowed: a file path, e.g. "
+                         f"{os.path.join('learning', 'report.html')}"),
+            ("afile/x.html", "afile is a file, not a folder; allowed: a file path whose "
+                             "folders exist or can be made"),
+            (os.path.join("learning", "summary.csv"),
+             f"{os.path.join('learning', 'summary.csv')} exists and is not an HTML file")):
+        with pytest.raises(ValueError) as info:
+            report.write_report(rd.path, out_path)
+        assert str(info.value).startswith(f"out_path={out_path!r}: {said}")
+    assert sorted(os.listdir(tmp_path)) == before
+    assert sorted(os.listdir(rd.path)) == ["config.json", "figures", "meta.json", "metrics.csv",
+                                           "runs", "summary.csv"]
+
+
 # -- the opening of a study: the wide table and the findings ---------------------------------------
 def _timed_study(out):
     """A learning-like study: accuracy and learning time per rule, a figure with a finding."""

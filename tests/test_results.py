@@ -402,6 +402,47 @@ def test_prepare_resume_reports_a_damaged_config(tmp_path):
         rd.prepare(CONFIG, mode="resume")
 
 
+def test_read_json_names_a_damaged_file(tmp_path):
+    path = tmp_path / "meta.json"
+    path.write_text('{"study": "x",\n')
+    with pytest.raises(ValueError) as info:
+        R.read_json(path)
+    assert str(info.value).startswith(f"{path}: not valid JSON (Expecting property name")
+    assert str(info.value).endswith("at line 2 column 1)")
+    path.write_bytes(b'{"a": "\xff"}')
+    with pytest.raises(ValueError, match=r"meta.json: not valid JSON \(not UTF-8 text: byte 7\)"):
+        R.read_json(path)
+    rd = R.ResultsDir(tmp_path, "s")
+    rd.prepare(CONFIG)
+    with open(os.path.join(rd.runs_dir, "a__seed0.json"), "w") as fh:
+        fh.write("[")
+    with pytest.raises(R.ResultsError) as info:
+        rd.run_records()
+    assert str(info.value).startswith(os.path.join(rd.runs_dir, "a__seed0.json")
+                                      + ": not valid JSON (")
+    assert str(info.value).count("a__seed0.json") == 1
+
+
+def test_check_location_refuses_a_file_in_the_way_and_writes_nothing(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "afile").write_text("keep")
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "s").write_text("keep")
+    for out, problem in (("afile", "afile is a file, not a folder"),
+                         ("afile/sub/deeper", "afile is a file, not a folder"),
+                         ("out", os.path.join("out", "s") + " is a file, not a folder")):
+        with pytest.raises(R.ResultsError) as info:
+            R.ResultsDir(out, "s").check_location()
+        assert str(info.value) == (f"out={out!r}: {problem}; allowed: a folder, or a path "
+                                   "where one can be made")
+    R.ResultsDir("new/deeper", "s").check_location()  # made when written
+    R.ResultsDir(".", "t").check_location()
+    assert _listing(tmp_path) == ["afile", "out"]
+    assert R.path_problem("") == "an empty path"
+    assert R.path_problem("out") == "out is a folder, not a file"
+    assert R.path_problem("afile") is None and R.path_problem("new/x.html") is None
+
+
 def test_prepare_never_touches_a_foreign_folder(tmp_path):
     folder = tmp_path / "learning"
     folder.mkdir()

@@ -73,14 +73,22 @@ CLASSES: dict[str, tuple[str, ...]] = {
 def data_dir(name: str) -> Path:
     """Default directory of the downloadable data set ``name``.
 
-    ``$BRAINLEARN_DATA/<name>`` when the environment variable
-    ``BRAINLEARN_DATA`` is set (and not empty); otherwise
-    ``$XDG_CACHE_HOME/brainlearn/datasets/<name>``, with ``XDG_CACHE_HOME``
-    defaulting to ``~/.cache``. The directory is not created here.
+    The first of these that is set (and not empty):
+
+    1. ``$BRAINLEARN_DATA/<name>``: a folder of data sets;
+    2. ``$BRAINLEARN_CACHE_DIR/datasets/<name>``: brainlearn's cache, the one that
+       also holds the compiled drivers (``$BRAINLEARN_CACHE_DIR/drivers``);
+    3. ``$XDG_CACHE_HOME/brainlearn/datasets/<name>``, with ``XDG_CACHE_HOME``
+       defaulting to ``~/.cache``.
+
+    The directory is not created here.
     """
     root = os.environ.get("BRAINLEARN_DATA")
     if root:
         return Path(root).expanduser() / name
+    cache = os.environ.get("BRAINLEARN_CACHE_DIR")
+    if cache:
+        return Path(cache).expanduser() / "datasets" / name
     cache = os.environ.get("XDG_CACHE_HOME") or os.path.join("~", ".cache")
     return Path(cache).expanduser() / "brainlearn" / "datasets" / name
 
@@ -89,6 +97,26 @@ def _find(directory: Path, stem: str) -> Path | None:
     for candidate in (directory / stem, directory / f"{stem}.gz"):
         if candidate.is_file():
             return candidate
+    return None
+
+
+def folder_problem(path, name: str = "mnist") -> str | None:
+    """Why ``path`` is not a folder of the IDX files of ``name`` (one line, saying what is
+    allowed), or None when it holds all four (each raw or ``.gz``). Looks at the names only:
+    cheap enough to check a configuration before anything runs."""
+    directory = Path(path).expanduser()
+    files = ", ".join(FILES)
+    allowed = (f"allowed: a folder holding {files} (each raw or .gz); "
+               f"bl.datasets.load({name!r}, path=DIR, download=True) downloads them into DIR")
+    if not directory.exists():
+        return f"no such folder; {allowed}"
+    if not directory.is_dir():
+        return f"not a folder; {allowed}"
+    missing = [stem for stem in FILES if _find(directory, stem) is None]
+    if len(missing) == len(FILES):
+        return f"{directory} holds no {name} IDX files; {allowed}"
+    if missing:
+        return f"{directory} lacks {', '.join(missing)}; {allowed}"
     return None
 
 
@@ -146,6 +174,7 @@ _DOC = """Load {title} from its four IDX files.
     path : str, path-like or None
         Directory of the files (each raw or ``.gz``). None uses
         :func:`data_dir` ``("{name}")``: ``$BRAINLEARN_DATA/{name}``, else
+        ``$BRAINLEARN_CACHE_DIR/datasets/{name}``, else
         ``$XDG_CACHE_HOME/brainlearn/datasets/{name}`` (``~/.cache`` when
         unset).
     download : bool, default False

@@ -36,7 +36,8 @@ byte-identical file.
 The API in one screen::
 
     write_bytes(path, data) / write_text(path, text) / write_json(path, obj) -> path
-    read_json(path, nonfinite=True) -> object;  to_json(obj) -> str
+    read_json(path, nonfinite=True) -> object (bad JSON: ValueError naming the file)
+    to_json(obj) -> str;  path_problem(path, folder=False) -> why it cannot be written, or None
     write_metrics(path, rows, extra_columns=()) -> path;  read_metrics(path, numeric=()) -> rows
     final_values(rows, metrics=None) -> rows at the last step of each series
     summarize(rows, metrics=None, by=("rule", "metric"), where=None, reduce="last") -> rows
@@ -45,14 +46,15 @@ The API in one screen::
         metric_label(metric) -> "label (unit)";  metric_range(metric) -> (lo, hi);
         format_mean_ci(mean, ci, metric) -> "0.912 ± 0.013"
     provenance() -> dict
-    ResultsDir(out, study): prepare(config, mode), completed_runs(), write_run(...),
+    ResultsDir(out, study): check_location(), prepare(config, mode), completed_runs(),
+        write_run(...),
         merge(expected, extra_columns, timing_metrics, point_columns) -> rows (metrics and
         timings),
         read_metrics(include_timings=True) -> rows, read_timings() -> rows
     find_studies(path) -> [ResultsDir, ...]
 """
 
-from ._files import read_json, to_json, write_bytes, write_json, write_text
+from ._files import path_problem, read_json, to_json, write_bytes, write_json, write_text
 from ._folder import RUN_STATUSES, ResultsDir, ResultsError, find_studies, run_key
 from ._provenance import provenance
 from ._tables import (METRIC_COLUMNS, SUMMARY_COLUMNS, extra_columns_of, final_values,
@@ -61,7 +63,7 @@ from ._units import (METRICS, STUDY_METRICS, MetricInfo, format_mean_ci, metric_
                      metric_label, metric_range)
 
 __all__ = [
-    "write_bytes", "write_text", "write_json", "read_json", "to_json",
+    "write_bytes", "write_text", "write_json", "read_json", "to_json", "path_problem",
     "METRIC_COLUMNS", "SUMMARY_COLUMNS", "write_metrics", "read_metrics", "extra_columns_of",
     "final_values", "summarize", "write_summary", "read_summary",
     "MetricInfo", "METRICS", "STUDY_METRICS", "metric_info", "metric_label", "metric_range",

@@ -141,7 +141,53 @@ def _restore_nonfinite(obj):
 
 def read_json(path, nonfinite: bool = True):
     """Read a JSON file; with ``nonfinite`` the strings ``"nan"``, ``"inf"``, ``"-inf"`` become
-    floats again (the inverse of :func:`write_json`)."""
-    with open(path, encoding="utf-8") as fh:
-        obj = json.load(fh)
+    floats again (the inverse of :func:`write_json`).
+
+    A file that is not valid JSON (or not UTF-8 text) raises :class:`ValueError` with one line
+    naming the file and where it breaks: ``results/learning/meta.json: not valid JSON
+    (Expecting value at line 1 column 1)``.
+    """
+    path = os.fspath(path)
+    try:
+        with open(path, encoding="utf-8") as fh:
+            obj = json.load(fh)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno} column "
+                         f"{exc.colno})") from None
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"{path}: not valid JSON (not UTF-8 text: byte {exc.start})") from None
     return _restore_nonfinite(obj) if nonfinite else obj
+
+
+def path_problem(path, folder: bool = False):
+    """Why ``path`` cannot be written as a file (``folder=True``: made into, or used as, a
+    folder), in a few words naming the part of ``path`` that is in the way; None when it can.
+
+    Looks, without writing anything: an empty path; ``path`` itself a folder where a file is
+    wanted (or a file where a folder is wanted); a part of the path above it that is a file,
+    not a folder; the nearest existing folder not writable. Folders that do not exist yet are
+    fine (they are made when written).
+    """
+    text = os.fspath(path)
+    if not isinstance(text, str) or not text.strip():
+        return "an empty path"
+    target = text.rstrip("/" + (os.altsep or "")) or text
+    if os.path.isdir(target):
+        if not folder:
+            return f"{target} is a folder, not a file"
+        parent = target
+    elif os.path.lexists(target):
+        if folder:
+            return f"{target} is a file, not a folder"
+        parent = os.path.dirname(target) or "."
+    else:
+        parent = os.path.dirname(target)
+        while parent and not os.path.lexists(parent):
+            above = os.path.dirname(parent)
+            parent = "" if above == parent else above
+        parent = parent or "."
+    if not os.path.isdir(parent):
+        return f"{parent} is a file, not a folder"
+    if not os.access(parent, os.W_OK | os.X_OK):
+        return f"no permission to write in {parent}"
+    return None

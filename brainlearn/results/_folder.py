@@ -28,7 +28,8 @@ import uuid
 from datetime import datetime, timezone
 from urllib.parse import quote
 
-from ._files import _fsync_directory, _restore_nonfinite, read_json, to_json, write_json
+from ._files import (_fsync_directory, _restore_nonfinite, path_problem, read_json, to_json,
+                     write_json)
 from ._provenance import provenance
 from ._tables import (METRIC_COLUMNS, _check_extra_columns, extra_columns_of, read_metrics,
                       read_summary, write_metrics, write_summary)
@@ -126,8 +127,8 @@ def _read_stored(path):
     """A stored JSON file as is (no nan/inf restoring); a damaged one is a :class:`ResultsError`."""
     try:
         return read_json(path, nonfinite=False)
-    except ValueError as exc:
-        raise ResultsError(f"{path}: not valid JSON ({exc}): repair it or use --force") from None
+    except ValueError as exc:  # the message names the file: "PATH: not valid JSON (...)"
+        raise ResultsError(f"{exc}: repair it or use --force") from None
 
 
 def _check_timing_metrics(timing_metrics) -> tuple:
@@ -272,6 +273,16 @@ class ResultsDir:
         return write_summary(self.summary_path, summary_rows)
 
     # -- preparing -----------------------------------------------------------------------------
+    def check_location(self) -> None:
+        """Raise :class:`ResultsError` (one line) when the folder cannot be made or written where
+        it is: a file in the way of ``out``, of a folder above it or of ``OUT/STUDY``, or no
+        permission to write. Writes nothing; :func:`brainlearn.studies.plan_study` calls it, so
+        a bad output folder is refused before anything runs."""
+        problem = path_problem(self.out, folder=True) or path_problem(self.path, folder=True)
+        if problem:
+            raise ResultsError(f"out={self.out!r}: {problem}; allowed: a folder, or a path "
+                               "where one can be made")
+
     def prepare(self, config, mode: str = "new") -> None:
         """Make the folder ready for a run of ``config`` (a dict or a dataclass).
 
@@ -484,7 +495,9 @@ class ResultsDir:
             try:
                 record = read_json(path, nonfinite=False)
                 key = (record["rule"], record["seed"], record["status"], record["csv"])
-            except (OSError, ValueError, KeyError, TypeError) as exc:
+            except ValueError as exc:  # not JSON: the message names the file
+                raise ResultsError(f"{exc}: not a run record") from None
+            except (OSError, KeyError, TypeError) as exc:
                 raise ResultsError(f"{path}: not a run record ({type(exc).__name__}: {exc})") \
                     from None
             if os.path.exists(os.path.join(self.runs_dir, key[3])):

@@ -49,6 +49,7 @@ import dataclasses
 import multiprocessing
 import os
 import signal
+import sys
 import threading
 import time
 import traceback
@@ -58,7 +59,8 @@ from collections import Counter, deque
 from ..engine import DivergenceError
 
 __all__ = ["RunTask", "run_task", "Serial", "LocalPool", "DaskCluster", "make_executor",
-           "DEFAULT_RETRIES", "check_scheduler", "SchedulerError"]
+           "DEFAULT_RETRIES", "check_scheduler", "SchedulerError", "exit_if_bootstrapping",
+           "GUARD_EXIT"]
 
 #: how many more times a run whose worker process died is started (local pool)
 DEFAULT_RETRIES = 2
@@ -192,6 +194,40 @@ class Serial:
     def run(self, study, tasks, done) -> None:
         for task in tasks:
             done(task, run_task(study, task), 1)
+
+
+# -- the __main__ guard ----------------------------------------------------------------------------
+#: the exit status of a worker process that found itself running the driver's script again
+GUARD_EXIT = 78
+
+
+def _script_name() -> str:
+    main = sys.modules.get("__mp_main__") or sys.modules.get("__main__")
+    path = getattr(main, "__file__", None)
+    return os.path.basename(path) if path else "the script"
+
+
+def _guard_text() -> str:
+    return (f"each worker process imports {_script_name()}, which runs the study outside "
+            "`if __name__ == \"__main__\":`: put the code that runs it under that guard")
+
+
+def exit_if_bootstrapping() -> None:
+    """End this process with one line on stderr (exit status :data:`GUARD_EXIT`) when it is a
+    spawned worker still starting up, i.e. importing the driver's script (``__mp_main__``), and
+    that script runs a study at import: it lacks the ``if __name__ == "__main__":`` guard.
+
+    Without this check such a worker would run the whole study again (and start processes of
+    its own, which :mod:`multiprocessing` refuses with a long traceback), in every worker and
+    after every retry; with ``mode="force"`` it would even replace the driver's results. The
+    driver's :class:`LocalPool` sees the exit status and gives up at once, recording every run
+    ``failed`` with the same hint. Called by :func:`~brainlearn.studies.plan_study`,
+    :func:`~brainlearn.studies.execute` and :meth:`LocalPool.run` before anything else.
+    """
+    if not getattr(multiprocessing.current_process(), "_inheriting", False):
+        return
+    print(f"brainlearn: error: {_guard_text()}", file=sys.stderr, flush=True)
+    raise SystemExit(GUARD_EXIT)
 
 
 # -- a local pool of worker processes --------------------------------------------------------------
@@ -368,6 +404,7 @@ class LocalPool:
         return broken, started, processes
 
     def run(self, study, tasks, done) -> None:
+        exit_if_bootstrapping()
         queue = deque(seeds_outermost(tasks))
         attempts, deaths, idle_breaks = Counter(), Counter(), 0
         while queue:
@@ -380,8 +417,12 @@ class LocalPool:
                     attempts[task.key] -= 1
             if not ran:
                 idle_breaks += 1
-                if idle_breaks >= _MAX_IDLE_BREAKS:
-                    error = ("the worker processes could not start (the pool broke "
+                unguarded = any(getattr(p, "exitcode", None) == GUARD_EXIT
+                                for p in list(processes.values()))
+                if unguarded or idle_breaks >= _MAX_IDLE_BREAKS:
+                    error = ("the worker processes could not start: " + _guard_text()
+                             if unguarded else
+                             "the worker processes could not start (the pool broke "
                              f"{idle_breaks} times before running anything; a script that "
                              "runs studies in worker processes needs the guard "
                              "if __name__ == '__main__':)")

@@ -30,11 +30,13 @@ import shutil
 import sys
 import time
 
+from ..datasets.mnist import folder_problem
 from ..results import ResultsDir, ResultsError, read_json, run_key, to_json
 from ._base import Study, config_to_dict, get_study
 # redraw_figures is part of this module's API (brainlearn.studies imports it from here)
 from ._drawing import draw_all, note_figures, redraw_figures
-from ._executors import DEFAULT_RETRIES, RunTask, check_scheduler, make_executor
+from ._executors import (DEFAULT_RETRIES, RunTask, check_scheduler, exit_if_bootstrapping,
+                         make_executor)
 from ._sweep import Grid, grid_from_record, parse_grid, summarize_points, value_text
 
 __all__ = ["StudyPlan", "StudyResults", "plan_study", "execute", "run_study", "run_sweep",
@@ -172,7 +174,9 @@ def _resolve_rules(study, config, rules) -> list:
             known = rule in registry.available()
             what = (f"rule {rule!r} does not fit study {study.name!r}" if known
                     else f"unknown rule {rule!r} for study {study.name!r}")
-            raise ValueError(f"{what} (valid: {', '.join(valid)})")
+            hint = "" if known else ("; a rule in a file of your own: --plugin FILE "
+                                     "(bl.rules.load_plugin(FILE) in Python)")
+            raise ValueError(f"{what} (valid: {', '.join(valid)}){hint}")
     return list(dict.fromkeys(chosen))
 
 
@@ -182,10 +186,23 @@ def _stored_grid(study, rd) -> Grid | None:
         return None
     try:
         stored = read_json(rd.config_path, nonfinite=False)
-    except ValueError as exc:
-        raise ResultsError(f"{rd.config_path}: not valid JSON ({exc}): repair it or use "
-                           "--force") from None
+    except ValueError as exc:  # the message names the file
+        raise ResultsError(f"{exc}: repair it or use --force") from None
     return grid_from_record(study, stored)
+
+
+#: configuration fields that name a folder of a data set's IDX files: ``{field: data set}``;
+#: :func:`plan_study` checks the folder of every grid point before anything runs
+DATA_FOLDERS = {"mnist_path": "mnist"}
+
+
+def _check_data_folders(configs) -> None:
+    for config in configs:
+        for field, dataset in DATA_FOLDERS.items():
+            folder = getattr(config, field, None)
+            problem = None if folder is None else folder_problem(folder, dataset)
+            if problem:
+                raise ValueError(f"{field}={folder}: {problem}")
 
 
 def plan_study(name, *, rules=None, seeds=3, quick=False, out="results", overrides=None,
@@ -193,7 +210,12 @@ def plan_study(name, *, rules=None, seeds=3, quick=False, out="results", overrid
                retries=DEFAULT_RETRIES, figures=True, folder=None) -> StudyPlan:
     """Validate the arguments of :func:`run_study` and resolve the configuration of every grid
     point and the rules; write nothing. Bad input raises :class:`ValueError` /
-    :class:`TypeError` with one line."""
+    :class:`TypeError` with one line.
+
+    With ``workers > 1`` the worker processes import the calling script (they are spawned), so
+    a script must run the study under ``if __name__ == "__main__":``; without the guard each
+    worker stops at once with one line saying so, and every run is recorded ``failed``."""
+    exit_if_bootstrapping()
     study = get_study(name)
     _check_count(seeds, "seeds")
     _check_count(workers, "workers")
@@ -212,6 +234,7 @@ def plan_study(name, *, rules=None, seeds=3, quick=False, out="results", overrid
     overrides = dict(overrides or {})
     config = study.make_config(bool(quick), overrides)
     results = ResultsDir(out, study.name if folder is None else folder)
+    results.check_location()  # a file in the way of the output folder: refused now
     sweep = parse_grid(study, grid, overrides)
     if mode == "resume":
         stored = _stored_grid(study, results)
@@ -225,6 +248,7 @@ def plan_study(name, *, rules=None, seeds=3, quick=False, out="results", overrid
                                "the stored grid (leave --grid out) or use --force to start "
                                "again")
     configs = [study.make_config(bool(quick), {**overrides, **point}) for point in sweep.points]
+    _check_data_folders(configs)
     chosen = _resolve_rules(study, config, rules)
     if workers > 1 or scheduler is not None:
         where = f"workers={workers}" if scheduler is None else f"scheduler={scheduler!r}"
@@ -323,6 +347,7 @@ def execute(plan: StudyPlan, executor=None) -> StudyResults:
     stays open, so that studies run one after the other share it (e.g. one pool of worker
     processes, ``make_executor(2, keep=True)``; the caller closes it).
     """
+    exit_if_bootstrapping()
     study, rd, grid = plan.study, plan.results, plan.grid
     own = executor is None
     if own:
@@ -393,7 +418,9 @@ _RUN_PARAMETERS = """
         a column KEY). None (default): no grid, or with ``mode="resume"`` the stored grid.
     workers : int
         Local worker processes running runs at once (1: in this process); the results are
-        identical whatever the number.
+        identical whatever the number. The workers are spawned and import the calling script:
+        a script must run the study under ``if __name__ == "__main__":`` (without the guard
+        each worker stops with one line saying so and every run is recorded ``failed``).
     scheduler : str or distributed.Client, optional
         Run on a running Dask distributed scheduler at this address (``tcp://HOST:8786``)
         instead of local processes (needs the ``brainlearn[dask]`` extra); the results are
