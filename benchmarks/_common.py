@@ -2,7 +2,7 @@
 
 Every benchmark measures brainlearn and its references (NumPy, PyTorch when
 installed) in the same process, on the same data and with the same thread
-count, and prints throughputs and their ratios (see DESIGN.md section 5).
+count, and prints throughputs and their ratios (see benchmarks/README.md).
 
 Import order matters: :func:`configure_threads` sets the BLAS thread
 variables, which OpenBLAS/MKL read only when they are loaded, so a script
