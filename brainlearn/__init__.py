@@ -14,7 +14,16 @@ from ._version import __version__
 from .engine import DivergenceError, History, end_task, evaluate, predict, rest, train
 from .network import Network, Population, Projection, init, mlp
 from .network.io import load, save
-from . import memory, protocols, studies, testing
+from . import memory, protocols, testing
+
+
+def __getattr__(name):
+    """``bl.studies`` is imported on first use: it brings matplotlib and SciPy, which a
+    script that only trains networks (and every command-line start) does not need."""
+    if name == "studies":
+        import importlib
+        return importlib.import_module(f"{__name__}.studies")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 __all__ = [
     "__version__",
