@@ -8,6 +8,7 @@ import numpy as np
 
 from .. import rules as _rules
 from . import init as _init
+from ._save import save
 from .activations import activation_code
 
 __all__ = ["Population", "Projection", "Network", "check_size", "check_dtype"]
@@ -397,7 +398,6 @@ class Network:
 
     def save(self, path):
         """Save topology, parameters and rule state to ``path`` (a .npz file; no pickle)."""
-        from .io import save
         save(self, path)
 
     def summary(self) -> str:

@@ -65,33 +65,6 @@ def _pull_to_anchor(W, importance, anchor, k, dW):
                 dW[i, j] += -c * (w - anchor[i, j])
 
 
-def _consolidated_example(rule, dtype, seed):
-    """A 64-16-10 MLP carrying ``rule`` alone, after one task, with weights moved off the anchor.
-
-    Alone the rule never moves the weights, so the example moves them itself (seeded
-    noise, as another rule in a chain would): during the first task, so that SI's
-    path integral sees a change, and after :func:`~brainlearn.end_task`, so that the
-    penalty has something to pull back. The conformance checks then exercise the
-    importance, the anchor and the pull, not an all-zero state.
-    """
-    from ..datasets import load
-    from ..engine import end_task, train
-    from ..network import mlp
-
-    d = load("digits")
-    x, y = d.x_train[:200], d.y_train[:200]
-    net = mlp([64, 16, 10], rule=rule, hidden="tanh", output="softmax", seed=seed, dtype=dtype)
-    rng = np.random.default_rng(seed)
-    for half in (slice(0, 100), slice(100, 200)):
-        train(net, (x[half], y[half]), driver="online", seed=seed, quiet=True)
-        for q in net.projections:
-            q.W += (0.05 * rng.standard_normal(q.W.shape)).astype(q.W.dtype)
-    end_task(net)
-    for q in net.projections:
-        q.W += (0.05 * rng.standard_normal(q.W.shape)).astype(q.W.dtype)
-    return net, (x, y)
-
-
 # -- elastic weight consolidation ---------------------------------------------------------------
 EWCState = collections.namedtuple("EWCState", ["fisher_sum", "count", "fisher", "anchor"])
 
@@ -194,11 +167,6 @@ class EWC(GradientRule):
     def init_state(self, projection, rng):
         W = projection.W
         return EWCState(np.zeros_like(W), np.zeros(1, W.dtype), np.zeros_like(W), W.copy())
-
-    @classmethod
-    def example_network(cls, rule, dtype, seed):
-        """The network the conformance checks train (see :func:`_consolidated_example`)."""
-        return _consolidated_example(rule, dtype, seed)
 
     def end_task(self, projection, state):
         """Consolidate the task's mean squared gradients into the importance and anchor."""
@@ -360,11 +328,6 @@ class SynapticIntelligence(GradientRule):
         W = projection.W
         return SIState(np.zeros_like(W), W.copy(), np.zeros_like(W), np.zeros(1, W.dtype),
                        W.copy(), np.zeros_like(W), W.copy())
-
-    @classmethod
-    def example_network(cls, rule, dtype, seed):
-        """The network the conformance checks train (see :func:`_consolidated_example`)."""
-        return _consolidated_example(rule, dtype, seed)
 
     def end_task(self, projection, state):
         """Close the task's path integral into the importance; anchor at the current weights."""

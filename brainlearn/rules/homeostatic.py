@@ -110,16 +110,3 @@ class SynapticScaling(LocalRule):
     def init_state(self, projection, rng):
         W = projection.W
         return SynapticScalingState(np.full(W.shape[0], self.target, dtype=W.dtype))
-
-    @classmethod
-    def example_network(cls, rule, dtype="float64", seed=0):
-        """The conformance checks' network: digits (x >= 0) into 8 linear units through
-        positive weights, so that rates are non-negative and proportional to the weights."""
-        from ..datasets import load
-        from ..network import Network, init
-
-        net = Network(seed=seed, dtype=dtype)
-        inp = net.add_input(64, name="input")
-        pop = net.add_population(8, activation="linear", name="population")
-        net.connect(inp, pop, rule=rule, init=init.Uniform(0.0, 0.05))
-        return net, (np.asarray(load("digits").x_train[:200]),)

@@ -39,13 +39,6 @@ class _MemoryRule(LocalRule):
     #: of all rows, for rules whose change reads neither W nor a state (one-shot storage)
     sum_kernel: ClassVar = None
 
-    @classmethod
-    def example_network(cls, rule, dtype="float64", seed=0):
-        """A memory network of 16 +-1 units and 40 random patterns (conformance checks)."""
-        from ..memory import hopfield_network, random_patterns
-        net = hopfield_network(16, rule=rule, seed=seed, dtype=dtype)
-        return net, (random_patterns(40, 16, seed=seed, dtype=dtype),)
-
 
 # -- Hopfield's outer-product rule -----------------------------------------------------------------
 @jit

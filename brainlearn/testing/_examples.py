@@ -7,10 +7,15 @@ import math
 
 import numpy as np
 
-from ..engine import train
+from ..datasets import load as load_dataset
+from ..engine import end_task, train
 from ..engine.run import default_loss
+from ..memory import hopfield_network, random_patterns
 from ..network import Network, init, mlp
 from ..rules.base import LearningRule
+from ..rules.consolidation_gradient import EWC, SynapticIntelligence
+from ..rules.homeostatic import SynapticScaling
+from ..rules.memory import _MemoryRule
 
 #: presentations of the long-run finiteness check
 LONG_RUN_STEPS = 10_000
@@ -23,9 +28,67 @@ class SkipCheck(Exception):
 # -- example networks ------------------------------------------------------------------------------
 @functools.lru_cache(maxsize=1)
 def _digits():
-    from ..datasets import load as load_dataset
     d = load_dataset("digits")
     return np.asarray(d.x_train), np.asarray(d.y_train)
+
+
+def _consolidated_example(rule, dtype, seed):
+    """EWC, SI: a 64-16-10 MLP carrying ``rule`` alone, after one task, with weights moved off
+    the anchor.
+
+    Alone the rule never moves the weights, so the example moves them itself (seeded
+    noise, as another rule in a chain would): during the first task, so that SI's
+    path integral sees a change, and after :func:`~brainlearn.end_task`, so that the
+    penalty has something to pull back. The conformance checks then exercise the
+    importance, the anchor and the pull, not an all-zero state.
+    """
+    x, y = _digits()
+    x, y = x[:200], y[:200]
+    net = mlp([64, 16, 10], rule=rule, hidden="tanh", output="softmax", seed=seed, dtype=dtype)
+    rng = np.random.default_rng(seed)
+    for half in (slice(0, 100), slice(100, 200)):
+        train(net, (x[half], y[half]), driver="online", seed=seed, quiet=True)
+        for q in net.projections:
+            q.W += (0.05 * rng.standard_normal(q.W.shape)).astype(q.W.dtype)
+    end_task(net)
+    for q in net.projections:
+        q.W += (0.05 * rng.standard_normal(q.W.shape)).astype(q.W.dtype)
+    return net, (x, y)
+
+
+def _scaling_example(rule, dtype, seed):
+    """Synaptic scaling: digits (x >= 0) into 8 linear units through positive weights, so that
+    rates are non-negative and proportional to the weights."""
+    net = Network(seed=seed, dtype=dtype)
+    inp = net.add_input(64, name="input")
+    pop = net.add_population(8, activation="linear", name="population")
+    net.connect(inp, pop, rule=rule, init=init.Uniform(0.0, 0.05))
+    return net, (np.asarray(_digits()[0][:200]),)
+
+
+def _memory_example(rule, dtype, seed):
+    """Memory-family rules: a memory network of 16 +-1 units and 40 random patterns."""
+    net = hopfield_network(16, rule=rule, seed=seed, dtype=dtype)
+    return net, (random_patterns(40, 16, seed=seed, dtype=dtype),)
+
+
+#: the example networks of built-in rules that the default layout does not suit, by class (a
+#: subclass takes its parent's); kept here so that ``rules/`` imports no network or engine
+_BUILTIN_EXAMPLES = {EWC: _consolidated_example, SynapticIntelligence: _consolidated_example,
+                     SynapticScaling: _scaling_example, _MemoryRule: _memory_example}
+
+
+def own_example(rule):
+    """The builder of ``rule``'s own example network, ``(rule, dtype, seed) -> (net, data)``:
+    its class's ``example_network`` classmethod, or a built-in family's; None when the default
+    layout applies."""
+    override = getattr(type(rule), "example_network", None)
+    if override is not None:
+        return override
+    for klass in type(rule).__mro__:
+        if klass in _BUILTIN_EXAMPLES:
+            return _BUILTIN_EXAMPLES[klass]
+    return None
 
 
 def example_network(rule, dtype="float64", seed=0, *, n_samples=200):
@@ -43,7 +106,8 @@ def example_network(rule, dtype="float64", seed=0, *, n_samples=200):
 
     A rule class may define a classmethod ``example_network(cls, rule, dtype, seed)``
     returning ``(net, data)``; it is used instead (and ``n_samples`` is ignored: the
-    long-run check then repeats that data for 10^4 presentations).
+    long-run check then repeats that data for 10^4 presentations). Some built-in families have
+    their own here (:func:`own_example`: EWC and SI, synaptic scaling, the memory rules).
 
     Parameters
     ----------
@@ -62,9 +126,9 @@ def example_network(rule, dtype="float64", seed=0, *, n_samples=200):
     data : tuple
         ``(x, y)`` when the rule needs an error or a reward, else ``(x,)``.
     """
-    override = getattr(type(rule), "example_network", None)
-    if override is not None:
-        return override(rule, dtype, seed)
+    own = own_example(rule)
+    if own is not None:
+        return own(rule, dtype, seed)
     x, y = _digits()
     needs = set(rule.needs)
     if "reward" in needs:

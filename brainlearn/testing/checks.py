@@ -19,7 +19,7 @@ from ..rules.base import FAMILIES, SIGNALS, LearningRule, _describe, _same_defin
 from ._examples import (LONG_RUN_STEPS, SkipCheck, _act, _act_back, _arrays, _as_tuple,  # noqa: F401
                         _assert_bit_identical, _call_kernel, _copy_state, _digits, _kernel_inputs,
                         _max_diff, _rule_projections, _same_bits, _signals, _states, _train, _trained,
-                        example_network)
+                        example_network, own_example)
 
 
 # -- the checks ------------------------------------------------------------------------------------
@@ -762,7 +762,7 @@ def check_finite_long_run(rule):
     if rule.unstable:
         raise SkipCheck(f"{type(rule).__name__} declares unstable = True "
                         "(it may diverge by design)")
-    if getattr(type(rule), "example_network", None) is None:
+    if own_example(rule) is None:
         net, data = example_network(rule, n_samples=None)
     else:
         net, data = example_network(rule)
