@@ -33,8 +33,8 @@ from .network import Network
 from .network.core import Projection, check_dtype, check_size
 
 __all__ = ["ALPHA_C", "RecallResult", "hopfield_network", "recurrent", "store", "recall", "energy",
-           "overlap", "one_step_flip_fraction", "theory_flip_fraction", "random_patterns",
-           "flip_bits"]
+           "overlap", "one_step_flip_fraction", "theory_flip_fraction", "ags_overlap",
+           "random_patterns", "flip_bits"]
 
 #: critical load P/N of Hebbian storage in a +-1 Hopfield network (Amit, Gutfreund &
 #: Sompolinsky 1985)
@@ -435,13 +435,63 @@ def one_step_flip_fraction(target, patterns) -> float:
     return float(np.mean(res.states != X))
 
 
-def theory_flip_fraction(alpha) -> float:
-    """Signal-to-noise prediction of :func:`one_step_flip_fraction` for Hebbian storage:
-    :math:`Q(1/\\sqrt{\\alpha}) = \\frac{1}{2}\\mathrm{erfc}(1/\\sqrt{2\\alpha})`."""
-    if isinstance(alpha, bool) or not isinstance(alpha, numbers.Real) or not alpha > 0 or \
-            not math.isfinite(alpha):
+def theory_flip_fraction(alpha):
+    r"""Signal-to-noise prediction of :func:`one_step_flip_fraction` for Hebbian storage:
+    :math:`Q(1/\sqrt{\alpha}) = \frac{1}{2}\mathrm{erfc}(1/\sqrt{2\alpha})`.
+
+    The crosstalk on a bit of a stored pattern is about Gaussian with variance ``alpha = P/N``;
+    a bit flips when it outweighs the signal 1 (Hertz, Krogh & Palmer 1991, eq. 2.14).
+    ``alpha``: a load (a float back) or an array of loads (an array back), each positive.
+    """
+    if isinstance(alpha, bool) or not isinstance(alpha, numbers.Real):
+        a = np.asarray(alpha, dtype=float) if not isinstance(alpha, bool) else None
+        if a is None or a.ndim == 0 or a.size == 0 or not (np.isfinite(a) & (a > 0)).all():
+            raise ValueError(f"alpha={alpha!r} must be a positive number (the load P/N) or "
+                             "an array of them")
+        return np.vectorize(lambda x: 0.5 * math.erfc(1.0 / math.sqrt(2.0 * x)))(a)
+    if not alpha > 0 or not math.isfinite(alpha):
         raise ValueError(f"alpha={alpha!r} must be a positive number (the load P/N)")
     return 0.5 * math.erfc(1.0 / math.sqrt(2.0 * alpha))
+
+
+def ags_overlap(alpha):
+    """Retrieval overlap ``m(alpha)`` of the Hopfield model with Hebbian storage at zero
+    temperature (replica-symmetric theory of Amit, Gutfreund & Sompolinsky 1985, 1987).
+
+    With ``y = m / sqrt(2 alpha r)`` the saddle-point equations reduce to (Hertz, Krogh &
+    Palmer 1991, sec. 10.2)
+
+    .. math::
+
+        \\sqrt{2\\alpha} = \\frac{\\operatorname{erf}(y)}{y} - \\frac{2}{\\sqrt{\\pi}}
+        e^{-y^2}, \\qquad m = \\operatorname{erf}(y),
+
+    whose largest root ``y`` is the retrieval state. The right side has a maximum; above the
+    load where ``sqrt(2 alpha)`` exceeds it (``alpha_c ~ 0.138``, ``m ~ 0.967``) there is no
+    retrieval solution and NaN is returned.
+    """
+    from scipy.optimize import brentq, minimize_scalar
+    from scipy.special import erf
+
+    def g(y):
+        return erf(y) / y - 2.0 / math.sqrt(math.pi) * math.exp(-y * y)
+
+    peak = minimize_scalar(lambda y: -g(y), bounds=(0.1, 5.0), method="bounded",
+                           options={"xatol": 1e-12})
+    y_peak, g_peak = float(peak.x), float(-peak.fun)
+    alphas = np.atleast_1d(np.asarray(alpha, dtype=float))
+    out = np.full(alphas.shape, np.nan)
+    for k, a in enumerate(alphas):
+        if a <= 0:
+            out[k] = 1.0
+            continue
+        target = math.sqrt(2.0 * a)
+        if target > g_peak:
+            continue
+        hi = max(2.0 * y_peak, 2.0 / target)  # g(y) < 1/y, so g(hi) < target
+        y = brentq(lambda t, c=target: g(t) - c, y_peak, hi, xtol=1e-14)
+        out[k] = float(erf(y))
+    return float(out[0]) if np.ndim(alpha) == 0 else out
 
 
 # -- patterns and cues ---------------------------------------------------------------------------------

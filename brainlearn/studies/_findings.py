@@ -13,7 +13,15 @@ import math
 
 import numpy as np
 
-from ._memory_figures import fit_label
+
+def fit_label(a, b) -> str:
+    """``"fit: a + b ln N"`` with the sign of ``b`` written out and enough digits to show
+    it (``fit: 1.67 + 0.0031 ln N``, ``fit: 2.5 - 0.12 ln N``)."""
+    if abs(b) < 1e-12 * max(1.0, abs(a)):  # a flat fit, up to rounding
+        b = 0.0
+    sign = "-" if b < 0 else "+"
+    return f"fit: {a:.3g} {sign} {abs(b):.2g} ln N"
+
 
 __all__ = ["retention_findings", "memory_findings", "spacing_findings"]
 

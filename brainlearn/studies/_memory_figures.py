@@ -22,8 +22,10 @@ import os
 
 import numpy as np
 
+from ..memory import ALPHA_C, ags_overlap, theory_flip_fraction
 from ..plotting import band, mean_ci, rule_color, save_figure, style
 from ..results import metric_range
+from ._findings import fit_label
 
 __all__ = ["draw_all", "capacity_figure", "palimpsest_age_figure", "lifetime_figure", "fit_label"]
 
@@ -87,21 +89,11 @@ def _band(ax, x, grid, look, label, metric):
     band(ax, x[ok], mean, half, color, *metric_range(metric))
 
 
-def fit_label(a, b) -> str:
-    """``"fit: a + b ln N"`` with the sign of ``b`` written out and enough digits to show
-    it (``fit: 1.67 + 0.0031 ln N``, ``fit: 2.5 - 0.12 ln N``)."""
-    if abs(b) < 1e-12 * max(1.0, abs(a)):  # a flat fit, up to rounding
-        b = 0.0
-    sign = "-" if b < 0 else "+"
-    return f"fit: {a:.3g} {sign} {abs(b):.2g} ln N"
-
-
 def capacity_figure(rows, path):
     """Overlap, recalled fraction and one-step flip fraction against the load, theory drawn in."""
     from matplotlib.figure import Figure
     from matplotlib.lines import Line2D
 
-    from .memory import ALPHA_C, ags_overlap, theory_flip_fraction
     panels = [("overlap", "mean overlap after recall"),
               ("recalled_fraction", "fraction recalled (overlap >= 0.95)"),
               ("one_step_flip_fraction", "one-step flip fraction")]

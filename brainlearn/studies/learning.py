@@ -122,9 +122,8 @@ from .. import datasets
 from ..engine import DivergenceError, evaluate, train
 from ..network import Network
 from ..rules import base as _rules
-from . import Study, register_study
+from ._base import Study, overrides_end_task, register_study
 from . import features as feat
-from ._base import overrides_end_task
 from ._learning_findings import learning_findings, learning_sweep_findings
 from .settings import Setting, dataset_kind, setting
 

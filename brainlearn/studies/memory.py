@@ -84,8 +84,8 @@ from typing import Literal
 import numpy as np
 
 from ..engine import DivergenceError
-from ..memory import ALPHA_C
-from . import Study, register_study
+from ..memory import ALPHA_C, ags_overlap, theory_flip_fraction
+from ._base import Study, register_study
 from ._findings import memory_findings
 
 __all__ = ["MemoryConfig", "MemoryStudy", "PARTS", "RECALLED", "ALPHA_C", "RULE_SETTINGS",
@@ -97,62 +97,6 @@ RECALLED = 0.95
 #: the study's hyperparameters of built-in memory rules (a rule not listed keeps its defaults);
 #: the transition probability of ``stochastic_binary`` is the config's ``binary_q``
 RULE_SETTINGS: dict = {}
-
-
-# -- theory ----------------------------------------------------------------------------------------
-def theory_flip_fraction(alpha):
-    """One-step flip fraction of Hebbian storage, ``Q(1/sqrt(alpha)) = erfc(1/sqrt(2 alpha))/2``
-    (:func:`brainlearn.memory.theory_flip_fraction` for arrays of loads; 0 at load 0).
-
-    The crosstalk on a bit of a stored pattern is about Gaussian with variance ``alpha = P/N``;
-    a bit flips when it outweighs the signal 1 (Hertz, Krogh & Palmer 1991, eq. 2.14).
-    """
-    from scipy.special import erfc
-    alpha = np.asarray(alpha, dtype=float)
-    with np.errstate(divide="ignore"):
-        out = np.where(alpha > 0, 0.5 * erfc(1.0 / np.sqrt(2.0 * np.maximum(alpha, 1e-300))),
-                       0.0)
-    return float(out) if out.ndim == 0 else out
-
-
-def ags_overlap(alpha):
-    """Retrieval overlap ``m(alpha)`` of the Hopfield model with Hebbian storage at zero
-    temperature (replica-symmetric theory of Amit, Gutfreund & Sompolinsky 1985, 1987).
-
-    With ``y = m / sqrt(2 alpha r)`` the saddle-point equations reduce to (Hertz, Krogh &
-    Palmer 1991, sec. 10.2)
-
-    .. math::
-
-        \\sqrt{2\\alpha} = \\frac{\\operatorname{erf}(y)}{y} - \\frac{2}{\\sqrt{\\pi}}
-        e^{-y^2}, \\qquad m = \\operatorname{erf}(y),
-
-    whose largest root ``y`` is the retrieval state. The right side has a maximum; above the
-    load where ``sqrt(2 alpha)`` exceeds it (``alpha_c ~ 0.138``, ``m ~ 0.967``) there is no
-    retrieval solution and NaN is returned.
-    """
-    from scipy.optimize import brentq, minimize_scalar
-    from scipy.special import erf
-
-    def g(y):
-        return erf(y) / y - 2.0 / math.sqrt(math.pi) * math.exp(-y * y)
-
-    peak = minimize_scalar(lambda y: -g(y), bounds=(0.1, 5.0), method="bounded",
-                           options={"xatol": 1e-12})
-    y_peak, g_peak = float(peak.x), float(-peak.fun)
-    alphas = np.atleast_1d(np.asarray(alpha, dtype=float))
-    out = np.full(alphas.shape, np.nan)
-    for k, a in enumerate(alphas):
-        if a <= 0:
-            out[k] = 1.0
-            continue
-        target = math.sqrt(2.0 * a)
-        if target > g_peak:
-            continue
-        hi = max(2.0 * y_peak, 2.0 / target)  # g(y) < 1/y, so g(hi) < target
-        y = brentq(lambda t, c=target: g(t) - c, y_peak, hi, xtol=1e-14)
-        out[k] = float(erf(y))
-    return float(out[0]) if np.ndim(alpha) == 0 else out
 
 
 # -- configuration ---------------------------------------------------------------------------------

@@ -160,10 +160,9 @@ from ..engine import DivergenceError, end_task, rest, train
 from ..network import Network
 from ..rules import base as _rules
 from ..rules import chain, make
-from . import Study, register_study
+from ._base import Study, overrides_end_task, register_study
 from . import features as _features
 from . import settings as _settings
-from ._base import overrides_end_task
 from ._findings import retention_findings
 
 __all__ = ["RetentionConfig", "RetentionStudy", "SCENARIOS", "SPLIT_CLASSES", "FEATURE_CLASSES",
