@@ -44,7 +44,7 @@ if os.path.isfile(os.path.join(_ROOT, "brainlearn", "__init__.py")):
 import multiprocessing  # noqa: E402
 from concurrent.futures import ProcessPoolExecutor  # noqa: E402
 
-from brainlearn._cli_studies import summary_table  # noqa: E402
+from brainlearn.cli._studies import summary_table  # noqa: E402
 from brainlearn.report import write_report  # noqa: E402
 from brainlearn.studies import (execute, make_executor, plan_study,  # noqa: E402
                                 redraw_figures)

@@ -93,7 +93,7 @@ def main(argv=None) -> int:
 
 
 def _make(args) -> int:
-    from brainlearn._cli_studies import summary_table
+    from brainlearn.cli._studies import summary_table
     from brainlearn.studies import run_study
 
     seeds = args.seeds or (3 if args.quick else 5)

@@ -13,7 +13,7 @@ import fake_study
 import pytest
 from fake_study import FakeStudy, one_error_line
 
-from brainlearn import _cli_studies
+from brainlearn.cli import _studies as _cli_studies
 from brainlearn import results as R
 from brainlearn.cli import main
 
@@ -162,7 +162,7 @@ def test_ctrl_c_stops_and_resume_finishes(tmp_path, capsys, calls):
 
 
 def test_experiment_script_door_is_the_same_run(tmp_path, capsys):
-    from brainlearn._cli_studies import study_main
+    from brainlearn.cli._studies import study_main
     assert main(["run", "fake", "--quick", "--out", str(tmp_path / "cli")]) == 0
     assert study_main("fake", ["--quick", "--out", str(tmp_path / "script")]) == 0
     with open(tmp_path / "cli" / "fake" / "metrics.csv", "rb") as a, \
@@ -431,9 +431,9 @@ def test_bench_finds_benchmarks_in_the_current_folder_after_pip_install(tmp_path
                                                                          monkeypatch):
     """Installed (not editable), the package has no benchmarks/ beside it: run from the root of
     the clone, bench finds ./benchmarks; elsewhere it names both places it looked in."""
-    site = tmp_path / "site-packages" / "brainlearn"
+    site = tmp_path / "site-packages" / "brainlearn" / "cli"
     site.mkdir(parents=True)
-    monkeypatch.setattr(_cli_studies, "__file__", str(site / "_cli_studies.py"))
+    monkeypatch.setattr(_cli_studies, "__file__", str(site / "_studies.py"))
     clone = tmp_path / "clone"
     (clone / "benchmarks").mkdir(parents=True)
     (clone / "benchmarks" / "bench_echo.py").write_text("import sys\nprint('echo', sys.argv[1:])\n")

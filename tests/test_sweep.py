@@ -129,7 +129,7 @@ def test_scheduler_without_distributed_names_the_extra(tmp_path, capsys, monkeyp
 
 
 def test_importing_brainlearn_does_not_import_distributed():
-    code = ("import sys, brainlearn, brainlearn.studies, brainlearn.cli, brainlearn._cli_studies; "
+    code = ("import sys, brainlearn, brainlearn.studies, brainlearn.cli, brainlearn.cli._studies; "
             "print(sorted(m for m in ('distributed', 'dask') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

@@ -1,7 +1,8 @@
 """The ``brainlearn`` command line (also ``python -m brainlearn``).
 
 Commands: ``rules``, ``studies``, ``run``, ``sweep``, ``figures``, ``report``, ``bench`` (the
-study commands live in :mod:`brainlearn._cli_studies`); global ``--version`` and ``--quiet``.
+study commands live in :mod:`brainlearn.cli._studies`, what every command shares in
+:mod:`brainlearn.cli._base`); global ``--version`` and ``--quiet``.
 
 Error contract: bad usage or bad input prints one line on stderr naming the
 problem and exits with status 2, without a traceback. ``run`` and ``sweep`` exit with 0
@@ -18,18 +19,18 @@ Markdown reference (``docs/rules.md``) are always what the code says.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import dataclasses
 import json
 import math
-import os
-import shutil
 import sys
-import tempfile
 import textwrap
 import warnings
 
-from ._version import __version__
+from .._version import __version__
+from ._base import (UsageError, _one_line_plugin_warnings, _Parser, _table_width,  # noqa: F401
+                    add_plugin_argument, load_cli_plugins, run_guarded, write_atomic)
+from ._studies import add_commands
+from ._studies import study_main as _study_main
 
 __all__ = ["main", "study_main", "build_parser", "run_guarded", "rule_info", "rules_table",
            "rules_markdown"]
@@ -49,18 +50,8 @@ _SIGNAL_TEXT = {
 }
 
 
-class UsageError(Exception):
-    """Bad usage or input found after parsing: one line on stderr, exit status 2."""
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message):  # one line and exit 2 (argparse would print the usage too)
-        self.exit(2, f"{self.prog}: error: {message}\n")
-
-
-# -- rule metadata -------------------------------------------------------------------------------
 def _signal_order(needs) -> list:
-    from .rules import SIGNALS
+    from ..rules import SIGNALS
     return sorted(needs, key=lambda s: (SIGNALS.index(s) if s in SIGNALS else len(SIGNALS), s))
 
 
@@ -122,7 +113,7 @@ def _interval(meta, kind) -> str:
 
 
 def _public_path(cls) -> str:
-    from . import rules
+    from .. import rules
     if getattr(rules, cls.__name__, None) is cls:
         return f"brainlearn.rules.{cls.__name__}"
     return f"{cls.__module__}.{cls.__qualname__}"
@@ -132,7 +123,7 @@ def metadata_fields() -> dict:
     """``{name: annotation}`` of the metadata class attributes every rule has, in the order
     :class:`~brainlearn.rules.LearningRule` declares them (read from the base class, so a new
     one shows up in ``brainlearn rules --json`` without touching this module)."""
-    from .rules import LearningRule
+    from ..rules import LearningRule
     return {k: str(ann) for k, ann in LearningRule.__annotations__.items()
             if "ClassVar" in str(ann) and k not in _NOT_METADATA}
 
@@ -174,7 +165,7 @@ def collect_rules(builtin_only: bool = False):
     The registry's warnings about plug-ins that failed to load are swallowed here
     (the caller lists ``plugin_errors`` itself); any other warning is returned.
     """
-    from . import rules
+    from .. import rules
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         names = rules.available()
@@ -312,91 +303,6 @@ def rules_markdown(infos) -> str:
     return "\n".join(out).rstrip("\n") + "\n"
 
 
-# -- output --------------------------------------------------------------------------------------
-def write_atomic(path: str, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file in the same directory and a rename."""
-    directory = os.path.dirname(os.path.abspath(path))
-    parent = os.path.dirname(path) or "."
-    if os.path.isdir(path) or not os.path.isdir(directory):
-        what = (f"{path} is a folder, not a file" if os.path.isdir(path) else
-                f"{parent} is a file, not a folder" if os.path.lexists(parent) else
-                f"directory {parent} does not exist")
-        raise UsageError(f"--output {path}: {what}; allowed: a file path in an existing folder")
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
-    try:
-        # mkstemp makes the file private; give it the mode a plain open() would have.
-        try:
-            mode = os.stat(path).st_mode & 0o7777
-        except FileNotFoundError:
-            umask = os.umask(0)
-            os.umask(umask)
-            mode = 0o666 & ~umask
-        os.chmod(tmp, mode)
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-
-
-def _table_width():
-    """Terminal width on a terminal, else ``$COLUMNS`` when set, else None (no wrapping)."""
-    cols = os.environ.get("COLUMNS", "")
-    if cols.isdigit() and int(cols) > 0:
-        return int(cols)
-    isatty = getattr(sys.stdout, "isatty", None)
-    if isatty is not None and isatty():
-        return shutil.get_terminal_size().columns
-    return None
-
-
-def add_plugin_argument(parser) -> None:
-    """``--plugin FILE_OR_MODULE`` (repeatable), for the commands that look rules up."""
-    parser.add_argument("--plugin", action="append", default=[], dest="plugins",
-                        metavar="FILE_OR_MODULE",
-                        help="import a Python file or module that registers rules "
-                             "(@bl.rules.register) before the rules are looked up; repeatable; "
-                             "local worker processes import it too (docs/authoring.md)")
-
-
-def load_cli_plugins(args) -> None:
-    """Import every ``--plugin`` of ``args`` (:func:`brainlearn.rules.load_plugin`); one that
-    cannot be imported is bad input (one line, exit status 2)."""
-    specs = getattr(args, "plugins", None) or []
-    if not specs:
-        return
-    from .rules import load_plugin
-    for spec in specs:
-        try:
-            load_plugin(spec)
-        except (ValueError, ImportError) as exc:
-            raise UsageError(f"--plugin {spec}: {getattr(exc, 'reason', exc)}") from None
-
-
-@contextlib.contextmanager
-def _one_line_plugin_warnings():
-    """Show a rule plug-in's warning (:class:`brainlearn.rules.PluginWarning`) as one line,
-    ``brainlearn: warning: ...``, without the source line; other warnings as usual."""
-    with warnings.catch_warnings():
-        show = warnings.showwarning
-
-        def one_line(message, category, filename, lineno, file=None, line=None):
-            if category.__name__ == "PluginWarning" and \
-                    category.__module__.startswith("brainlearn."):
-                print(f"brainlearn: warning: {' '.join(str(message).split())}", file=sys.stderr)
-            else:
-                show(message, category, filename, lineno, file, line)
-
-        warnings.showwarning = one_line
-        yield
-
-
 def _cmd_rules(args) -> int:
     load_cli_plugins(args)
     infos, errors, others = collect_rules(builtin_only=args.builtin)
@@ -444,7 +350,6 @@ def build_parser() -> argparse.ArgumentParser:
                         f"used for docs/rules.md: {DOCS_COMMAND}")
     add_plugin_argument(p)
     p.set_defaults(func=_cmd_rules)
-    from ._cli_studies import add_commands
     add_commands(sub, quiet)
     return parser
 
@@ -457,49 +362,7 @@ def main(argv=None) -> int:
 def study_main(study, argv=None, prog=None) -> int:
     """``brainlearn run STUDY`` as a script (the ``experiments/`` scripts): the same options but
     STUDY, the same code, the same exit status. ``sys.exit(study_main("learning"))``."""
-    from ._cli_studies import study_main as _study_main
     return _study_main(study, argv, prog)
-
-
-def run_guarded(parser, argv=None, func=None) -> int:
-    """Parse ``argv`` with ``parser`` and run ``func(args)`` (default: the command's function)
-    under the error contract; return the exit status."""
-    try:
-        args = parser.parse_args(argv)
-    except SystemExit as exc:  # --help, --version, usage errors: argparse has printed already
-        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
-    func = func or getattr(args, "func", None)
-    if not func:
-        parser.print_help()
-        return 0
-    try:
-        with _one_line_plugin_warnings():
-            return func(args)
-    except BrokenPipeError:
-        # The reader went away (``brainlearn rules | head``): end quietly. Point stdout at
-        # devnull so that the interpreter's final flush does not complain either.
-        try:
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        except (OSError, ValueError, AttributeError):
-            pass
-        return 1
-    except UsageError as exc:
-        print(f"brainlearn: error: {exc}", file=sys.stderr)
-        return 2
-    except (ValueError, TypeError) as exc:
-        print(f"brainlearn: error: {_one_line(exc)}", file=sys.stderr)
-        return 2
-    except OSError as exc:
-        where = f" {exc.filename}" if getattr(exc, "filename", None) else ""
-        print(f"brainlearn: error:{where} {exc.strerror or exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("brainlearn: interrupted", file=sys.stderr)
-        return 130
-
-
-def _one_line(exc) -> str:
-    return " ".join(str(exc).split()) or type(exc).__name__
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,8 +1,8 @@
 """The study commands of the command line: ``studies``, ``run``, ``sweep``, ``figures``,
 ``report``, ``bench``.
 
-Kept apart from :mod:`brainlearn.cli` (which builds the parser and owns the error contract) so
-that each module reads in one sitting. :func:`study_main` is the door the scripts in
+The package :mod:`brainlearn.cli` builds the parser; :mod:`brainlearn.cli._base` owns the
+error contract that every command shares. :func:`study_main` is the door the scripts in
 ``experiments/`` use: the same arguments and the same code as ``brainlearn run STUDY``.
 """
 
@@ -16,7 +16,7 @@ import sys
 import textwrap
 import traceback
 
-from .cli import UsageError, add_plugin_argument, load_cli_plugins
+from ._base import UsageError, add_plugin_argument, load_cli_plugins
 
 __all__ = ["add_commands", "add_run_arguments", "summary_table", "study_main"]
 
@@ -34,7 +34,7 @@ def _last_line(text) -> str:
 
 # -- studies ---------------------------------------------------------------------------------------
 def _study_infos() -> list:
-    from .studies import available_studies, config_to_dict, get_study
+    from ..studies import available_studies, config_to_dict, get_study
     infos = []
     for name in available_studies():
         study = get_study(name)
@@ -71,10 +71,10 @@ def _studies_text(infos, width=None) -> str:
 def _cmd_studies(args) -> int:
     infos = _study_infos()
     if args.json:
-        from .results import to_json
+        from ..results import to_json
         sys.stdout.write(to_json(infos))
     else:
-        from .cli import _table_width
+        from ._base import _table_width
         sys.stdout.write(_studies_text(infos, _table_width()))
     return 0
 
@@ -180,7 +180,7 @@ def summary_table(summary_rows, study=None) -> str:
     several), the metric's unit when any metric has one (:func:`brainlearn.results.metric_info`
     of ``study``'s metrics), ``mean +- ci95`` and ``n`` (with the count of NaN values, e.g.
     diverged runs)."""
-    from .results import SUMMARY_COLUMNS, metric_info
+    from ..results import SUMMARY_COLUMNS, metric_info
     if not summary_rows:
         return "(no headline metrics)\n"
     groups = [k for k in summary_rows[0] if k not in SUMMARY_COLUMNS]
@@ -202,10 +202,10 @@ def summary_table(summary_rows, study=None) -> str:
 
 def _run(args, study) -> int:
     load_cli_plugins(args)  # first: --rules and the study's default rules may name their rules
-    from .results import ResultsError, path_problem
-    from .studies import execute, plan_study
-    from .studies._executors import SchedulerError
-    from .studies._runner import run_label
+    from ..results import ResultsError, path_problem
+    from ..studies import execute, plan_study
+    from ..studies._executors import SchedulerError
+    from ..studies._runner import run_label
     problem = (path_problem(args.out, folder=True)
                or path_problem(os.path.join(args.out, study), folder=True))
     if problem:  # e.g. --out names a file: refused before anything is planned or written
@@ -285,7 +285,7 @@ def study_main(study, argv=None, prog=None) -> int:
 
     Used by ``experiments/STUDY.py``: ``sys.exit(study_main("learning"))``.
     """
-    from .cli import _Parser, run_guarded
+    from ._base import _Parser, run_guarded
     parser = _Parser(prog=prog or f"brainlearn run {study}",
                      description=f"Run the {study!r} study (the same as `brainlearn run {study}`).")
     add_run_arguments(parser, with_study=False)
@@ -295,7 +295,7 @@ def study_main(study, argv=None, prog=None) -> int:
 
 # -- figures, report, bench ------------------------------------------------------------------------
 def _cmd_figures(args) -> int:
-    from .studies import redraw_figures
+    from ..studies import redraw_figures
     status = 0
     for rd, paths, error in redraw_figures(args.dir):
         if error:
@@ -308,7 +308,7 @@ def _cmd_figures(args) -> int:
 
 
 def _cmd_report(args) -> int:
-    from .report import find_problems, output_problem, write_report
+    from ..report import find_problems, output_problem, write_report
     if args.output is not None:
         problem = output_problem(args.output)
         if problem:
@@ -332,7 +332,8 @@ def _benchmark_candidates() -> list:
     """Where ``bench`` looks, in order: ``benchmarks/`` beside the imported package (a source
     checkout, or an editable install), then ``benchmarks/`` in the current folder (the root
     of a clone after ``pip install .``)."""
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    # brainlearn/cli/_studies.py -> the folder that holds the brainlearn package
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     return list(dict.fromkeys([os.path.join(root, "benchmarks"),
                                os.path.join(os.getcwd(), "benchmarks")]))
 
