@@ -16,6 +16,7 @@ import time
 import numpy as np
 
 from ..datasets._validate import integer_labels
+from ..network.core import set_forward
 from ..network.losses import canonical_loss, count_correct_rows, loss_and_delta_rows, loss_code
 from .codegen import _segment_term, drivers_for
 from .kernels import block_grams, gather_chunks, gathered_grams, is_run
@@ -679,6 +680,9 @@ def activities(net, x, batch_size=1024) -> dict:
         res[net.populations[p].name] = np.concatenate([o[k] for o in outs]) if outs else \
             np.zeros((0, plan.sizes[p]), net.dtype)
     return res
+
+
+set_forward(predict=predict, activities=activities)
 
 
 def _evaluate_arrays(net, x, y, loss, batch_size=1024):

@@ -160,6 +160,25 @@ def _check_placement(rule, proj):
                              f"projection into the output population, not into {proj.post.name!r}")
 
 
+#: the engine's forward passes, ``{"predict": f, "activities": f}``, each ``f(net, x,
+#: batch_size)``: registered by :mod:`brainlearn.engine` when it is imported
+#: (:func:`set_forward`), so that the network layer runs networks without importing the engine
+#: above it
+_FORWARD: dict = {}
+
+
+def set_forward(**passes) -> None:
+    """Register the engine's forward passes (``predict=..., activities=...``)."""
+    _FORWARD.update(passes)
+
+
+def _forward(name):
+    try:
+        return _FORWARD[name]
+    except KeyError:
+        raise RuntimeError(f"Network.{name} needs the engine: import brainlearn") from None
+
+
 class Network:
     """Populations and the projections between them.
 
@@ -383,13 +402,11 @@ class Network:
     # -- running -------------------------------------------------------------------------------
     def predict(self, x, batch_size=1024) -> np.ndarray:
         """Output activities for inputs ``x`` of shape (n, n_inputs) (or (n_inputs,))."""
-        from ..engine.run import predict
-        return predict(self, x, batch_size=batch_size)
+        return _forward("predict")(self, x, batch_size=batch_size)
 
     def activities(self, x, batch_size=1024) -> dict:
         """Activities of every population for inputs ``x``: ``{name: array (n, size)}``."""
-        from ..engine.run import activities
-        return activities(self, x, batch_size=batch_size)
+        return _forward("activities")(self, x, batch_size=batch_size)
 
     def reset_state(self):
         """Reset the state of every rule (momentum, running averages, traces)."""
