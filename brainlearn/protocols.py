@@ -33,6 +33,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .rules.composite import is_chain, rule_terms
+
 __all__ = ["Protocol", "ProteinBlock", "Trace", "tetanus", "low_frequency", "spike_pairing",
            "repeat", "silence", "protein_block", "apply"]
 
@@ -414,14 +416,14 @@ def _units(value, n, argname, side):
 
 
 def _terms(projection):
-    """(rule, state) of each term of the projection's rule, and field labels for the trace."""
-    rule = projection.rule
-    if getattr(rule, "rules", None):
-        rules, states = list(rule.rules), list(projection.state)
-        names = [r.name for r in rules]
-        labels = [f"{n}#{k}" if names.count(n) > 1 else n for k, n in enumerate(names)]
-        return rules, states, [f"{lab}." for lab in labels]
-    return [rule], [projection.state], [""]
+    """The rules and states of the projection's rule terms, and the field labels of the trace
+    (a chain's fields prefixed with the term's name, numbered when a name repeats)."""
+    rules, states = list(rule_terms(projection.rule)), list(projection.term_states())
+    if not is_chain(projection.rule):
+        return rules, states, [""]
+    names = [r.name for r in rules]
+    labels = [f"{n}#{k}" if names.count(n) > 1 else n for k, n in enumerate(names)]
+    return rules, states, [f"{lab}." for lab in labels]
 
 
 def _spike_steps(times, dt, n_total):

@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 from .._jit import JIT_DISABLED
 from ..network.activations import ACTIVATIONS, TANH
 from ..network.losses import LOSSES, canonical_loss, check_loss_activation
+from ..rules.composite import rule_terms
 
 __all__ = ["Plan", "Term", "ProjectionPlan", "make_plan", "rule_terms"]
 
@@ -92,13 +93,6 @@ class Plan:
             if p == pop:
                 return slot
         return None
-
-
-def rule_terms(rule):
-    """The rules a projection's rule expands to (a chain gives several)."""
-    if rule is None:
-        return ()
-    return tuple(getattr(rule, "rules", None) or (rule,))
 
 
 def _signal(rule, proj_name):

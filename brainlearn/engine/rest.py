@@ -13,26 +13,15 @@ import math
 
 import numpy as np
 
+from ..rules.composite import rule_terms
+
 __all__ = ["rest", "end_task"]
 
 
 def _terms(projection):
-    """(rule, state, setter) for each rule of a projection (a chain's terms in order)."""
-    rule = projection.rule
-    if rule is None:
-        return []
-    if getattr(rule, "rules", None):
-        def setter(k):
-            def put(new):
-                states = list(projection.state)
-                states[k] = new
-                projection.state = tuple(states)
-            return put
-        return [(r, projection.state[k], setter(k)) for k, r in enumerate(rule.rules)]
-
-    def put(new):
-        projection.state = new
-    return [(rule, projection.state, put)]
+    """(index, rule, state) of each term of a projection's rule (a chain's terms in order)."""
+    return list(zip(range(len(projection.term_states())), rule_terms(projection.rule),
+                    projection.term_states()))
 
 
 def _check_net(net):
@@ -81,14 +70,14 @@ def rest(net, duration, *, dt=1.0):
         last = 0.0
     for q in net.projections:
         terms = _terms(q)
-        if not any(r.rest_kernel is not None for r, _, _ in terms):
+        if not any(r.rest_kernel is not None for _, r, _ in terms):
             continue
         q.refresh_state()
         terms = _terms(q)
         W = q.W
         dtype = W.dtype
         dW = np.zeros_like(W)
-        for rule, state, _ in terms:
+        for _, rule, state in terms:
             if rule.rest_kernel is None:
                 continue
             params = rule.params(dtype)
@@ -106,7 +95,7 @@ def _finish(q, terms):
     W = q.W
     dtype = W.dtype
     empty = np.zeros(0, dtype)
-    for rule, state, _ in terms:
+    for _, rule, state in terms:
         if rule.constraint:
             rule.kernel(W, np.zeros(W.shape[1], dtype), np.zeros(W.shape[0], dtype),
                         np.zeros(W.shape[0], dtype), rule.params(dtype), state, dtype.type(0.0),
@@ -128,10 +117,10 @@ def end_task(net):
     _check_net(net)
     for q in net.projections:
         q.refresh_state()
-        for rule, state, put in _terms(q):
+        for k, rule, state in _terms(q):
             new = rule.end_task(q, state)
             if new is None:
                 raise TypeError(f"{type(rule).__name__}.end_task returned None; it must return "
                                 "the (new or same) state")
             if new is not state:
-                put(new)
+                q.set_term_state(k, new)

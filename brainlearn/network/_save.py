@@ -11,6 +11,7 @@ import tempfile
 import numpy as np
 
 from .._version import __version__
+from ..rules.composite import Chain
 
 __all__ = ["save"]
 
@@ -37,7 +38,7 @@ def _describe(net) -> dict:
 
 
 def _is_chain(rule):
-    return getattr(rule, "rules", None) is not None
+    return isinstance(rule, Chain)
 
 
 def _state_list(proj):

@@ -111,7 +111,7 @@ class Projection:
     def refresh_state(self):
         """Rebuild the state of rules whose state depends on the network's structure, if the
         structure changed since the state was made (called by the engine before training)."""
-        rules = getattr(self._rule, "rules", None) or ((self._rule,) if self._rule else ())
+        rules = _rules.rule_terms(self._rule)
         if self._state_version != self.network._version and \
                 any(r.state_uses_network for r in rules):
             self.reset_state()
@@ -134,10 +134,28 @@ class Projection:
         self._state_version = self.network._version
         if rule is None:
             self.state = None
-        elif getattr(rule, "rules", None):
+        elif _rules.is_chain(rule):
             self.state = tuple(r.init_state(self, self.state_rng(k)) for k, r in enumerate(rule.rules))
         else:
             self.state = rule.init_state(self, self.state_rng())
+
+    def term_states(self) -> tuple:
+        """The state of each term of the rule (:func:`brainlearn.rules.rule_terms`), in order:
+        a chain's states, or a single rule's state alone; () without a rule."""
+        if self.state is None:
+            return ()
+        return tuple(self.state) if _rules.is_chain(self._rule) else (self.state,)
+
+    def set_term_state(self, k, state) -> None:
+        """Replace the state of term ``k`` of the rule (see :meth:`term_states`)."""
+        if _rules.is_chain(self._rule):
+            states = list(self.state)
+            states[k] = state
+            self.state = tuple(states)
+        elif k == 0 and self._rule is not None:
+            self.state = state
+        else:
+            raise IndexError(f"projection {self.name!r} has no rule term {k}")
 
     def __repr__(self):
         rule = self.rule.name if self.rule is not None else None
@@ -147,7 +165,7 @@ class Projection:
 
 def _check_placement(rule, proj):
     """Rules that only make sense on certain projections say so early, by name."""
-    for r in getattr(rule, "rules", None) or (rule,):
+    for r in _rules.rule_terms(rule):
         if r.lateral and not proj.is_lateral:
             raise ValueError(f"rule {r.name!r} is for lateral projections (a population to itself); "
                              f"{proj.name!r} goes {proj.pre.name!r} -> {proj.post.name!r}")

@@ -10,7 +10,7 @@ Oja(lr=0.01)
 from .base import (FAMILIES, PLUGINS_ENV, SIGNALS, EmptyState, GradientRule, LearningRule, LocalRule,
                    PluginWarning, available, get, hyperparameter, load_plugin, make,
                    plugin_errors, register)
-from .composite import Chain, Clip, RowNormalize, WeightDecay, chain
+from .composite import Chain, Clip, RowNormalize, WeightDecay, chain, is_chain, rule_terms
 from .consolidation import TagAndCapture
 from .consolidation_gradient import EWC, SynapticIntelligence
 from .gradient import Backprop, Delta, DirectFeedbackAlignment, FeedbackAlignment
@@ -24,7 +24,7 @@ from .three_factor import RewardHebbian
 
 __all__ = ["LearningRule", "LocalRule", "GradientRule", "EmptyState", "hyperparameter", "register",
            "get", "available", "make", "plugin_errors", "load_plugin", "PluginWarning",
-           "PLUGINS_ENV", "chain", "Chain", "SIGNALS", "FAMILIES",
+           "PLUGINS_ENV", "chain", "rule_terms", "is_chain", "Chain", "SIGNALS", "FAMILIES",
            "Backprop", "FeedbackAlignment", "DirectFeedbackAlignment", "Delta",
            "EWC", "SynapticIntelligence", "Calcium", "TagAndCapture",
            "Hebb", "Oja", "Sanger", "BCM", "Covariance", "Competitive", "AntiHebbian",

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from .._jit import jit
 from .base import LearningRule, LocalRule, hyperparameter, make, register
 
-__all__ = ["Chain", "chain", "WeightDecay", "Clip", "RowNormalize"]
+__all__ = ["Chain", "chain", "rule_terms", "is_chain", "WeightDecay", "Clip", "RowNormalize"]
 
 
 class Chain:
@@ -43,6 +43,20 @@ class Chain:
 
     def __repr__(self):
         return f"chain({', '.join(map(repr, self.rules))})"
+
+
+def is_chain(rule) -> bool:
+    """True for a :class:`Chain` (several rules on one projection)."""
+    return isinstance(rule, Chain)
+
+
+def rule_terms(rule) -> tuple:
+    """The rules a projection's ``rule`` consists of, in order: a chain's terms, a single rule
+    itself, nothing for None. A projection's state holds one state per term
+    (``Projection.term_states``)."""
+    if rule is None:
+        return ()
+    return rule.rules if isinstance(rule, Chain) else (rule,)
 
 
 def chain(*rules) -> Chain:

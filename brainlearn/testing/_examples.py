@@ -177,9 +177,7 @@ def _rule_projections(net, rule):
 
 
 def _states(q):
-    if q.state is None:
-        return ()
-    return tuple(q.state) if getattr(q.rule, "rules", None) else (q.state,)
+    return q.term_states()
 
 
 def _arrays(net) -> dict:
