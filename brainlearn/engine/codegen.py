@@ -23,59 +23,16 @@ kernel defined in ``__main__`` or a notebook still works, compiled in memory.
 
 from __future__ import annotations
 
-import hashlib
-import importlib
-import importlib.util
-import inspect
-import os
-import sys
-import tempfile
-import threading
-from functools import lru_cache
-
-import numba
 
 from .._version import __version__
+from ..network import activations, losses
+from . import kernels
+from ._compile import build_module, cache_dir, cached, importable
 from .plan import Plan
 
 __all__ = ["drivers_for", "cache_dir"]
 
-_LOCK = threading.Lock()
 _DRIVERS: dict = {}
-
-
-def cache_dir() -> str:
-    """Where generated drivers are written: ``$BRAINLEARN_CACHE_DIR`` or the user cache."""
-    root = os.environ.get("BRAINLEARN_CACHE_DIR")
-    if not root:
-        base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-        root = os.path.join(base, "brainlearn")
-    return os.path.join(root, "drivers")
-
-
-def _importable(fn) -> tuple[str, str] | None:
-    """(module, name) if ``fn`` can be imported back by name, else None."""
-    mod, name = getattr(fn, "__module__", None), getattr(fn, "__name__", None)
-    if not mod or not name or mod == "__main__" or "<" in name:
-        return None
-    try:
-        found = getattr(importlib.import_module(mod), name, None)
-    except Exception:  # noqa: BLE001 - any import problem means "not importable"
-        return None
-    return (mod, name) if found is fn else None
-
-
-@lru_cache(maxsize=None)
-def _file_digest(path: str) -> str:
-    with open(path, "rb") as fh:
-        return hashlib.sha1(fh.read()).hexdigest()[:12]
-
-
-def _source_digest(fn) -> str:
-    try:
-        return _file_digest(inspect.getsourcefile(getattr(fn, "py_func", fn)))
-    except (TypeError, OSError):
-        return "nofile"
 
 
 class _Emitter:
@@ -104,7 +61,7 @@ def _kernel_names(plan: Plan):
                     continue
                 alias = f"{prefix}{t.slot}"
                 env[f"_src_{alias}"] = fn
-                where = _importable(fn)
+                where = importable(fn)
                 if where is None:
                     ok = False
                 else:
@@ -113,7 +70,7 @@ def _kernel_names(plan: Plan):
             if t.state_cls is not None:
                 alias = f"SC{t.slot}"
                 env[alias] = t.state_cls
-                where = _importable(t.state_cls)
+                where = importable(t.state_cls)
                 if where is None:
                     ok = False
                 else:
@@ -703,56 +660,11 @@ def drivers_for(plan: Plan):
         key = (body, tuple(sorted((k, id(v)) for k, v in env.items())))
     else:
         key = (body, tuple(imports))
-    with _LOCK:
-        mod = _DRIVERS.get(key)
-        if mod is None:
-            mod = _build(body, imports, env)
-            _DRIVERS[key] = mod
-    return mod
+    return cached(_DRIVERS, key, lambda: _build(body, imports, env))
 
 
 def _build(body, imports, env):
-    header = _HEADER.format(version=__version__)
-    if imports is not None:
-        text = header + "\n".join(imports) + "\n\njit = lambda f: _jit(f, cache=True)\n\n\n" + body
-        digests = sorted({_source_digest(fn) for fn in env.values()})
-        for kmod in ("kernels", "activations", "losses"):
-            digests.append(_file_digest(_module_file(kmod)))
-        tag = hashlib.sha1((text + numba.__version__ + "".join(digests)).encode()).hexdigest()[:20]
-        mod = _load_file(f"_bl_driver_{tag}", text)
-        if mod is not None:
-            return mod
-    # in memory: no disk cache
     inlines = "\n".join(f"{a[5:]} = inline_copy({a})" for a in env if a.startswith("_src_"))
-    text = header + "\njit = lambda f: _jit(f, cache=False)\n" + inlines + "\n\n\n" + body
-    name = f"_bl_driver_mem_{len(_DRIVERS)}"
-    mod = type(sys)(name)
-    mod.__dict__.update(env)
-    exec(compile(text, f"<brainlearn driver {name}>", "exec"), mod.__dict__)  # noqa: S102
-    return mod
-
-
-def _module_file(short):
-    from ..network import activations, losses
-    from . import kernels
-    return {"kernels": kernels, "activations": activations, "losses": losses}[short].__file__
-
-
-def _load_file(name, text):
-    """Write ``text`` as module ``name`` in the cache directory (once) and import it."""
-    folder = cache_dir()
-    path = os.path.join(folder, name + ".py")
-    try:
-        os.makedirs(folder, exist_ok=True)
-        if not os.path.exists(path):
-            fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
-            with os.fdopen(fd, "w") as fh:
-                fh.write(text)
-            os.replace(tmp, path)  # atomic: concurrent writers produce the same text
-    except OSError:
-        return None
-    spec = importlib.util.spec_from_file_location(name, path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    sys.modules[name] = mod
-    return mod
+    depends = [kernels.__file__, activations.__file__, losses.__file__]
+    return build_module("_bl_driver", _HEADER.format(version=__version__), body, imports, env,
+                        depends=depends, memory_lines=inlines)

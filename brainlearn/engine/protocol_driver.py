@@ -15,21 +15,15 @@ hard bounds.
 
 from __future__ import annotations
 
-import hashlib
-import sys
-import threading
-
-import numba
-
 from .._version import __version__
-from .codegen import _file_digest, _importable, _load_file, _source_digest
+from . import kernels
+from ._compile import build_module, cached, importable
 
 __all__ = ["driver_for", "STEP", "REST"]
 
 #: block kinds
 STEP, REST = 0, 1
 
-_LOCK = threading.Lock()
 _DRIVERS: dict = {}
 
 _HEADER = """\
@@ -123,42 +117,22 @@ def _generate(layout) -> str:
 def driver_for(rules):
     """The compiled ``drive`` function for a sequence of rules (the terms of a chain)."""
     layout = tuple((bool(r.constraint), r.rest_kernel is not None) for r in rules)
-    env, imports, importable = {}, [], True
+    env, imports, ok = {}, [], True
     for k, r in enumerate(rules):
         for alias, fn in ((f"k{k}", r.kernel), (f"r{k}", r.rest_kernel if layout[k][1] else None)):
             if fn is None:
                 continue
             env[alias] = fn
-            where = _importable(fn)
+            where = importable(fn)
             if where is None:
-                importable = False
+                ok = False
             else:
                 imports.append(f"from {where[0]} import {where[1]} as {alias}")
     body = _generate(layout)
     key = (body, tuple(sorted((k, id(v)) for k, v in env.items())))
-    with _LOCK:
-        drive = _DRIVERS.get(key)
-        if drive is None:
-            drive = _build(body, imports if importable else None, env)
-            _DRIVERS[key] = drive
-    return drive
+    return cached(_DRIVERS, key, lambda: _build(body, imports if ok else None, env))
 
 
 def _build(body, imports, env):
-    header = _HEADER.format(version=__version__)
-    if imports is not None:
-        text = header + "\n".join(imports) + "\n\njit = lambda f: _jit(f, cache=True)\n\n\n" + body
-        from . import kernels
-        digests = sorted({_source_digest(fn) for fn in env.values()})
-        digests.append(_file_digest(kernels.__file__))
-        tag = hashlib.sha1((text + numba.__version__ + "".join(digests)).encode()).hexdigest()[:20]
-        mod = _load_file(f"_bl_protocol_{tag}", text)
-        if mod is not None:
-            return mod.drive
-    # a kernel that cannot be imported by name (defined in __main__, a notebook): in memory
-    text = header + "\njit = lambda f: _jit(f, cache=False)\n\n\n" + body
-    name = f"_bl_protocol_mem_{len(_DRIVERS)}"
-    mod = type(sys)(name)
-    mod.__dict__.update(env)
-    exec(compile(text, f"<brainlearn protocol driver {name}>", "exec"), mod.__dict__)  # noqa: S102
-    return mod.drive
+    return build_module("_bl_protocol", _HEADER.format(version=__version__), body, imports, env,
+                        depends=[kernels.__file__]).drive
