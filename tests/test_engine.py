@@ -12,6 +12,8 @@ import numpy as np
 import pytest
 
 import brainlearn as bl
+from brainlearn.engine.plan import make_plan
+from brainlearn.engine.run import choose_driver
 from brainlearn.rules import LocalRule, hyperparameter
 
 DecayState = collections.namedtuple("DecayState", ["trace"])
@@ -542,3 +544,36 @@ def test_a_kernel_that_is_not_compiled_is_refused(patterns):
         pytest.skip("with NUMBA_DISABLE_JIT every kernel is plain Python")
     with pytest.raises(TypeError, match="is not compiled; decorate it with @numba.njit"):
         bl.train(net, patterns)
+
+
+# -- the driver selector -----------------------------------------------------------------------
+def _one_layer(rule, n_out=8, activation="linear"):
+    net = bl.Network(seed=0)
+    x = net.add_input(64, name="input")
+    y = net.add_population(n_out, activation=activation, name="out")
+    net.connect(x, y, rule=rule)
+    return net
+
+
+@pytest.mark.parametrize("rule,expected", [
+    ("oja", "block"),               # affine_kernel: blocks of samples through BLAS
+    ("covariance", "block"),        # direction_kernel
+    ("tag_and_capture", "segment"),  # segment_kernel on row blocks
+    ("ltp", "rows"),                # row-local: threads own rows
+    ("sanger", "online"),           # reads other rows: no fast path
+    ("competitive", "online"),
+])
+def test_choose_driver_takes_a_rules_fast_path_at_batch_size_one_without_targets(rule, expected):
+    plan = make_plan(_one_layer(rule), None)
+    assert choose_driver(plan, 1, False) == expected
+    assert choose_driver(plan, 8, False) == "minibatch"
+    assert choose_driver(plan, 1, False, "online") == "online"
+
+
+def test_choose_driver_with_targets_and_when_a_driver_is_asked_for():
+    mlp = make_plan(bl.mlp([64, 16, 10], rule="backprop", seed=0), "cross_entropy")
+    assert [choose_driver(mlp, 1, True), choose_driver(mlp, 32, True),
+            choose_driver(mlp, 1, True, "minibatch")] == ["online", "minibatch", "minibatch"]
+    reward = make_plan(_one_layer("reward_hebbian", 10, "softmax"), "cross_entropy")
+    assert choose_driver(reward, 1, True) == "reward_segment"
+    assert choose_driver(reward, 1, True, "online") == "online"

@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import sys
 import time
+from typing import NamedTuple
 
 import numpy as np
 
@@ -201,23 +202,88 @@ BLOCK = 32
 SEGMENT = 4096
 
 
-def _call_driver(mod, plan, use_rows, use_online, n_blocks, x, T, part, dtv, batch_size, Ws, bs,
-                 Ms, bounds, params, states, dWs, acts, steps, use_block=False):
-    if use_block:
-        return (0.0, 0) + _block_epoch(mod, plan, n_blocks, x, part, dtv, Ws, bs, params, states,
-                                       acts)
-    if use_rows and hasattr(mod, "online_segment"):
-        return (0.0, 0) + _segment_epoch(mod, plan, n_blocks, x, part, dtv, Ws, bs, params,
-                                         states, acts)
-    if use_rows:
-        _run_row_blocks(mod.online_rows, n_blocks, Ws[plan.rows].shape[0],
-                        (x, part, dtv, Ws, bs, Ms, bounds, params, states, acts))
-        return 0.0, 0, len(part), -1
-    if use_online:
-        return mod.online(x, T, part, dtv, Ws, bs, Ms, bounds, params, states, dWs, acts, steps,
-                          plan.loss, plan.threshold)
-    return mod.minibatch(x, T, part, dtv, batch_size, Ws, bs, Ms, bounds, params, states, dWs,
-                         acts, steps, plan.loss, plan.threshold)
+class EpochArrays(NamedTuple):
+    """What a driver reads and updates for one stretch of an epoch, in one bundle (the
+    network's arrays as the plan orders them; ``part``, the samples' order, is given apart)."""
+
+    x: np.ndarray
+    T: np.ndarray
+    dt: object
+    batch_size: int
+    Ws: list
+    bs: list
+    Ms: list
+    bounds: list
+    params: list
+    states: list
+    dWs: list
+    acts: np.ndarray
+    steps: np.ndarray
+    n_blocks: int
+
+
+#: the drivers :func:`choose_driver` picks from, and what each runs
+DRIVER_NAMES = ("online", "minibatch", "block", "segment", "rows", "reward_segment")
+
+
+def choose_driver(plan, batch_size, has_targets, driver="auto") -> str:
+    """The driver that trains ``plan`` (one of :data:`DRIVER_NAMES`).
+
+    ``driver`` "online" or "minibatch" is taken as asked. Otherwise minibatches (``batch_size
+    > 1``) take the minibatch driver; at batch size 1 a rule's fast path is taken where the plan
+    found one -- ``reward_segment`` (a single layer whose rule gives a reward segment kernel)
+    with targets, ``block`` (rules that change a row by ``alpha_i W_i + beta_i x``: blocks of
+    samples through BLAS), then ``segment`` or ``rows`` (one projection with row-local rules:
+    threads own row blocks) without -- and the online driver when there is none.
+    """
+    if driver != "auto":
+        return driver
+    if batch_size != 1:
+        return "minibatch"
+    if has_targets:
+        return "reward_segment" if plan.reward_segment >= 0 else "online"
+    if plan.block >= 0:
+        return "block"
+    if plan.rows >= 0:
+        return "segment" if _segment_term(plan.projections[plan.rows]) is not None else "rows"
+    return "online"
+
+
+def _online(net, mod, plan, a, part):
+    return mod.online(a.x, a.T, part, a.dt, a.Ws, a.bs, a.Ms, a.bounds, a.params, a.states,
+                      a.dWs, a.acts, a.steps, plan.loss, plan.threshold)
+
+
+def _minibatch(net, mod, plan, a, part):
+    return mod.minibatch(a.x, a.T, part, a.dt, a.batch_size, a.Ws, a.bs, a.Ms, a.bounds,
+                         a.params, a.states, a.dWs, a.acts, a.steps, plan.loss, plan.threshold)
+
+
+def _block(net, mod, plan, a, part):
+    return (0.0, 0) + _block_epoch(mod, plan, a.n_blocks, a.x, part, a.dt, a.Ws, a.bs, a.params,
+                                   a.states, a.acts)
+
+
+def _segment(net, mod, plan, a, part):
+    return (0.0, 0) + _segment_epoch(mod, plan, a.n_blocks, a.x, part, a.dt, a.Ws, a.bs,
+                                     a.params, a.states, a.acts)
+
+
+def _rows(net, mod, plan, a, part):
+    _run_row_blocks(mod.online_rows, a.n_blocks, a.Ws[plan.rows].shape[0],
+                    (a.x, part, a.dt, a.Ws, a.bs, a.Ms, a.bounds, a.params, a.states, a.acts))
+    return 0.0, 0, len(part), -1
+
+
+def _reward_segment(net, mod, plan, a, part):
+    return _reward_segment_epoch(net, plan, a.x, a.T, part, a.dt, a.Ws, a.bs, a.params,
+                                 a.states, a.acts)
+
+
+#: every driver has one interface: ``(net, module, plan, arrays, part) -> (summed loss,
+#: correct, samples done, step of divergence or -1)``
+_DRIVERS = {"online": _online, "minibatch": _minibatch, "block": _block, "segment": _segment,
+            "rows": _rows, "reward_segment": _reward_segment}
 
 
 def _segment_inputs(x, idx, n_threads):
@@ -548,16 +614,11 @@ def train(net, data, *, epochs=1, batch_size=1, loss=None, shuffle=True, seed=No
     acts = np.array(plan.activations, dtype=np.int64)
     steps = _settle_steps(net)
     rng = np.random.default_rng(net.seed if seed is None else seed)
-    use_online = driver == "online" or (driver == "auto" and batch_size == 1)
-    # one projection with row-local rules and no targets: threads own row blocks for the epoch
-    use_rows = driver == "auto" and batch_size == 1 and plan.rows >= 0 and y is None
-    # rules that change each row by alpha_i W_i + beta_i x: blocks of samples through BLAS
-    use_block = driver == "auto" and batch_size == 1 and plan.block >= 0 and y is None
-    use_rows = use_rows and not use_block
-    n_blocks = _row_blocks(net, plan) if (use_rows or (use_block and plan.block_threads)) else 1
-    # a single layer whose rule reads the reward and gives a reward_segment_kernel
-    use_reward = driver == "auto" and batch_size == 1 and plan.reward_segment >= 0 and \
-        y is not None
+    chosen = choose_driver(plan, batch_size, y is not None, driver)
+    threaded = chosen in ("rows", "segment") or (chosen == "block" and plan.block_threads)
+    arrays = EpochArrays(x, T, dtv, batch_size, Ws, bs, Ms, bounds, params, states, dWs, acts,
+                         steps, _row_blocks(net, plan) if threaded else 1)
+    run_part = _DRIVERS[chosen]
     record_acc = labels or loss != "mse"
 
     history = History()
@@ -576,13 +637,7 @@ def train(net, data, *, epochs=1, batch_size=1, loss=None, shuffle=True, seed=No
                 stop = min(n, start + (chunk - seen % chunk if eval_every else n))
                 part = order[start:stop]
                 with check_compiles:
-                    if use_reward:
-                        res = _reward_segment_epoch(net, plan, x, T, part, dtv, Ws, bs, params,
-                                                    states, acts)
-                    else:
-                        res = _call_driver(mod, plan, use_rows, use_online, n_blocks, x, T, part,
-                                           dtv, batch_size, Ws, bs, Ms, bounds, params, states,
-                                           dWs, acts, steps, use_block)
+                    res = run_part(net, mod, plan, arrays, part)
                 loss_sum, correct, done, bad = res
                 if bad >= 0:
                     raise DivergenceError(
