@@ -213,7 +213,8 @@ class NumpyRule:
         self.G = np.empty((n_post, n_pre), f32)
         self.T = np.empty((n_post, n_pre), f32)
         self.loop = getattr(self, "_" + rc.key.replace("+", "_"))
-        if rc.key == "competitive" and (int(hp["rank"]) != 0 or not hp["by_distance"]):
+        if rc.key == "competitive" and (int(hp["rank"]) != 0 or not hp["by_distance"]
+                                        or float(hp["conscience"]) != 0.0):
             raise NotImplementedError("the competitive references implement rank=0, by_distance=True")
 
     def reset(self):
@@ -334,7 +335,9 @@ class NumpyRule:
     def _competitive(self, X, L):
         np = self.np
         W, y, s, d, norms = self.W, self.y, self.s, self.d, self.norms
+        wins = self.a["wins"]
         lr, m2 = self.p["lr"], self.f32(-2.0)
+        beta = self.f32(self.p["conscience_rate"])
         dot, mul, add, sub = np.dot, np.multiply, np.add, np.subtract
         for x in X:
             dot(W, x, out=y)
@@ -346,6 +349,10 @@ class NumpyRule:
             mul(d, lr, out=d)
             add(row, d, out=row)
             norms[k] = dot(row, row)
+            # the win frequencies (read only by the conscience, which is off here) move after
+            # the competition: p_i += beta (1[i = k] - p_i)
+            wins -= beta * wins
+            wins[k] += beta
 
     def _anti_hebbian(self, X, L):
         np = self.np
@@ -468,35 +475,37 @@ class NumpyRule:
                 clock[...] = 0
 
     def _tac_slow(self, T_s):
+        # one step of T_s seconds of the slow dynamics, from the values at its start (see
+        # brainlearn.rules.consolidation._slow_row): the protein drive from the tagged count,
+        # the realised per-synapse tags (h > u for LTP, l > 1 + tag_floor - u for LTD), the
+        # bounded capture drive and the bistable late phase (explicit Euler, clipped to
+        # [0, 1]), exact decay of the tags, exact protein dynamics
         np, a, p, f32 = self.np, self.a, self.p, self.f32
-        W, G, T = self.W, self.G, self.T
-        h, l, z, prot = a["tag_ltp"], a["tag_ltd"], a["late"], a["protein"]
+        W = self.W
+        h, l, z, prot, u = a["tag_ltp"], a["tag_ltd"], a["late"], a["protein"], a["tag_threshold"]
         n_pre = W.shape[1]
         c = f32(T_s / p["tau_late"])
-        on = (h.sum(axis=1) + l.sum(axis=1)) >= f32(p["protein_threshold"] * n_pre)
-        gp = (c * p["capture"] * prot)[:, None].astype(f32)
-        mul, add, sub = np.multiply, np.add, np.subtract
-        sub(h, l, out=G)
-        mul(G, gp, out=G)  # drive gamma p (h - l), times T / tau_z
-        sub(f32(1.0), z, out=T)  # z (1 - z) (z - kappa)
-        mul(T, z, out=T)
-        mul(T, z - f32(p["late_threshold"]), out=T)
-        mul(T, c, out=T)
-        add(T, G, out=T)  # the change of z
-        T[np.abs(z + T) < 1e-20] = -z[np.abs(z + T) < 1e-20]
-        add(z, T, out=z)
-        mul(T, f32(p["late_weight"]), out=T)
-        add(W, T, out=W)
-        for tag, tau, g in ((h, p["tau_tag_ltp"], p["ltp_weight"]),
-                            (l, p["tau_tag_ltd"], -p["ltd_weight"])):
-            mul(tag, f32(math.exp(-T_s / tau) - 1.0), out=G)  # the tag's change
-            add(tag, G, out=tag)
-            mul(G, f32(g), out=G)
-            add(W, G, out=W)
-        p_inf = p["tau_protein_decay"] / (p["tau_protein_rise"] + p["tau_protein_decay"])
-        rise = math.exp(-T_s * (1.0 / p["tau_protein_rise"] + 1.0 / p["tau_protein_decay"]))
-        prot[...] = np.where(on, p_inf + (prot - p_inf) * f32(rise),
-                             prot * f32(math.exp(-T_s / p["tau_protein_decay"])))
+        gp = (c * f32(p["capture"]) * prot)[:, None].astype(f32)  # the protein before it moves
+        tagged = h.sum(axis=1) + l.sum(axis=1)
+        drive = np.where(tagged >= p["protein_threshold"] * n_pre, p["protein_synthesis"], 0.0)
+        s_ = drive / p["tau_protein_rise"]
+        rate = s_ + 1.0 / p["tau_protein_decay"]
+        p_inf = s_ / rate
+        prot[...] = np.where(s_ > 0, p_inf + (prot - p_inf) * np.exp(-T_s * rate),
+                             prot * math.exp(-T_s / p["tau_protein_decay"]))
+        ltp = h > u
+        ltd = ~ltp & (l > f32(1.0 + p["tag_floor"]) - u)
+        one = f32(1.0)
+        d = c * (z * (one - z) * (z - f32(p["late_threshold"])))
+        d += np.where(ltp, gp * (one - z), np.where(ltd, -gp * z, f32(0.0)))
+        zn = z + d
+        zn[zn < 1e-20] = 0.0
+        zn[zn > one] = one
+        hn = h * f32(math.exp(-T_s / p["tau_tag_ltp"]))
+        ln = l * f32(math.exp(-T_s / p["tau_tag_ltd"]))
+        W += (f32(p["ltp_weight"]) * (hn - h) - f32(p["ltd_weight"]) * (ln - l)
+              + f32(p["late_weight"]) * (zn - z))
+        h[...], l[...], z[...] = hn, ln, zn
 
 
 # -- PyTorch reference -------------------------------------------------------------------------------
@@ -603,6 +612,7 @@ class TorchRule:
 
     def _competitive(self, X, L):
         torch, W, y, s, d, norms = self.torch, self.W, self.y, self.s, self.d, self.norms
+        wins, beta = self.a["wins"], self.p["conscience_rate"]
         lr = self.p["lr"]
         mv, add, sub, argmin, dot = torch.mv, torch.add, torch.sub, torch.argmin, torch.dot
         for x in X.unbind(0):
@@ -613,6 +623,8 @@ class TorchRule:
             sub(x, row, out=d)
             row.add_(d, alpha=lr)
             norms[k] = dot(row, row)
+            wins.sub_(wins * beta)  # the win frequencies, as in the NumPy reference
+            wins[k] += beta
 
     def _anti_hebbian(self, X, L):
         torch, Wl = self.torch, self.W
@@ -719,28 +731,35 @@ class TorchRule:
                 clock.zero_()
 
     def _tac_slow(self, T_s):
+        # the algorithm of NumpyRule._tac_slow, with tensors
         torch, a, p = self.torch, self.a, self.p
-        W, G, T = self.W, self.G, self.T
-        h, l, z, prot = a["tag_ltp"], a["tag_ltd"], a["late"], a["protein"]
+        W = self.W
+        h, l, z, prot, u = a["tag_ltp"], a["tag_ltd"], a["late"], a["protein"], a["tag_threshold"]
         c = T_s / p["tau_late"]
-        on = (h.sum(dim=1) + l.sum(dim=1)) >= p["protein_threshold"] * W.shape[1]
-        torch.sub(h, l, out=G)
-        G.mul_((prot * (c * p["capture"])).unsqueeze(1))
-        torch.neg(z, out=T)
-        T.add_(1.0).mul_(z).mul_(z - p["late_threshold"]).mul_(c).add_(G)
-        small = (z + T).abs_() < 1e-20
-        T[small] = -z[small]
-        z.add_(T)
-        W.add_(T, alpha=p["late_weight"])
-        for tag, tau, g in ((h, p["tau_tag_ltp"], p["ltp_weight"]),
-                            (l, p["tau_tag_ltd"], -p["ltd_weight"])):
-            torch.mul(tag, math.exp(-T_s / tau) - 1.0, out=G)
-            tag.add_(G)
-            W.add_(G, alpha=g)
-        p_inf = p["tau_protein_decay"] / (p["tau_protein_rise"] + p["tau_protein_decay"])
-        rise = math.exp(-T_s * (1.0 / p["tau_protein_rise"] + 1.0 / p["tau_protein_decay"]))
-        prot.copy_(torch.where(on, p_inf + (prot - p_inf) * rise,
-                               prot * math.exp(-T_s / p["tau_protein_decay"])))
+        gp = (prot * (c * p["capture"])).unsqueeze(1)
+        tagged = h.sum(dim=1) + l.sum(dim=1)
+        on = tagged >= p["protein_threshold"] * W.shape[1]
+        s_ = p["protein_synthesis"] / p["tau_protein_rise"]
+        if s_ > 0:
+            rate = s_ + 1.0 / p["tau_protein_decay"]
+            p_inf = s_ / rate
+            grown = p_inf + (prot - p_inf) * math.exp(-T_s * rate)
+        else:
+            grown = prot * math.exp(-T_s / p["tau_protein_decay"])
+        prot.copy_(torch.where(on, grown, prot * math.exp(-T_s / p["tau_protein_decay"])))
+        ltp = h > u
+        ltd = ~ltp & (l > (1.0 + p["tag_floor"]) - u)
+        d = c * (z * (1.0 - z) * (z - p["late_threshold"]))
+        d = d + torch.where(ltp, gp * (1.0 - z), torch.where(ltd, -gp * z, torch.zeros_like(z)))
+        zn = z + d
+        zn[zn < 1e-20] = 0.0
+        zn.clamp_(max=1.0)
+        hn = h * math.exp(-T_s / p["tau_tag_ltp"])
+        ln = l * math.exp(-T_s / p["tau_tag_ltd"])
+        W.add_(p["ltp_weight"] * (hn - h) - p["ltd_weight"] * (ln - l) + p["late_weight"] * (zn - z))
+        h.copy_(hn)
+        l.copy_(ln)
+        z.copy_(zn)
 
 
 # -- one case ------------------------------------------------------------------------------------------
