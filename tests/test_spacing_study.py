@@ -110,3 +110,27 @@ def test_bad_config_and_rule():
         spacing.run(TINY, "backprop", 0)
     with pytest.raises(ValueError, match="seed"):
         spacing.run(TINY, "tag_and_capture", -1)
+
+
+def test_curves_that_coincide_at_two_delays_are_one_line_with_both_delays():
+    """Made-up retention rows: a rule whose 1 h and 24 h curves are the same is drawn once,
+    labelled with both delays; one whose curves differ gets a line per delay."""
+    rows = []
+    for rule, drop in (("tag_and_capture", 0.0), ("calcium", 0.3)):
+        for seed in (0, 1):
+            for interval in (0.0, 600.0):
+                for delay in (3600.0, 86400.0):
+                    value = 1.0 + interval / 6000.0 + 0.001 * seed - \
+                        (drop if delay > 3600 else 0.0)
+                    rows.append({"rule": rule, "seed": seed, "task": "retention",
+                                 "metric": "late" if rule == "tag_and_capture" else
+                                 "weight_change", "value": value, "interval_s": interval,
+                                 "delay_s": delay})
+    fig, ax = plt.subplots()
+    spacing.plot_retention_vs_interval(ax, rows)
+    labels = sorted(line.get_label() for line in ax.get_lines())
+    plt.close(fig)
+    assert [lab for lab in labels if lab.startswith("tag_and_capture")] == \
+        ["tag_and_capture, 1 h and 24 h, late-phase weight"]
+    assert [lab for lab in labels if lab.startswith("calcium")] == \
+        ["calcium, 1 h, weight change", "calcium, 24 h, weight change"]

@@ -263,6 +263,11 @@ def _own_metric(rows, rule):
         else "weight_change"
 
 
+#: curves of one rule at two delays that differ by at most this fraction of their largest value
+#: are drawn as one line labelled with both delays
+_SAME = 0.005
+
+
 def plot_retention_vs_interval(ax, rows, metric=None, delays=None):
     """What is left at a delay against the interval between repetitions, one line per rule
     (and line style per delay), mean and 95% CI over seeds; massed at interval 0. Every rule
@@ -287,7 +292,8 @@ def plot_retention_vs_interval(ax, rows, metric=None, delays=None):
     for rule in rules:
         color = rule_color(rule)
         m = drawn[rule]
-        for k, delay in enumerate(delays):
+        curves = []  # (delays, intervals, mean, half) per distinct curve
+        for delay in delays:
             sel = _select(ret, rule=rule, metric=m, delay_s=delay)
             if not sel:
                 continue
@@ -297,10 +303,21 @@ def plot_retention_vs_interval(ax, rows, metric=None, delays=None):
             for r in sel:
                 vals[seeds.index(r["seed"]), intervals.index(r["interval_s"])] = r["value"]
             mean, half = mean_ci(vals)
+            last = curves[-1] if curves else None
+            if last is not None and last[1] == intervals and \
+                    np.allclose(mean, last[2], rtol=0.0,
+                                atol=_SAME * max(1e-12, float(np.nanmax(np.abs(mean))))):
+                # the same curve at a later delay (the late phase settled): one line, both
+                # delays in its label, instead of two lines drawn on top of each other
+                last[0].append(delay)
+                continue
+            curves.append(([delay], intervals, mean, half))
+        for k, (ds, intervals, mean, half) in enumerate(curves):
             xs = np.array(intervals) / 60.0
             what = f", {_METRIC_WORDS.get(m, m)}" if len(set(drawn.values())) > 1 else ""
+            when = " and ".join(f"{d / HOUR:g} h" for d in ds)
             line, = ax.plot(xs, mean, styles[k % len(styles)], marker="o", markersize=3.5,
-                            color=color, label=f"{rule}, {delay / HOUR:g} h{what}")
+                            color=color, label=f"{rule}, {when}{what}")
             area = band(ax, xs, mean, half, color, *metric_range(m, "spacing"), alpha=0.15)
             artists += [line, area]
     ax.set_xscale("symlog", linthresh=5.0)
