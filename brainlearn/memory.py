@@ -443,15 +443,19 @@ def theory_flip_fraction(alpha):
     a bit flips when it outweighs the signal 1 (Hertz, Krogh & Palmer 1991, eq. 2.14).
     ``alpha``: a load (a float back) or an array of loads (an array back), each positive.
     """
-    if isinstance(alpha, bool) or not isinstance(alpha, numbers.Real):
-        a = np.asarray(alpha, dtype=float) if not isinstance(alpha, bool) else None
-        if a is None or a.ndim == 0 or a.size == 0 or not (np.isfinite(a) & (a > 0)).all():
-            raise ValueError(f"alpha={alpha!r} must be a positive number (the load P/N) or "
-                             "an array of them")
-        return np.vectorize(lambda x: 0.5 * math.erfc(1.0 / math.sqrt(2.0 * x)))(a)
-    if not alpha > 0 or not math.isfinite(alpha):
-        raise ValueError(f"alpha={alpha!r} must be a positive number (the load P/N)")
-    return 0.5 * math.erfc(1.0 / math.sqrt(2.0 * alpha))
+    if isinstance(alpha, numbers.Real) and not isinstance(alpha, bool):
+        if not alpha > 0 or not math.isfinite(alpha):
+            raise ValueError(f"alpha={alpha!r} must be a positive number (the load P/N)")
+        return 0.5 * math.erfc(1.0 / math.sqrt(2.0 * alpha))
+    try:
+        loads = None if isinstance(alpha, bool) else np.asarray(alpha, dtype=float)
+    except (TypeError, ValueError):
+        loads = None
+    if loads is None or loads.ndim == 0 or loads.size == 0 or \
+            not (np.isfinite(loads) & (loads > 0)).all():
+        raise ValueError(f"alpha={alpha!r} must be a positive number (the load P/N) or an "
+                         "array of them")
+    return np.vectorize(theory_flip_fraction, otypes=[float])(loads)
 
 
 def ags_overlap(alpha):

@@ -52,22 +52,19 @@ from brainlearn.studies import (execute, make_executor, plan_study,  # noqa: E40
 LOCAL = ["oja", "sanger", "bcm", "competitive"]
 CONTROLS = ["random_features", "pca"]
 
-#: (results folder, study, rules, --set overrides, --grid, figures) of the comparison
+#: (results folder, study, rules, --set overrides, --grid, figures) of the comparison, in the
+#: order they run: the study whose figures take longest first, so that they are drawn while
+#: the others run
 PLAN = [
+    ("retention", "retention", ["backprop", "ewc", "synaptic_intelligence"] + LOCAL,
+     {"scenarios": "class_incremental,permuted,features"}, None, True),
     ("learning", "learning", ["backprop", "feedback_alignment"] + LOCAL + CONTROLS, {}, None,
      True),
     # scored at the end only, without receptive fields: the sweep's figures need neither
     ("representations", "learning", ["backprop"] + LOCAL + CONTROLS,
      {"eval_points": 0, "rf_units": 0}, {"hidden": [8, 32, 128], "labels_per_class": [5, 0]},
      "sweep"),
-    ("retention", "retention", ["backprop", "ewc", "synaptic_intelligence"] + LOCAL,
-     {"scenarios": "class_incremental,permuted,features"}, None, True),
 ]
-
-
-#: the order the studies run in: the one whose figures take longest first, so that they are
-#: drawn while the others run
-_ORDER = (2, 0, 1)
 
 
 def _ready(_):
@@ -122,8 +119,7 @@ def main(argv=None) -> int:
         executor = make_executor(args.workers, keep=True)
         drawn = []
         try:
-            for index in _ORDER:
-                (folder, *_, figures), plan = PLAN[index], plans[index]
+            for (folder, *_, figures), plan in zip(PLAN, plans):
                 res = execute(plan, executor=executor)
                 print(f"\n== {folder}")
                 sys.stdout.write(summary_table(res.summary))

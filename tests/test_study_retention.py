@@ -27,6 +27,8 @@ from brainlearn.studies import get_study, run_study
 from brainlearn.studies import retention as rt
 from brainlearn.studies import settings as rule_settings
 
+import naive
+
 LOCAL_RULE = "tag_and_capture"
 RULES = ["backprop", "ewc", LOCAL_RULE]
 SEEDS = 2
@@ -238,18 +240,6 @@ def test_backprop_hidden_layer_drifts_but_keeps_task_a(rows):
         assert _value(rows, "ewc", seed, "features", "weight_drift") < v["weight_drift"] - 0.05
 
 
-def _act(name, z):
-    if name == "linear":
-        return z
-    if name == "tanh":
-        return np.tanh(z)
-    if name == "sigmoid":
-        return 1.0 / (1.0 + np.exp(-z))
-    assert name == "softmax", name
-    e = np.exp(z - z.max(axis=1, keepdims=True))
-    return e / e.sum(axis=1, keepdims=True)
-
-
 def _standardised(F, Ft):
     """Centre on the training features' mean, scale by one number: 1 / the RMS norm of the
     centred training rows (the shared readout's scaling, written out)."""
@@ -311,9 +301,9 @@ def test_feature_metrics_equal_a_readout_by_hand(monkeypatch, config, digits, ru
     F_a, Ft_a = end_of_a["F"], end_of_a["Ft"]
     F_b, Ft_b = activities(net)
     # the features are the layer's activities: its activation of W x + bias
-    assert np.allclose(Ft_a, _act(activation, xt @ end_of_a["W"].T + end_of_a["bias"]),
+    assert np.allclose(Ft_a, naive.act_forward(activation, xt @ end_of_a["W"].T + end_of_a["bias"]),
                        atol=1e-10)
-    assert np.allclose(F_b, _act(activation, x @ q.W.T + q.post.bias), atol=1e-10)
+    assert np.allclose(F_b, naive.act_forward(activation, x @ q.W.T + q.post.bias), atol=1e-10)
 
     S_a, St_a = _standardised(F_a, Ft_a)
     W, b, converged = ft.fit_readout(S_a, y, 5)

@@ -20,8 +20,8 @@ __all__ = ["rest", "end_task"]
 
 def _terms(projection):
     """(index, rule, state) of each term of a projection's rule (a chain's terms in order)."""
-    return list(zip(range(len(projection.term_states())), rule_terms(projection.rule),
-                    projection.term_states()))
+    pairs = zip(rule_terms(projection.rule), projection.term_states())
+    return [(k, rule, state) for k, (rule, state) in enumerate(pairs)]
 
 
 def _check_net(net):

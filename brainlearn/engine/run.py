@@ -222,10 +222,6 @@ class EpochArrays(NamedTuple):
     n_blocks: int
 
 
-#: the drivers :func:`choose_driver` picks from, and what each runs
-DRIVER_NAMES = ("online", "minibatch", "block", "segment", "rows", "reward_segment")
-
-
 def choose_driver(plan, batch_size, has_targets, driver="auto") -> str:
     """The driver that trains ``plan`` (one of :data:`DRIVER_NAMES`).
 
@@ -284,6 +280,8 @@ def _reward_segment(net, mod, plan, a, part):
 #: correct, samples done, step of divergence or -1)``
 _DRIVERS = {"online": _online, "minibatch": _minibatch, "block": _block, "segment": _segment,
             "rows": _rows, "reward_segment": _reward_segment}
+#: the drivers :func:`choose_driver` picks from
+DRIVER_NAMES = tuple(_DRIVERS)
 
 
 def _segment_inputs(x, idx, n_threads):

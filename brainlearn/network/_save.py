@@ -11,7 +11,6 @@ import tempfile
 import numpy as np
 
 from .._version import __version__
-from ..rules.composite import Chain
 
 __all__ = ["save"]
 
@@ -37,17 +36,6 @@ def _describe(net) -> dict:
     }
 
 
-def _is_chain(rule):
-    return isinstance(rule, Chain)
-
-
-def _state_list(proj):
-    """The rule states of a projection as a list (one per rule of a chain)."""
-    if proj.state is None:
-        return []
-    return list(proj.state) if _is_chain(proj.rule) else [proj.state]
-
-
 def _state_terms(state):
     states = list(state) if isinstance(state, tuple) and not hasattr(state, "_fields") else [state]
     return [list(getattr(s, "_fields", [])) for s in states]
@@ -70,7 +58,7 @@ def save(net, path) -> None:
         arrays[f"W/{q.name}"] = q.W
         if q.mask is not None:
             arrays[f"mask/{q.name}"] = q.mask
-        for k, st in enumerate(_state_list(q)):
+        for k, st in enumerate(q.term_states()):
             for f in st._fields:
                 arrays[f"state/{q.name}/{k}/{f}"] = getattr(st, f)
     folder = os.path.dirname(os.path.abspath(path))

@@ -10,7 +10,7 @@ import zlib
 import numpy as np
 
 from .. import rules as _rules
-from ._save import _FORMAT, _is_chain, _state_list, save  # noqa: F401
+from ._save import _FORMAT, save  # noqa: F401
 from .core import Network
 
 __all__ = ["save", "load"]
@@ -83,11 +83,11 @@ def load(path) -> Network:
         if rule is not None:
             # a field the file lacks (the rule gained state since the file was saved) keeps
             # its fresh value
-            fresh = _state_list(proj)
+            fresh = proj.term_states()
             loaded = [type(st)(*[np.ascontiguousarray(arrays[f"state/{q['name']}/{k}/{f}"])
                                  if f in fields else getattr(st, f) for f in st._fields])
                       for k, (st, fields) in enumerate(zip(fresh, q["state_terms"]))]
-            proj.state = tuple(loaded) if _is_chain(rule) else loaded[0]
+            proj.state = tuple(loaded) if _rules.is_chain(rule) else loaded[0]
     for proj in net.projections:  # the loaded state belongs to the final structure
         proj._state_version = net._version
     return net
