@@ -29,6 +29,7 @@ from typing import NamedTuple
 import numpy as np
 
 from . import rules as _rules
+from .rules.base import kernel_params
 from .network import Network
 from .network.core import Projection, check_dtype, check_size
 
@@ -179,7 +180,7 @@ def store(target, patterns, *, one_shot=False, dt=1.0) -> Projection:
         raise TypeError(f"one_shot={one_shot!r} must be True or False")
     x = _as_states(patterns, proj.post.size, "patterns", net.dtype)
     rule = proj.rule
-    simple = isinstance(rule, _rules.LearningRule) and not rule.constraint and \
+    simple = isinstance(rule, _rules.LearningRule) and not rule.tags.constraint and \
         proj.mask is None and proj.bounds is None
     if one_shot and not (simple and getattr(rule, "sum_kernel", None) is not None):
         raise ValueError(f"one_shot=True needs a rule whose change reads neither the weights "
@@ -194,7 +195,7 @@ def store(target, patterns, *, one_shot=False, dt=1.0) -> Projection:
     if proj.state is None:
         proj.reset_state()
     proj.refresh_state()
-    W, state, params = proj.W, proj.state, rule.params(net.dtype)
+    W, state, params = proj.W, proj.state, kernel_params(rule, net.dtype)
     dtv = net.dtype.type(dt)
     nob = np.zeros(0, net.dtype)
     mod = np.zeros((x.shape[0], x.shape[1]), net.dtype)
@@ -202,7 +203,7 @@ def store(target, patterns, *, one_shot=False, dt=1.0) -> Projection:
         # the rule reads neither W nor a state: its summed change goes straight into W
         rule.sum_kernel(W, x, x, mod, params, state, dtv, W, nob)
     else:
-        fused = rule.elementwise or rule.in_place
+        fused = rule.tags.elementwise or rule.tags.in_place
         dW = W if fused else np.zeros_like(W)
         for k in range(x.shape[0]):
             rule.kernel(W, x[k], x[k], mod[k], params, state, dtv, dW, nob)

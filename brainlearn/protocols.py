@@ -33,6 +33,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .rules.base import kernel_params
 from .rules.composite import is_chain, rule_terms
 
 __all__ = ["Protocol", "ProteinBlock", "Trace", "tetanus", "low_frequency", "spike_pairing",
@@ -568,7 +569,7 @@ def apply(projection, protocol, dt=0.5e-3, pre=None, post=None, record_every=Non
     if not post_idx.size:
         post_steps, post_counts = post_steps[:0], post_counts[:0]
     windows = _window_steps(protocol, dt, n_total)
-    params_free = tuple(r.params(dtype) for r in rules)
+    params_free = tuple(kernel_params(r, dtype) for r in rules)
     params_blocked = params_free
     if windows.size:
         synthesis = [r for r in rules if "protein_synthesis" in r.get_params()]
@@ -577,8 +578,8 @@ def apply(projection, protocol, dt=0.5e-3, pre=None, post=None, record_every=Non
                              f"projection {q.name!r} models it; allowed: a projection whose rule "
                              "has a protein_synthesis hyperparameter (e.g. tag_and_capture)")
         params_blocked = tuple(
-            (dataclasses.replace(r, protein_synthesis=0.0) if r in synthesis else r).params(dtype)
-            for r in rules)
+            kernel_params(dataclasses.replace(r, protein_synthesis=0.0) if r in synthesis else r,
+                          dtype) for r in rules)
     use_rest = any(r.rest_kernel is not None for r in rules)
     spikes = np.union1d(pre_steps, post_steps)
     n_settle = max(int(math.ceil(settle / dt - 1e-9)), 1)
@@ -599,7 +600,7 @@ def apply(projection, protocol, dt=0.5e-3, pre=None, post=None, record_every=Non
     ptr = np.zeros(2, np.int64)
     spike_args = (pre_idx, post_idx, pre_steps, pre_counts.astype(dtype), post_steps,
                   post_counts.astype(dtype), ptr)
-    check = not any(getattr(r, "unstable", False) for r in rules)
+    check = not any(r.tags.unstable for r in rules)
 
     records_t, records_W, records_S = [], [], []
 

@@ -51,8 +51,7 @@ class Instar(bl.rules.LocalRule):
     summary = "an active neuron's weights move toward the input"
     equation = r"\Delta w_i = \eta\, [y_i]_+ (x - w_i)"
     reference = "Grossberg 1976, Biol. Cybern. 23:121"
-    elementwise = True
-    row_local = True
+    tags = dict(elementwise=True, row_local=True)
     kernel = _instar_delta
 # -------------------------------------------------------------------------------------------------
 

@@ -105,17 +105,19 @@ def test_rules_table_lists_failed_plugins_on_stderr(capsys, monkeypatch):
 
 # -- rules: JSON ----------------------------------------------------------------------------------
 def test_rules_json_has_every_metadata_field(rules_json):
-    """Every metadata class attribute the base class declares, plus the hyperparameters."""
+    """Every tag and documentation attribute of a rule, plus the hyperparameters."""
     fields = cli.metadata_fields()
     assert REQUIRED_KEYS - {"class", "hyperparameters"} <= set(fields)
     assert sorted(rules_json) == bl.rules.available()
     for name, row in rules_json.items():
         cls = bl.rules.get(name)
         assert set(row) == set(fields) | {"class", "hyperparameters"}, name
-        for key in ("family", "locality", "summary", "equation", "reference", "feedback"):
+        for key in ("summary", "equation", "reference"):
             assert row[key] == getattr(cls, key), (name, key)
+        for key in ("family", "locality", "feedback"):
+            assert row[key] == getattr(cls.tags, key), (name, key)
         for key in (k for k, annotation in fields.items() if "bool" in annotation):
-            assert row[key] is bool(getattr(cls, key)), (name, key)
+            assert row[key] is bool(getattr(cls.tags, key)), (name, key)
         assert set(row["needs"]) == set(cls.needs)
         assert [h["name"] for h in row["hyperparameters"]] == \
             [f.name for f in dataclasses.fields(cls)]

@@ -16,9 +16,10 @@ import pytest
 
 import brainlearn as bl
 from brainlearn import testing
-from brainlearn.rules import LocalRule, hyperparameter
-from brainlearn.rules.consolidation import _tag_and_capture_segment
-from brainlearn.rules.three_factor import _reward_hebbian_segment
+from brainlearn.rules import LocalRule, hyperparameter, kernel_params, params_type
+from brainlearn.engine.fastpaths import fast_path, register_fast_path
+from brainlearn.engine.fastpaths.reward_hebbian import reward_hebbian_segment
+from brainlearn.engine.fastpaths.tag_and_capture import tag_and_capture_segment
 from brainlearn.testing import SkipCheck, check_rule, parametrize_with_checks
 
 BUILTIN_RULES = [bl.rules.get(name)() for name in bl.rules.available()]
@@ -101,10 +102,12 @@ def _hebb_only_affine(pre, post, params, state, dt, alpha, beta):
 
 @dataclass(frozen=True, repr=False)
 class WrongAffineOja(bl.rules.Oja):
-    """Oja's rule whose affine_kernel leaves out the decay term."""
+    """Oja's rule whose affine fast path leaves out the decay term."""
 
     name = "conformance_wrong_affine_oja"
-    affine_kernel = _hebb_only_affine
+
+
+register_fast_path(WrongAffineOja, affine=_hebb_only_affine)
 
 
 @numba.njit(cache=True)
@@ -118,63 +121,75 @@ def _raw_input_direction(pre, params, state, dt, d):
 
 @dataclass(frozen=True, repr=False)
 class WrongDirectionCovariance(bl.rules.Covariance):
-    """The covariance rule whose direction_kernel forgets the running mean of x."""
+    """The covariance rule whose direction fast path forgets the running mean of x."""
 
     name = "conformance_wrong_direction_covariance"
-    direction_kernel = _raw_input_direction
+
+
+register_fast_path(WrongDirectionCovariance, affine=fast_path(bl.rules.Covariance).affine,
+                   direction=_raw_input_direction, input_state=("mean_pre",))
 
 
 @dataclass(frozen=True, repr=False)
 class MislabelledCovariance(bl.rules.Covariance):
-    """The covariance rule naming the wrong state field as moved by its direction_kernel."""
+    """The covariance rule naming the wrong state field as moved by its direction path."""
 
     name = "conformance_mislabelled_covariance"
-    input_state = ("mean_post",)
+
+
+register_fast_path(MislabelledCovariance, affine=fast_path(bl.rules.Covariance).affine,
+                   direction=fast_path(bl.rules.Covariance).direction, input_state=("mean_post",))
 
 
 @numba.njit(cache=True)
 def _segment_dropping_last(W, b, X, act, params, state, dt):
     # the tag-and-capture segment kernel, but the last sample of every segment is lost
-    return _tag_and_capture_segment(W, b, X[:-1], act, params, state, dt)
+    return tag_and_capture_segment(W, b, X[:-1], act, params, state, dt)
 
 
 @dataclass(frozen=True, repr=False)
 class DroppingSegmentTagAndCapture(bl.rules.TagAndCapture):
-    """Tag and capture whose segment_kernel drops the last sample."""
+    """Tag and capture whose segment fast path drops the last sample."""
 
     name = "conformance_dropping_segment"
-    segment_kernel = _segment_dropping_last
+
+
+register_fast_path(DroppingSegmentTagAndCapture, segment=_segment_dropping_last)
 
 
 @numba.njit(cache=True)
 def _segment_scribbling(W, b, X, act, params, state, dt):
     # the tag-and-capture segment kernel, which then writes into its inputs
-    bad = _tag_and_capture_segment(W, b, X, act, params, state, dt)
+    bad = tag_and_capture_segment(W, b, X, act, params, state, dt)
     X[0, 0] = -1.0
     return bad
 
 
 @dataclass(frozen=True, repr=False)
 class ScribblingSegmentTagAndCapture(bl.rules.TagAndCapture):
-    """Tag and capture whose segment_kernel writes X (which may be the user's data)."""
+    """Tag and capture whose segment fast path writes X (which may be the user's data)."""
 
     name = "conformance_scribbling_segment"
-    segment_kernel = _segment_scribbling
+
+
+register_fast_path(ScribblingSegmentTagAndCapture, segment=_segment_scribbling)
 
 
 @numba.njit(cache=True)
 def _reward_segment_dropping_last(W, b, X, T, act, loss, threshold, params, state, dt, out):
     # the reward-modulated Hebbian segment kernel, but the last sample is lost
-    return _reward_hebbian_segment(W, b, X[:-1], T[:-1], act, loss, threshold, params, state,
+    return reward_hebbian_segment(W, b, X[:-1], T[:-1], act, loss, threshold, params, state,
                                    dt, out)
 
 
 @dataclass(frozen=True, repr=False)
 class DroppingRewardSegment(bl.rules.RewardHebbian):
-    """Reward-modulated Hebb whose reward_segment_kernel drops the last sample."""
+    """Reward-modulated Hebb whose reward_segment fast path drops the last sample."""
 
     name = "conformance_dropping_reward_segment"
-    reward_segment_kernel = _reward_segment_dropping_last
+
+
+register_fast_path(DroppingRewardSegment, reward_segment=_reward_segment_dropping_last)
 
 
 @numba.njit(cache=True)
@@ -198,12 +213,12 @@ class OverwritingRestOja(bl.rules.Oja):
 BROKEN_OPTIONAL_KERNELS = [
     (WrongAffineOja, testing.check_affine_kernel, "dW is not alpha_i W_i"),
     (WrongDirectionCovariance, testing.check_affine_kernel, "beta_i d"),
-    (MislabelledCovariance, testing.check_affine_kernel, "direction_kernel changed state.mean_pre"),
-    (ScribblingSegmentTagAndCapture, testing.check_segment_kernel, "segment_kernel wrote X"),
+    (MislabelledCovariance, testing.check_affine_kernel, "the direction path changed state.mean_pre"),
+    (ScribblingSegmentTagAndCapture, testing.check_segment_kernel, "the segment path wrote X"),
     (DroppingSegmentTagAndCapture, testing.check_segment_kernel,
-     "after segment_kernel differs from the per-sample"),
+     "after the segment path differs from the per-sample"),
     (DroppingRewardSegment, testing.check_reward_segment_kernel,
-     "after reward_segment_kernel differs"),
+     "after the reward_segment path differs"),
     (OverwritingRestOja, testing.check_rest_kernel,
      "20 steps in one call and 20 calls of one step"),
 ]
@@ -321,7 +336,7 @@ class TracedOja(LocalRule):
     summary = "Oja's rule reading a low-passed presynaptic trace"
     equation = r"\Delta w_{ij} = \eta\, y_i (\bar x_j - y_i w_{ij})"
     reference = "Oja 1982, J. Math. Biol. 15:267"
-    elementwise = True
+    tags = dict(elementwise=True)
     kernel = _traced_oja_delta
     numpy_twin = _traced_oja_twin
 
@@ -347,11 +362,11 @@ def test_well_behaved_plugin_passes_every_check(registered):
     status = dict(results)
     # its trace is per presynaptic neuron, so the rows of W cannot be split between threads
     assert status.pop("check_row_local_claim") == \
-        "skipped: the rule does not declare row_local = True"
+        "skipped: the rule is not tagged row_local"
     # optional kernels it does not give
-    assert status.pop("check_affine_kernel") == "skipped: no affine_kernel"
-    assert status.pop("check_segment_kernel") == "skipped: no segment_kernel"
-    assert status.pop("check_reward_segment_kernel") == "skipped: no reward_segment_kernel"
+    assert status.pop("check_affine_kernel") == "skipped: no affine fast path registered"
+    assert status.pop("check_segment_kernel") == "skipped: no segment fast path registered"
+    assert status.pop("check_reward_segment_kernel") == "skipped: no reward_segment fast path registered"
     assert status.pop("check_rest_kernel") == "skipped: no rest_kernel"
     assert set(status.values()) == {"passed"}, results
 
@@ -413,8 +428,7 @@ class ForgetsReward(bl.rules.RewardHebbian):
     """Reward-modulated Hebb whose author left "reward" out of needs (so mod is all zeros)."""
 
     name = "conformance_forgets_reward"
-    needs = frozenset({"pre", "post"})
-    reward_segment_kernel = None  # the engine only uses it for rules that need the reward
+    needs = frozenset({"pre", "post"})  # (so it does not inherit the reward_segment fast path)
 
 
 @dataclass(frozen=True, repr=False)
@@ -563,10 +577,10 @@ def test_hyperparameter_types_are_importable_by_name_from_any_process():
     class LocalTagAndCapture(bl.rules.TagAndCapture):
         name = "local_tag_and_capture"
 
-    t = LocalTagAndCapture.params_type()
-    assert t is bl.rules.TagAndCapture.params_type()
+    t = params_type(LocalTagAndCapture)
+    assert t is params_type(bl.rules.TagAndCapture)
     assert t.__module__ == "brainlearn.rules._params"
-    blob = pickle.dumps(numba.typeof(LocalTagAndCapture().params(np.float32)))
+    blob = pickle.dumps(numba.typeof(kernel_params(LocalTagAndCapture(), np.float32)))
     code = "import pickle, sys; print(pickle.loads(sys.stdin.buffer.read()))"
     out = subprocess.run([sys.executable, "-c", code], input=blob, capture_output=True,
                          check=True, timeout=120)

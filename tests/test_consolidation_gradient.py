@@ -24,7 +24,7 @@ import numpy as np
 import pytest
 
 import brainlearn as bl
-from brainlearn.rules import EWC, Backprop, SynapticIntelligence, chain
+from brainlearn.rules import EWC, Backprop, SynapticIntelligence, chain, kernel_params
 from brainlearn.studies import retention as rt
 
 import naive
@@ -244,7 +244,7 @@ def test_si_importance_is_the_normalised_path_integral():
         st = rule.init_state(_Projection(W0), None)
         dW, db = np.zeros_like(W0), np.zeros(0)
         for W, mod in ((W0, -1.0), (W1, 3.0)):
-            rule.kernel(W, pre, np.zeros(1), np.array([mod]), rule.params(np.float64), st, 1.0,
+            rule.kernel(W, pre, np.zeros(1), np.array([mod]), kernel_params(rule, np.float64), st, 1.0,
                         dW, db)
         assert not dW.any(), "no importance yet: no pull"
         st = rule.end_task(_Projection(W2), st)
@@ -253,7 +253,7 @@ def test_si_importance_is_the_normalised_path_integral():
         assert not st.omega.any() and not st.grad_sum.any() and st.count[0] == 0
         # the next step pulls toward W2 with lr c importance, clipped to [0, 1]
         W = W2 + 1.0
-        rule.kernel(W, pre, np.zeros(1), np.array([0.0]), rule.params(np.float64), st, 1.0,
+        rule.kernel(W, pre, np.zeros(1), np.array([0.0]), kernel_params(rule, np.float64), st, 1.0,
                     dW, db)
         np.testing.assert_allclose(dW, -np.clip(0.1 * st.importance, 0, 1) * (W - W2))
 

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 import brainlearn as bl
+from brainlearn.engine.fastpaths import register_fast_path
 from brainlearn.engine.plan import make_plan
 from brainlearn.engine.run import choose_driver
 from brainlearn.rules import LocalRule, hyperparameter
@@ -35,7 +36,7 @@ class DecayingHebb(LocalRule):
 
     lr: float = hyperparameter(0.01, low=0.0)
     decay: float = hyperparameter(0.1, low=0.0)
-    elementwise = True
+    tags = dict(elementwise=True)
     kernel = _decaying_hebb_delta
 
     def init_state(self, projection, rng):
@@ -44,7 +45,7 @@ class DecayingHebb(LocalRule):
 
 @dataclass(frozen=True, repr=False)
 class DecayingHebbUnfused(DecayingHebb):
-    elementwise = False
+    tags = dict(elementwise=False)
 
 
 def naive_decaying_hebb(W, X, lr, decay, acts="linear"):
@@ -306,7 +307,7 @@ def test_row_parallel_epoch_equals_the_online_driver(rng, rule, dtype):
 ])
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_block_driver_equals_the_online_driver(rng, rule, act, dtype):
-    """Rules with an affine_kernel run blocks of samples through matrix products: online
+    """Rules with an affine fast path run blocks of samples through matrix products: online
     learning all the same, equal to the per-sample driver up to rounding. 150 samples:
     four full blocks (with corrections from earlier sub-blocks) and a short one."""
     x = rng.uniform(0, 1, (150, 40))
@@ -371,15 +372,19 @@ def test_block_driver_across_segments_and_row_threads(rng, monkeypatch, rule, sh
 
 
 def test_block_driver_keeps_rows_of_an_undeclared_direction_rule_on_one_thread():
-    """A rule with a direction_kernel is not row_local; its rows go on threads in the block
-    driver only when it names the state its direction_kernel moves (``input_state``)."""
+    """A rule with a direction fast path is not row_local; its rows go on threads in the
+    block driver only when the path names the state it moves (``input_state``)."""
     from dataclasses import dataclass
 
+    from brainlearn.engine.fastpaths import fast_path, register_fast_path
     from brainlearn.engine.plan import make_plan
 
     @dataclass(frozen=True, repr=False)
     class Undeclared(bl.rules.Covariance):
-        input_state = None
+        pass
+
+    known = fast_path(bl.rules.Covariance)
+    register_fast_path(Undeclared, affine=known.affine, direction=known.direction)
 
     plans = {}
     for rule in (bl.rules.Covariance(), Undeclared()):
@@ -396,7 +401,7 @@ def test_block_driver_keeps_rows_of_an_undeclared_direction_rule_on_one_thread()
                          ids=["softmax-row-threads-gathered", "sigmoid-one-thread-in-order"])
 def test_reward_segment_driver_equals_the_online_driver(rng, monkeypatch, act, n_out, n_in,
                                                         shuffle):
-    """A single layer learning by reward-modulated Hebb runs its reward_segment_kernel
+    """A single layer learning by reward-modulated Hebb runs its reward_segment fast path
     (blocks of 32 samples through matrix products; 64 x 600: row ranges on threads):
     the per-sample driver's weights, eligibility trace, baseline, loss and accuracy, across
     segments of 100 samples (short last blocks)."""
@@ -448,8 +453,8 @@ def test_reward_segment_driver_reports_divergence_at_the_step(rng):
     np.testing.assert_allclose(Ws[0], Ws[1], rtol=1e-9)
 
 
-def test_reward_segment_kernel_that_does_not_compile_is_named(rng):
-    """A reward_segment_kernel Numba cannot compile: an error naming the rule and the kernel,
+def test_reward_segment_path_that_does_not_compile_is_named(rng):
+    """A reward_segment fast path Numba cannot compile: an error naming the rule and the path,
     quoting Numba's message."""
     @numba.njit
     def broken(W, b, X, T, act, loss, threshold, params, state, dt, out):
@@ -458,12 +463,13 @@ def test_reward_segment_kernel_that_does_not_compile_is_named(rng):
     @dataclass(frozen=True, repr=False)
     class BrokenReward(bl.rules.RewardHebbian):
         name = "broken_reward_segment"
-        reward_segment_kernel = broken
+
+    register_fast_path(BrokenReward, reward_segment=broken)
 
     net = bl.Network(seed=0)
     net.connect(net.add_input(5), net.add_population(3, activation="softmax"),
                 rule=BrokenReward())
-    with pytest.raises(TypeError, match="'broken_reward_segment'.*reward_segment_kernel:\n"):
+    with pytest.raises(TypeError, match="'broken_reward_segment'.*reward_segment fast path:\n"):
         bl.train(net, (rng.uniform(0, 1, (10, 5)), rng.integers(0, 3, 10)))
 
 
@@ -577,3 +583,99 @@ def test_choose_driver_with_targets_and_when_a_driver_is_asked_for():
     reward = make_plan(_one_layer("reward_hebbian", 10, "softmax"), "cross_entropy")
     assert choose_driver(reward, 1, True) == "reward_segment"
     assert choose_driver(reward, 1, True, "online") == "online"
+
+
+# -- the fast-path registry ------------------------------------------------------------------------
+def test_fast_paths_are_registered_with_the_engine_not_the_rule():
+    from brainlearn.engine.fastpaths import fast_path, registered_fast_paths
+
+    assert fast_path(bl.rules.Oja).kinds() == ("affine",)
+    assert fast_path(bl.rules.Covariance).kinds() == ("affine", "direction")
+    assert fast_path(bl.rules.Covariance).input_state == ("mean_pre",)
+    assert fast_path(bl.rules.TagAndCapture).kinds() == ("segment",)
+    assert fast_path(bl.rules.RewardHebbian).kinds() == ("reward_segment",)
+    assert fast_path(bl.rules.Sanger()).kinds() == ()
+    assert {cls.name for cls in registered_fast_paths()} >= {
+        "hebb", "oja", "bcm", "covariance", "weight_decay", "synaptic_scaling",
+        "tag_and_capture", "reward_hebbian"}
+    for cls in (bl.rules.Oja, bl.rules.TagAndCapture, bl.rules.RewardHebbian):
+        assert not any("kernel" in k and k not in ("kernel", "batch_kernel", "rest_kernel")
+                       for k in vars(cls)), cls
+
+
+def test_a_subclass_inherits_fast_paths_only_with_its_parents_kernel_and_needs():
+    from brainlearn.engine.fastpaths import fast_path
+
+    @dataclass(frozen=True, repr=False)
+    class Tuned(bl.rules.Oja):
+        """Oja with another default rate: the same kernel."""
+
+        lr: float = hyperparameter(5e-3, low=0.0, doc="learning rate")
+
+    @dataclass(frozen=True, repr=False)
+    class Changed(bl.rules.Oja):
+        """Oja with a kernel of its own."""
+
+        kernel = bl.rules.Hebb.kernel
+
+    assert fast_path(Tuned()) is fast_path(bl.rules.Oja)
+    assert fast_path(Changed()).kinds() == ()
+    net = bl.Network(seed=0)
+    net.connect(net.add_input(20), net.add_population(5), rule=Changed())
+    net.projections[0].reset_state()
+    assert make_plan(net, None).block == -1   # the generic drivers, not Oja's affine path
+
+
+def test_register_fast_path_refuses_bad_registrations_by_name():
+    from brainlearn.engine.fastpaths import fast_path, register_fast_path
+
+    affine = fast_path(bl.rules.Oja).affine
+    with pytest.raises(TypeError, match="rule_cls=.*allowed: a LearningRule subclass"):
+        register_fast_path(object, affine=affine)
+    with pytest.raises(ValueError, match="give at least one of affine, direction"):
+        register_fast_path(bl.rules.Sanger)
+    with pytest.raises(ValueError, match="direction= needs affine="):
+        register_fast_path(bl.rules.Sanger, direction=affine)
+    with pytest.raises(ValueError, match="input_state= names the state fields"):
+        register_fast_path(bl.rules.Sanger, affine=affine, input_state=("x",))
+    with pytest.raises(ValueError, match="registered for this class already; pass replace=True"):
+        register_fast_path(bl.rules.Oja, affine=fast_path(bl.rules.Hebb).affine)
+    if not bl._jit.JIT_DISABLED:
+        with pytest.raises(TypeError, match="is not compiled"):
+            register_fast_path(bl.rules.Sanger, affine=lambda *a: None)
+    # the same functions again (a file run twice) are taken quietly
+    assert register_fast_path(bl.rules.Oja, affine=affine).affine is affine
+
+
+def test_a_fast_path_set_on_the_rule_class_is_refused_with_the_new_spelling():
+    with pytest.raises(TypeError, match=r"Old\.affine_kernel: fast paths are registered with "
+                                        r"the engine now: .*register_fast_path\(Old, \.\.\.\)"):
+        @dataclass(frozen=True, repr=False)
+        class Old(bl.rules.Oja):
+            affine_kernel = bl.rules.Oja.kernel
+
+
+def test_tags_merge_over_the_parents_and_refuse_unknown_names_and_values():
+    assert bl.rules.Oja.tags.family == "hebbian" and bl.rules.Oja.tags.row_local
+    assert bl.rules.Backprop.tags.locality == "nonlocal"
+
+    @dataclass(frozen=True, repr=False)
+    class Child(bl.rules.Oja):
+        tags = dict(unstable=True)
+
+    assert Child.tags.unstable and Child.tags.row_local and Child.tags.elementwise
+    assert not bl.rules.Oja.tags.unstable
+    with pytest.raises(TypeError, match=r"Typo\.tags has unknown tag\(s\) \['row_locl'\]"):
+        class Typo(bl.rules.Oja):
+            tags = dict(row_locl=True)
+    with pytest.raises(ValueError, match=r"feedback='sideways'; allowed: transpose, random, direct"):
+        class Sideways(bl.rules.Oja):
+            tags = dict(feedback="sideways")
+    with pytest.raises(TypeError, match=r"tags: lateral='yes' must be True or False"):
+        class Yes(bl.rules.Oja):
+            tags = dict(lateral="yes")
+    # the old spelling still works, with a warning that shows the new one
+    with pytest.warns(DeprecationWarning, match=r"write tags = dict\(unstable=True\)"):
+        class Legacy(bl.rules.Oja):
+            unstable = True
+    assert Legacy.tags.unstable and Legacy.tags.row_local and "unstable" not in vars(Legacy)

@@ -110,17 +110,6 @@ def test_the_package_has_no_import_circle():
     assert _cycles(_graph()) == []
 
 
-#: upward imports not yet removed: the segment kernels of tag_and_capture and reward_hebbian
-#: run the forward pass themselves (issue 17 moves them into the engine). The test fails when
-#: one of these is gone, so that the list shrinks with the code.
-KNOWN_UPWARD = {
-    ("brainlearn.rules.consolidation", "brainlearn.engine.kernels"),
-    ("brainlearn.rules.consolidation", "brainlearn.network.activations"),
-    ("brainlearn.rules.three_factor", "brainlearn.network.activations"),
-    ("brainlearn.rules.three_factor", "brainlearn.network.losses"),
-}
-
-
 @pytest.mark.parametrize("layer,above", [
     ("brainlearn.rules", ("engine", "network", "datasets", "studies", "memory", "cli")),
     ("brainlearn.network", ("engine", "studies", "memory", "cli")),
@@ -133,7 +122,4 @@ def test_no_module_imports_a_layer_above_its_own(layer, above):
                  if module == layer or module.startswith(layer + ".")
                  for target in targets
                  if any(target == u or target.startswith(u + ".") for u in upward))
-    known = sorted(edge for edge in KNOWN_UPWARD if edge[0].startswith(layer + "."))
-    assert sorted(set(bad) - KNOWN_UPWARD) == [], f"{layer} imports from above: {bad}"
-    assert [edge for edge in known if edge not in bad] == [], \
-        "an upward import of KNOWN_UPWARD is gone: remove it from the list"
+    assert bad == [], f"{layer} imports from above: {bad}"

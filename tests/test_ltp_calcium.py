@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 import brainlearn as bl
-from brainlearn.rules import Calcium
+from brainlearn.rules import Calcium, kernel_params
 
 import naive
 
@@ -123,7 +123,7 @@ def test_poisson_rates_give_the_shot_noise_mean_calcium():
     dt, nu, steps = 1e-3, 50.0, 4000
     pre, post, mod = np.zeros(1), np.full(400, nu), np.zeros(400)
     dW, db = np.zeros_like(q.W), np.zeros(0)
-    params = rule.params(q.W.dtype)
+    params = kernel_params(rule, q.W.dtype)
     total = np.zeros(400)
     for _ in range(steps):  # a direct kernel loop: the per-step calcium is what is measured
         rule.kernel(q.W, pre, post, mod, params, q.state, dt, dW, db)
@@ -200,7 +200,7 @@ def test_kernel_and_rest_kernel_equal_the_twin(dtype, mode):
     W0 = np.array(q.W, np.float64)
     dW, db = np.zeros_like(q.W), np.zeros(0, q.W.dtype)
     W_twin = W0.copy()
-    params = rule.params(q.W.dtype)
+    params = kernel_params(rule, q.W.dtype)
     for step in range(40):
         if rates:
             pre, post = rng.uniform(0, 300, 4), rng.uniform(0, 300, 3)

@@ -94,7 +94,7 @@ class _OnePassStorkey(bl.rules.Storkey):
     rule because repeated passes diverge; here it is False, so the checks it skips run."""
 
     name = "storkey_one_pass"
-    unstable = False
+    tags = dict(unstable=False)
 
     @classmethod
     def example_network(cls, rule, dtype="float64", seed=0):
@@ -108,7 +108,7 @@ def test_storkey_passes_the_long_run_check_in_one_pass_below_capacity(monkeypatc
     weights symmetric (Storkey 1997: they stay so when they start so) and bounded by 1, and
     the patterns fixed points of the dynamics."""
     rule = _OnePassStorkey()
-    assert not rule.unstable and bl.rules.Storkey.unstable
+    assert not rule.tags.unstable and bl.rules.Storkey.tags.unstable
     monkeypatch.setattr(conformance, "LONG_RUN_STEPS", 6)  # the check's length: one pass
     conformance.check_finite_long_run(rule)
     net, (X,) = rule.example_network(rule)

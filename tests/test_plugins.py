@@ -53,8 +53,7 @@ class ScaledHebb(LocalRule):
     summary = "Hebb scaled by a constant factor (a test plug-in)"
     equation = r"\\Delta W = \\eta\\, s\\, y x^\\top"
     reference = "(test plug-in)"
-    elementwise = True
-    unstable = True
+    tags = dict(elementwise=True, unstable=True)
     kernel = _scaled_hebb_delta
 '''
 

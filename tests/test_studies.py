@@ -66,7 +66,7 @@ def test_registry_lists_gets_and_refuses_bad_studies(fake):
 def test_default_rules_come_from_the_rule_registry_by_metadata():
     class Gradients(FakeStudy):
         def fits(self, rule_cls):
-            return rule_cls.family == "gradient"
+            return rule_cls.tags.family == "gradient"
         default_rules = Study.default_rules
         valid_rules = Study.valid_rules
 

@@ -167,7 +167,7 @@ def test_fits_memory_rules_by_metadata():
     study = get_study("memory")
     for name in bl.rules.available():
         cls = bl.rules.get(name)
-        assert study.fits(cls) == (cls.family == "memory"), name
+        assert study.fits(cls) == (cls.tags.family == "memory"), name
 
     @dataclass(frozen=True, repr=False)
     class PlugIn(bl.rules.LocalRule):  # never registered: fits() reads metadata only

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import brainlearn as bl
-from brainlearn.rules import SynapticScaling, ThresholdLTP
+from brainlearn.rules import SynapticScaling, ThresholdLTP, kernel_params
 
 THETA_MINUS, THETA_PLUS = 0.2, 0.5
 
@@ -24,7 +24,7 @@ def _kernel_change(rule, W, pre, post, dt=1.0, state=None):
     W = np.asarray(W, np.float64)
     dW = np.zeros_like(W)
     rule.kernel(W, np.asarray(pre, np.float64), np.asarray(post, np.float64),
-                np.zeros(W.shape[0]), rule.params(np.float64), state or bl.rules.EmptyState(),
+                np.zeros(W.shape[0]), kernel_params(rule, np.float64), state or bl.rules.EmptyState(),
                 np.float64(dt), dW, np.zeros(0))
     return dW
 

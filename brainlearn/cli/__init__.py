@@ -38,10 +38,6 @@ __all__ = ["main", "study_main", "build_parser", "run_guarded", "rule_info", "ru
 #: the command that regenerates the committed rule reference
 DOCS_COMMAND = "brainlearn rules --markdown --builtin --output docs/rules.md"
 
-# Class attributes of LearningRule that are code, not metadata.
-_NOT_METADATA = ("kernel", "batch_kernel", "numpy_twin", "rest_kernel", "affine_kernel",
-                 "direction_kernel")
-
 _SIGNAL_TEXT = {
     "pre": "presynaptic activity",
     "post": "postsynaptic activity",
@@ -120,12 +116,15 @@ def _public_path(cls) -> str:
 
 
 def metadata_fields() -> dict:
-    """``{name: annotation}`` of the metadata class attributes every rule has, in the order
-    :class:`~brainlearn.rules.LearningRule` declares them (read from the base class, so a new
-    one shows up in ``brainlearn rules --json`` without touching this module)."""
-    from ..rules import LearningRule
-    return {k: str(ann) for k, ann in LearningRule.__annotations__.items()
-            if "ClassVar" in str(ann) and k not in _NOT_METADATA}
+    """``{name: type}`` of the metadata every rule has: ``family`` and ``locality`` (its
+    tags), ``needs``, ``summary``, ``equation``, ``reference``, then its other tags (read
+    from :class:`~brainlearn.rules.Tags`, so a new tag shows up in ``brainlearn rules
+    --json`` without touching this module)."""
+    from ..rules import Tags
+    tags = {f.name: str(f.type) for f in dataclasses.fields(Tags)}
+    head = {k: tags.pop(k) for k in ("family", "locality")}
+    return {"name": "str", **head, "needs": "frozenset", "summary": "str", "equation": "str", "reference": "str",
+            **tags}
 
 
 def _metadata_value(key, annotation, value):
@@ -143,14 +142,16 @@ def _metadata_value(key, annotation, value):
 def rule_info(name: str, cls) -> dict:
     """Every metadata field of the rule class ``cls`` registered as ``name``, JSON-ready.
 
-    ``name``, ``class`` (import path), the metadata class attributes (``family``,
-    ``locality``, ``needs``, ``summary``, ``equation``, ``reference`` and the flags), then
+    ``name``, ``class`` (import path), the metadata (``family``, ``locality``, ``needs``,
+    ``summary``, ``equation``, ``reference`` and the other tags), then
     ``hyperparameters``: name, type, default, low, high, low_open, high_open, range, doc.
     """
     info = {"name": name, "class": _public_path(cls)}
     for key, annotation in metadata_fields().items():
         if key != "name":
-            info[key] = _metadata_value(key, annotation, getattr(cls, key, None))
+            value = getattr(cls.tags, key) if key in type(cls.tags).__dataclass_fields__ else \
+                getattr(cls, key, None)
+            info[key] = _metadata_value(key, annotation, value)
     info["hyperparameters"] = [_hyperparameter_info(f) for f in dataclasses.fields(cls)]
     return info
 

@@ -116,8 +116,8 @@ def _emit_block(e, plan):
     """Online learning of one projection, block by block through matrix products.
 
     Every rule on the projection changes row i by ``alpha_i W_i + beta_i d`` (its
-    ``affine_kernel`` gives alpha and beta from the activity; ``d`` is the input ``x``,
-    or the direction a single rule's ``direction_kernel`` makes of it). Then, within a
+    ``affine`` fast path gives alpha and beta from the activity; ``d`` is the input ``x``,
+    or the direction a single rule's ``direction`` fast path makes of it). Then, within a
     block of samples x_0..x_{m-1} with directions d_0..d_{m-1}, starting from weights W0,
 
         W_k = diag(A_k) (W0 + sum_{j<k} c_j d_j^T),
@@ -335,7 +335,7 @@ def _emit_rows(e, plan):
 
 
 def _segment_term(pp):
-    """The term whose ``segment_kernel`` runs the rows (a single rule, straight into W, with
+    """The term whose ``segment`` fast path runs the rows (a single rule, straight into W, with
     no mask, bounds or constraint), or None."""
     if len(pp.terms) != 1 or not pp.fused or pp.has_mask or pp.has_bounds:
         return None

@@ -17,9 +17,9 @@ from dataclasses import dataclass, replace
 from .._jit import JIT_DISABLED
 from ..network.activations import ACTIVATIONS, TANH
 from ..network.losses import LOSSES, canonical_loss, check_loss_activation
-from ..rules.composite import rule_terms
+from .fastpaths import fast_path
 
-__all__ = ["Plan", "Term", "ProjectionPlan", "make_plan", "rule_terms"]
+__all__ = ["Plan", "Term", "ProjectionPlan", "make_plan"]
 
 
 @dataclass(frozen=True)
@@ -34,9 +34,10 @@ class Term:
     slot: int  # index into the params/state tuples
     state_cls: object = None  # NamedTuple class of the state (for the row-parallel driver)
     state_fields: tuple = ()
-    affine: object = None  # the rule's affine_kernel (for the block driver), or None
-    direction: object = None  # the rule's direction_kernel (for the block driver), or None
-    segment: object = None  # the rule's segment_kernel (for the row-parallel driver), or None
+    # the fast paths registered for the rule (brainlearn.engine.fastpaths), or None
+    affine: object = None  # for the block driver
+    direction: object = None  # for the block driver
+    segment: object = None  # for the row-parallel driver
 
 
 @dataclass(frozen=True)
@@ -80,7 +81,7 @@ class Plan:
     rows: int = -1  # projection run by the row-parallel driver (-1: not eligible)
     block: int = -1  # projection run by the block driver (-1: not eligible)
     block_threads: bool = False  # the block driver may run row ranges on threads
-    reward_segment: int = -1  # projection whose rule's reward_segment_kernel runs (-1: none)
+    reward_segment: int = -1  # projection whose rule's reward_segment fast path runs (-1: none)
 
     def incoming(self, pop, lateral=False):
         return [p for p in self.projections if p.post == pop and p.lateral == lateral]
@@ -133,7 +134,7 @@ def make_plan(net, loss=None, learn=True) -> Plan:
     need, reward, direct = set(), set(), {}
     for q in net.projections:
         terms = []
-        for r in (rule_terms(q.rule) if learn else ()):
+        for r in (q.chain.rules if learn else ()):
             if r.kernel is None:
                 raise TypeError(f"rule {type(r).__name__} on projection {q.name!r} has no kernel")
             for fn in (r.kernel, r.batch_kernel):
@@ -141,20 +142,19 @@ def make_plan(net, loss=None, learn=True) -> Plan:
                     raise TypeError(f"rule {r.name or type(r).__name__!r}: its kernel "
                                     f"{getattr(fn, '__name__', fn)!r} is not compiled; decorate it "
                                     "with @numba.njit")
-            if getattr(r, "output_only", False) and q.post.index != out.index:
+            if r.tags.output_only and q.post.index != out.index:
                 raise ValueError(f"rule {r.name!r} on projection {q.name!r} learns from the output "
                                  f"error and belongs on a projection into {out.name!r}, not "
                                  f"{q.post.name!r}")
             sig = _signal(r, q.name)
-            t = Term(r.kernel, r.batch_kernel, sig, bool(r.constraint), r.feedback, slot,
-                     affine=getattr(r, "affine_kernel", None),
-                     direction=getattr(r, "direction_kernel", None),
-                     segment=getattr(r, "segment_kernel", None))
+            fast = fast_path(r)
+            t = Term(r.kernel, r.batch_kernel, sig, bool(r.tags.constraint), r.tags.feedback, slot,
+                     affine=fast.affine, direction=fast.direction, segment=fast.segment)
             terms.append(t)
             slot += 1
             if sig == "error":
                 need.add(q.post.index)
-                if r.feedback == "direct" and q.post.index != out.index:
+                if r.tags.feedback == "direct" and q.post.index != out.index:
                     direct.setdefault(q.post.index, t.slot)
             elif sig == "reward":
                 reward.add(q.post.index)
@@ -192,12 +192,12 @@ def make_plan(net, loss=None, learn=True) -> Plan:
     owner = {}
     plans = []
     for q, terms in zip(net.projections, proj_terms):
-        rules = rule_terms(q.rule) if learn else ()
-        bias = any(r.updates_bias for r in rules) and q.post.index not in owner and not q.is_lateral
+        rules = q.chain.rules if learn else ()
+        bias = any(r.tags.updates_bias for r in rules) and q.post.index not in owner and not q.is_lateral
         if bias:
             owner[q.post.index] = q.index
-        deltas = [r for r in rules if not r.constraint]
-        fused = len(deltas) == 1 and (deltas[0].elementwise or deltas[0].in_place)
+        deltas = [r for r in rules if not r.tags.constraint]
+        fused = len(deltas) == 1 and (deltas[0].tags.elementwise or deltas[0].tags.in_place)
         plans.append(ProjectionPlan(q.index, q.pre.index, q.post.index, terms, fused, bias,
                                     q.mask is not None, q.bounds is not None, q.is_lateral))
     acts = tuple(-1 if p.is_input else ACTIVATIONS[p.activation] for p in pops)
@@ -222,11 +222,11 @@ def _block(net, plans):
 
     That holds for one input population feeding one population through one
     projection without mask, bounds, constraint rules or a learnt bias, whose rules
-    all give an ``affine_kernel`` (each row changes by ``alpha_i W_i + beta_i x``):
+    all give an ``affine`` fast path (each row changes by ``alpha_i W_i + beta_i x``):
     then the weights after a block of samples are ``diag(A) (W + C^T X)`` for the
     block's inputs ``X``, and every activity within the block follows from
     ``W X^T`` and ``X X^T`` (see the block driver in :mod:`.codegen`). A single rule may
-    move along a direction of its own instead of ``x`` (``direction_kernel``: the
+    move along a direction of its own instead of ``x`` (``direction`` fast path: the
     covariance rule's ``x - <x>``); then ``X`` is replaced by the directions in both
     ``C^T X`` and the Gram products.
     """
@@ -255,12 +255,12 @@ def _row_parallel(net, plans):
     if len(net.inputs) != 1 or len(net.populations) != 2 or len(net.projections) != 1:
         return -1, plans
     q, pp = net.projections[0], plans[0]
-    rules = rule_terms(q.rule)
+    rules = q.chain.rules
     if not rules or q.is_lateral or q.post.activation == "softmax" or pp.owns_bias:
         return -1, plans
-    if not all(getattr(r, "row_local", False) and r.needs <= {"pre", "post"} for r in rules):
+    if not all(r.tags.row_local and r.needs <= {"pre", "post"} for r in rules):
         return -1, plans
-    states = list(q.state) if len(rules) > 1 else [q.state]
+    states = q.states
     terms = []
     for t, st in zip(pp.terms, states):
         fields = tuple(getattr(st, "_fields", ()))
@@ -271,39 +271,39 @@ def _row_parallel(net, plans):
 
 
 def _reward_segment(net, plans):
-    """The projection (0) whose rule's ``reward_segment_kernel`` may run the epoch, or -1.
+    """The projection (0) whose rule's ``reward_segment`` fast path may run the epoch, or -1.
 
     That holds for one input population feeding the output through one projection, without
     mask, bounds or a learnt bias, carrying a single rule that reads the reward and gives
-    the kernel (see :mod:`brainlearn.rules.base`).
+    the path (see :mod:`brainlearn.engine.fastpaths`).
     """
     if len(net.inputs) != 1 or len(net.populations) != 2 or len(net.projections) != 1:
         return -1
     q, pp = net.projections[0], plans[0]
     if q.is_lateral or pp.has_mask or pp.has_bounds or pp.owns_bias or len(pp.terms) != 1:
         return -1
-    rule = rule_terms(q.rule)[0]
-    if getattr(rule, "reward_segment_kernel", None) is None or pp.terms[0].signal != "reward":
+    rule = q.chain.rules[0]
+    if fast_path(rule).reward_segment is None or pp.terms[0].signal != "reward":
         return -1
     return 0
 
 
 def _direction_rows(net, plans):
-    """Whether the block driver may run row ranges of a rule with a ``direction_kernel`` on
+    """Whether the block driver may run row ranges of a rule with a ``direction`` fast path on
     threads (True, with the rows' state fields in the plan) or not (False).
 
     Such a rule is not ``row_local``: its input-side state (the covariance rule's running
     mean of x) moves with every sample. But the block driver makes the directions, and so
     moves that state, for the whole segment before the rows run; what is left to the rows
-    is ``affine_kernel``, which by the protocol touches only the other fields. So the rows
+    is ``affine`` fast path, which by the protocol touches only the other fields. So the rows
     may split when the rule names its input-side fields (``input_state``), every other
     field has one row per unit, and the activation is element-wise.
     """
     q, pp = net.projections[0], plans[0]
     if len(pp.terms) != 1 or pp.terms[0].direction is None:
         return False, plans
-    rule, t, st = rule_terms(q.rule)[0], pp.terms[0], q.state
-    inputs = getattr(rule, "input_state", None)
+    rule, t, st = q.chain.rules[0], pp.terms[0], q.states[0]
+    inputs = fast_path(rule).input_state
     fields = tuple(getattr(st, "_fields", ()))
     if inputs is None or q.post.activation == "softmax" or pp.owns_bias:
         return False, plans

@@ -116,7 +116,7 @@ def _generate(layout) -> str:
 
 def driver_for(rules):
     """The compiled ``drive`` function for a sequence of rules (the terms of a chain)."""
-    layout = tuple((bool(r.constraint), r.rest_kernel is not None) for r in rules)
+    layout = tuple((bool(r.tags.constraint), r.rest_kernel is not None) for r in rules)
     env, imports, ok = {}, [], True
     for k, r in enumerate(rules):
         for alias, fn in ((f"k{k}", r.kernel), (f"r{k}", r.rest_kernel if layout[k][1] else None)):

@@ -13,14 +13,14 @@ import math
 
 import numpy as np
 
-from ..rules.composite import rule_terms
+from ..rules.base import kernel_params
 
 __all__ = ["rest", "end_task"]
 
 
 def _terms(projection):
     """(index, rule, state) of each term of a projection's rule (a chain's terms in order)."""
-    pairs = zip(rule_terms(projection.rule), projection.term_states())
+    pairs = zip(projection.chain.rules, projection.states)
     return [(k, rule, state) for k, (rule, state) in enumerate(pairs)]
 
 
@@ -80,7 +80,7 @@ def rest(net, duration, *, dt=1.0):
         for _, rule, state in terms:
             if rule.rest_kernel is None:
                 continue
-            params = rule.params(dtype)
+            params = kernel_params(rule, dtype)
             if n_full:
                 rule.rest_kernel(W, params, state, dtype.type(dt), n_full, dW)
             if last:
@@ -96,9 +96,9 @@ def _finish(q, terms):
     dtype = W.dtype
     empty = np.zeros(0, dtype)
     for _, rule, state in terms:
-        if rule.constraint:
+        if rule.tags.constraint:
             rule.kernel(W, np.zeros(W.shape[1], dtype), np.zeros(W.shape[0], dtype),
-                        np.zeros(W.shape[0], dtype), rule.params(dtype), state, dtype.type(0.0),
+                        np.zeros(W.shape[0], dtype), kernel_params(rule, dtype), state, dtype.type(0.0),
                         W, empty)
     if q.mask is not None:
         W *= q.mask

@@ -20,8 +20,10 @@ from ..datasets._validate import integer_labels
 from ..network.core import set_forward
 from ..network.losses import canonical_loss, count_correct_rows, loss_and_delta_rows, loss_code
 from .codegen import _segment_term, drivers_for
+from .fastpaths import fast_path
 from .kernels import block_grams, gather_chunks, gathered_grams, is_run
-from .plan import make_plan, rule_terms
+from ..rules.base import kernel_params
+from .plan import make_plan
 
 __all__ = ["train", "evaluate", "predict", "activities", "History", "DivergenceError",
            "default_loss"]
@@ -322,7 +324,8 @@ def _reward_segment_epoch(net, plan, x, T, part, dtv, Ws, bs, params, states, ac
     pp = plan.projections[plan.reward_segment]
     t = pp.terms[0]
     q = net.projections[pp.index]
-    rule = rule_terms(q.rule)[0]
+    rule = q.chain.rules[0]
+    segment = fast_path(rule).reward_segment
     W, b = Ws[pp.index], bs[pp.post]
     n_threads = max(1, numba.get_num_threads())
     out = np.zeros(2)
@@ -332,12 +335,11 @@ def _reward_segment_epoch(net, plan, x, T, part, dtv, Ws, bs, params, states, ac
             X = _segment_inputs(x, idx, n_threads)
             Tt = _segment_inputs(T, idx, n_threads)
             try:
-                bad = rule.reward_segment_kernel(W, b, X, Tt, acts[pp.post], plan.loss,
-                                                 plan.threshold, params[t.slot], states[t.slot],
-                                                 dtv, out)
+                bad = segment(W, b, X, Tt, acts[pp.post], plan.loss, plan.threshold,
+                              params[t.slot], states[t.slot], dtv, out)
             except nerr.NumbaError as exc:
                 raise TypeError(f"rule {rule.name or type(rule).__name__!r} on projection "
-                                f"{q.name!r}: Numba cannot compile its reward_segment_kernel:"
+                                f"{q.name!r}: Numba cannot compile its reward_segment fast path:"
                                 f"\n{exc}") from None
             if bad >= 0:
                 return out[0], int(out[1]), s0 + bad, s0 + bad
@@ -346,7 +348,7 @@ def _reward_segment_epoch(net, plan, x, T, part, dtv, Ws, bs, params, states, ac
 
 def _block_epoch(mod, plan, n_blocks, x, part, dtv, Ws, bs, params, states, acts):
     """The block driver over ``part``, segment by segment: the segment's inputs (and the
-    directions of a rule with a ``direction_kernel``) are gathered, the Gram products of
+    directions of a rule with a ``direction`` fast path) are gathered, the Gram products of
     its chunks computed once on the engine's threads, then row ranges run on the threads.
     Returns (samples done, step of divergence or -1)."""
     import numba
@@ -405,9 +407,7 @@ class _compile_guard:
         if exc is None or not isinstance(exc, nerr.NumbaError):
             return False
         for q in self.net.projections:
-            rules = rule_terms(q.rule)
-            states = q.state if len(rules) > 1 else (q.state,)
-            for r, st in zip(rules, states):
+            for r, st in zip(q.chain.rules, q.states):
                 err = _try_kernel(r, q, st)
                 if err is not None:
                     raise TypeError(f"rule {r.name or type(r).__name__!r} on projection {q.name!r}: "
@@ -423,7 +423,7 @@ def _try_kernel(rule, proj, state):
     W = proj.W.copy()
     dt = W.dtype
     z = np.zeros
-    args = (W, z(W.shape[1], dt), z(W.shape[0], dt), z(W.shape[0], dt), rule.params(dt),
+    args = (W, z(W.shape[1], dt), z(W.shape[0], dt), z(W.shape[0], dt), kernel_params(rule, dt),
             copy.deepcopy(state), dt.type(1.0), z(W.shape, dt), z(0, dt))
     try:
         rule.kernel(*args)
@@ -508,15 +508,12 @@ def _driver_args(net, plan):
                        for q in net.projections], dtype=dt).reshape(-1, 2)
     params, states = [], []
     for q in net.projections:
-        rules = rule_terms(q.rule)
+        rules = q.chain.rules
         if not rules:
             continue
-        if q.state is None:
-            q.reset_state()
         q.refresh_state()
-        st = q.state if len(rules) != 1 else (q.state,)
-        for r, s in zip(rules, st):
-            params.append(r.params(dt))
+        for r, s in zip(rules, q.states):
+            params.append(kernel_params(r, dt))
             states.append(s)
     dWs = tuple(np.zeros_like(q.W) if pp.needs_buffer else empty2
                 for q, pp in zip(net.projections, plan.projections))
@@ -559,7 +556,7 @@ def train(net, data, *, epochs=1, batch_size=1, loss=None, shuffle=True, seed=No
         the online driver). With "auto", a single projection whose rules are all
         ``row_local``, trained without targets, runs row blocks on separate threads
         for the whole epoch (the same result as "online", bit for bit); one whose
-        rules all give an ``affine_kernel`` (Hebb, Oja, BCM, weight decay) runs
+        rules all give an ``affine`` fast path (Hebb, Oja, BCM, weight decay) runs
         blocks of samples through matrix products instead (online learning all the
         same -- every sample sees the weights left by the one before -- equal to
         "online" up to rounding).
@@ -590,7 +587,7 @@ def train(net, data, *, epochs=1, batch_size=1, loss=None, shuffle=True, seed=No
     n = x.shape[0]
     if n == 0:
         raise ValueError("x has no samples")
-    signals = [(q.name, s) for q in net.projections for r in rule_terms(q.rule)
+    signals = [(q.name, s) for q in net.projections for r in q.chain.rules
                for s in ("error", "reward") if s in r.needs]
     if loss is None:
         loss = default_loss(net)

@@ -74,10 +74,17 @@ class Projection:
     ----------
     W : ndarray, shape (post.size, pre.size)
         The live weights.
-    rule : LearningRule or None
-        The learning rule (None: fixed weights).
-    state : NamedTuple
-        The rule's state (updated in place during training).
+    chain : Chain
+        The rules acting on the projection, in order: a single rule is a chain of one,
+        fixed weights a chain of none. The engine reads this.
+    states : tuple
+        One state per term of ``chain`` (NamedTuples of arrays, updated in place).
+    rule : LearningRule, Chain or None
+        The learning rule as it was given: the single rule of a chain of one, the chain
+        of several, or None (fixed weights).
+    state : NamedTuple, tuple or None
+        The state as ``rule`` holds it: the single rule's state, a tuple of a chain's
+        states, or None.
     mask : ndarray of W.dtype or None
         1 where a synapse exists, 0 where it does not; absent synapses stay 0.
     bounds : (float, float) or None
@@ -98,22 +105,43 @@ class Projection:
     @property
     def rule(self):
         """The learning rule; assigning a new one (or None) re-initialises the state."""
-        return self._rule
+        terms = self.chain.rules
+        return None if not terms else terms[0] if self._single else self.chain
 
     @rule.setter
     def rule(self, rule):
         rule = _rules.make(rule)
         if rule is not None:
             _check_placement(rule, self)
-        self._rule = rule
+        self._single = rule is not None and not _rules.is_chain(rule)
+        self.chain = _rules.Chain(_rules.rule_terms(rule))
         self.reset_state()
+
+    @property
+    def state(self):
+        """The rule's state: the single rule's state, a chain's tuple of states, or None."""
+        if not self.chain.rules:
+            return None
+        return self.states[0] if self._single else self.states
+
+    @state.setter
+    def state(self, state):
+        if not self.chain.rules:
+            if state is not None:
+                raise ValueError(f"projection {self.name!r} has no rule, so no state")
+            self.states = ()
+            return
+        states = (state,) if self._single else tuple(state)
+        if len(states) != len(self.chain.rules):
+            raise ValueError(f"projection {self.name!r}: state has {len(states)} term(s); its "
+                             f"rule has {len(self.chain.rules)}")
+        self.states = states
 
     def refresh_state(self):
         """Rebuild the state of rules whose state depends on the network's structure, if the
         structure changed since the state was made (called by the engine before training)."""
-        rules = _rules.rule_terms(self._rule)
         if self._state_version != self.network._version and \
-                any(r.state_uses_network for r in rules):
+                any(r.tags.state_uses_network for r in self.chain.rules):
             self.reset_state()
         self._state_version = self.network._version
 
@@ -130,32 +158,19 @@ class Projection:
 
     def reset_state(self):
         """Re-initialise the rule state (momentum, traces, running averages, feedback weights)."""
-        rule = self._rule
         self._state_version = self.network._version
-        if rule is None:
-            self.state = None
-        elif _rules.is_chain(rule):
-            self.state = tuple(r.init_state(self, self.state_rng(k)) for k, r in enumerate(rule.rules))
-        else:
-            self.state = rule.init_state(self, self.state_rng())
+        self.states = tuple(r.init_state(self, self.state_rng(k))
+                            for k, r in enumerate(self.chain.rules))
 
     def term_states(self) -> tuple:
-        """The state of each term of the rule (:func:`brainlearn.rules.rule_terms`), in order:
-        a chain's states, or a single rule's state alone; () without a rule."""
-        if self.state is None:
-            return ()
-        return tuple(self.state) if _rules.is_chain(self._rule) else (self.state,)
+        """The state of each term of ``chain``, in order (``states``); () without a rule."""
+        return self.states
 
     def set_term_state(self, k, state) -> None:
-        """Replace the state of term ``k`` of the rule (see :meth:`term_states`)."""
-        if _rules.is_chain(self._rule):
-            states = list(self.state)
-            states[k] = state
-            self.state = tuple(states)
-        elif k == 0 and self._rule is not None:
-            self.state = state
-        else:
+        """Replace the state of term ``k`` of ``chain``."""
+        if not 0 <= k < len(self.states):
             raise IndexError(f"projection {self.name!r} has no rule term {k}")
+        self.states = self.states[:k] + (state,) + self.states[k + 1:]
 
     def __repr__(self):
         rule = self.rule.name if self.rule is not None else None
@@ -166,13 +181,13 @@ class Projection:
 def _check_placement(rule, proj):
     """Rules that only make sense on certain projections say so early, by name."""
     for r in _rules.rule_terms(rule):
-        if r.lateral and not proj.is_lateral:
+        if r.tags.lateral and not proj.is_lateral:
             raise ValueError(f"rule {r.name!r} is for lateral projections (a population to itself); "
                              f"{proj.name!r} goes {proj.pre.name!r} -> {proj.post.name!r}")
         if proj.is_lateral and ("error" in r.needs or "reward" in r.needs):
             raise ValueError(f"rule {r.name!r} needs {'error' if 'error' in r.needs else 'reward'}, "
                              f"which lateral projection {proj.name!r} cannot carry")
-        if r.output_only and proj.network.output is not proj.post and \
+        if r.tags.output_only and proj.network.output is not proj.post and \
                 any(q.pre is proj.post for q in proj.network.projections if not q.is_lateral):
             raise ValueError(f"rule {r.name!r} learns from the output error and belongs on a "
                              f"projection into the output population, not into {proj.post.name!r}")

@@ -87,7 +87,7 @@ def load(path) -> Network:
             loaded = [type(st)(*[np.ascontiguousarray(arrays[f"state/{q['name']}/{k}/{f}"])
                                  if f in fields else getattr(st, f) for f in st._fields])
                       for k, (st, fields) in enumerate(zip(fresh, q["state_terms"]))]
-            proj.state = tuple(loaded) if _rules.is_chain(rule) else loaded[0]
+            proj.states = tuple(loaded)
     for proj in net.projections:  # the loaded state belongs to the final structure
         proj._state_version = net._version
     return net

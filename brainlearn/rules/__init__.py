@@ -8,8 +8,8 @@ Oja(lr=0.01)
 """
 
 from .base import (FAMILIES, PLUGINS_ENV, SIGNALS, EmptyState, GradientRule, LearningRule, LocalRule,
-                   PluginWarning, available, get, hyperparameter, load_plugin, make,
-                   plugin_errors, register)
+                   PluginWarning, Tags, available, get, hyperparameter, kernel_params, load_plugin,
+                   make, params_type, plugin_errors, register)
 from .composite import Chain, Clip, RowNormalize, WeightDecay, chain, is_chain, rule_terms
 from .consolidation import TagAndCapture
 from .consolidation_gradient import EWC, SynapticIntelligence
@@ -22,7 +22,8 @@ from .palimpsest import Cascade, ClippedHebb, StochasticBinary
 from .threshold import ThresholdLTP
 from .three_factor import RewardHebbian
 
-__all__ = ["LearningRule", "LocalRule", "GradientRule", "EmptyState", "hyperparameter", "register",
+__all__ = ["LearningRule", "LocalRule", "GradientRule", "Tags", "kernel_params", "params_type",
+           "EmptyState", "hyperparameter", "register",
            "get", "available", "make", "plugin_errors", "load_plugin", "PluginWarning",
            "PLUGINS_ENV", "chain", "rule_terms", "is_chain", "Chain", "SIGNALS", "FAMILIES",
            "Backprop", "FeedbackAlignment", "DirectFeedbackAlignment", "Delta",

@@ -14,63 +14,11 @@ A learning rule is three things kept apart (as in optax and Nengo):
   are activities, ``mod`` (n_post,) the third factor (the error dL/dz for
   rules that need ``"error"``, the reward, 1 or 0 in every entry, for rules that
   need ``"reward"``, zeros otherwise); ``params`` is the NamedTuple
-  of numeric hyperparameters cast to ``W``'s dtype; ``db`` (n_post,) receives
-  the bias change (length 0 when this projection does not own the bias).
-  An optional ``batch_kernel`` has the same signature with ``pre``, ``post``
+  of numeric hyperparameters cast to ``W``'s dtype (:func:`kernel_params`); ``db``
+  (n_post,) receives the bias change (length 0 when this projection does not own the
+  bias). An optional ``batch_kernel`` has the same signature with ``pre``, ``post``
   and ``mod`` of shape (batch, n) and adds the *mean* change over the batch;
   without one, the engine calls ``kernel`` once per row.
-
-Rules whose change of row i is ``alpha_i W_i + beta_i x`` (an affine map of the row
-plus a multiple of the input: Hebb, Oja, BCM, weight decay) may also give an
-``affine_kernel``::
-
-      affine_kernel(pre, post, params, state, dt, alpha, beta)
-
-that adds their ``alpha`` and ``beta`` (n_post,) for one sample and updates the
-state exactly as ``kernel`` does. A rule whose rows move along a direction ``d``
-other than ``x`` that depends only on the inputs (the covariance rule's
-``x - <x>``) also gives a ``direction_kernel``::
-
-      direction_kernel(pre, params, state, dt, d)
-
-that writes ``d`` for one sample and advances the input-side state (the rest of the
-state stays with ``affine_kernel``); the engine calls it for the samples in order
-before their ``affine_kernel`` calls. Such a rule names its input-side state fields in
-``input_state``; when every other field has one row per postsynaptic unit, the block
-driver may run ranges of rows on threads (the directions are made once, before). The engine then runs online learning of a
-single projection block by block through matrix products (see
-:mod:`brainlearn.engine.codegen`), with the same result as sample by sample.
-
-A ``row_local`` rule that reads only ``pre`` and ``post`` may also give a
-``segment_kernel``::
-
-      segment_kernel(W, b, X, act, params, state, dt) -> int
-
-that runs online learning of the rows ``W`` (a block of rows of the projection, changed
-in place, with their bias ``b`` and their rows of every state array) over the samples
-``X`` (n, n_pre; read-only: it may be a view of the training data) in order: for each sample ``z = W x + b``, ``y = act_forward(act, z)``
-(:mod:`brainlearn.network.activations`), then the rule's change. It returns the first
-sample whose activity is not finite, or -1, and must give the same result as the
-per-sample loop over ``kernel`` up to rounding (``check_rule`` compares them). The
-engine's row-parallel driver then hands it segments of samples on each thread, so that
-the rule may take several samples at once (the tag-and-capture rule's early phase moves
-in closed form between changes of regime, through matrix products).
-
-A rule that reads the reward may give a ``reward_segment_kernel``::
-
-      reward_segment_kernel(W, b, X, T, act, loss, threshold, params, state, dt, out) -> int
-
-that runs online learning of a single layer (the only projection, from the input to the
-output, with bias ``b``, which the rule does not change) over the samples ``X`` (n, n_pre)
-with targets ``T`` (n, n_post), both read-only: for each sample the activity
-``y = act_forward(act, W x + b)``, the loss ``loss_and_delta(loss, act, z, y, t, d)``
-(:mod:`brainlearn.network.losses`), the reward ``is_correct(y, t, threshold)`` (1 or 0),
-then the rule's change as its ``kernel`` makes it with that reward as ``mod``. It adds the
-summed loss to ``out[0]`` and the number of rewarded samples to ``out[1]``, and returns the
-first sample whose loss is not finite (that sample changes nothing), or -1. It may run
-threads of its own (``prange``). ``check_rule`` compares it with the per-sample loop (the
-reward-modulated Hebbian rule moves its weights and eligibility trace in closed form over
-blocks of samples, through matrix products).
 
 Rules with slow dynamics of their own (decaying early-phase weights, protein
 synthesis, consolidation) also give a ``rest_kernel``::
@@ -84,10 +32,11 @@ consolidate at task boundaries (EWC, synaptic intelligence) override
 :meth:`LearningRule.end_task`, called by :func:`brainlearn.end_task`.
 
 Every kernel reads the pre-update ``W``; the engine sums the deltas of all rules
-and applies them afterwards. A rule whose change of ``W[i, j]`` depends on no
-other weight declares ``elementwise = True``, and the engine may then let it
-accumulate straight into ``W`` (equivalent, one memory pass saved); so may a rule
-that reads each weight before it writes it (``in_place = True``).
+and applies them afterwards. What a rule tells the engine about itself (its family,
+whether the change of ``W[i, j]`` reads other weights, whether rows are independent,
+whether it is a constraint) is one :class:`Tags` object. Faster drivers for particular
+rules (affine, segment and reward-segment paths) belong to the engine and are
+registered there (:mod:`brainlearn.engine.fastpaths`); a rule never needs one.
 
 The conventions a rule author needs (the meaning and sign of ``mod``, the order of
 state and weight updates, ``dt``, what a state field may be) are in the docstring of
@@ -118,7 +67,8 @@ import numpy as np
 
 from . import _params
 
-__all__ = ["LearningRule", "LocalRule", "GradientRule", "hyperparameter", "register", "get",
+__all__ = ["LearningRule", "LocalRule", "GradientRule", "Tags", "hyperparameter", "kernel_params",
+           "params_type", "register", "get",
            "available", "make", "plugin_errors", "load_plugin", "PluginWarning", "EmptyState",
            "SIGNALS", "FAMILIES", "PLUGINS_ENV", "dataclass_problem"]
 
@@ -147,15 +97,78 @@ def _range_text(name, meta) -> str:
     return " and ".join(parts) if parts else f"{name} finite"
 
 
+_TAG_DOCS = {
+    "family": "one of FAMILIES; studies choose their default rules by it",
+    "locality": '"local" (reads what the synapse sees) or "nonlocal"',
+    "elementwise": "the change of W[i, j] reads no other weight (may accumulate into W)",
+    "in_place": "correct with dW being W although not elementwise (reads before it writes)",
+    "row_local": "row i's change reads only row i of W and state, pre, post[i], mod[i]",
+    "updates_bias": "the kernel writes db",
+    "constraint": "edits W itself after the summed deltas (its kernel gets W as dW)",
+    "feedback": 'how error crosses the projection: "transpose", "random" or "direct"',
+    "lateral": "meant for a population-to-itself projection",
+    "output_only": "a supervised local rule that belongs on a projection into the output",
+    "unstable": "may diverge by design (plain Hebb): no long-run finiteness check",
+    "state_uses_network": "init_state reads the rest of the network",
+    "online_equals_batch1": "online training equals minibatches of one",
+}
+
+
+@dataclass(frozen=True)
+class Tags:
+    """What a rule tells the engine, the studies and the conformance checks about itself.
+
+    Every field has a default; a rule class sets only those that differ, as a dict that
+    is merged over its parent's tags (``tags = dict(row_local=True)``), or as a full
+    ``Tags(...)``. The model is scikit-learn's estimator tags.
+
+    Fields
+    ------
+    """
+
+    family: str = "custom"
+    locality: str = "local"
+    elementwise: bool = False
+    in_place: bool = False
+    row_local: bool = False
+    updates_bias: bool = False
+    constraint: bool = False
+    feedback: str = "transpose"
+    lateral: bool = False
+    output_only: bool = False
+    unstable: bool = False
+    state_uses_network: bool = False
+    online_equals_batch1: bool = True
+
+    def __post_init__(self):
+        if self.family not in FAMILIES:
+            raise ValueError(f"tags: family={self.family!r}; allowed: {', '.join(FAMILIES)}")
+        if self.locality not in ("local", "nonlocal"):
+            raise ValueError(f"tags: locality={self.locality!r}; allowed: local, nonlocal")
+        if self.feedback not in ("transpose", "random", "direct"):
+            raise ValueError(f"tags: feedback={self.feedback!r}; allowed: transpose, random, "
+                             "direct")
+        for f in dataclasses.fields(self):
+            if f.type == "bool" and not isinstance(getattr(self, f.name), (bool, np.bool_)):
+                raise TypeError(f"tags: {f.name}={getattr(self, f.name)!r} must be True or False")
+
+
+if Tags.__doc__ is not None:  # None under python -OO
+    Tags.__doc__ += "".join(f"    {k}\n        {v}\n" for k, v in _TAG_DOCS.items())
+
+_TAG_NAMES = frozenset(f.name for f in dataclasses.fields(Tags))
+#: the optional kernels a rule class may set (compiled functions, kept plain, not bound)
+_KERNELS = ("kernel", "batch_kernel", "rest_kernel", "numpy_twin")
+#: class attributes that used to be on the rule and now live in the engine's fast-path registry
+_MOVED_TO_ENGINE = ("affine_kernel", "direction_kernel", "input_state", "segment_kernel",
+                    "reward_segment_kernel")
+
+
 @dataclass(frozen=True)
 class LearningRule:
-    r"""Base class of every learning rule.
+    r"""Base class of every learning rule: hyperparameters, state and a compiled kernel.
 
-    A rule is a frozen dataclass whose fields are its hyperparameters (declared with
-    :func:`hyperparameter`), with class attributes that describe it to the engine, the
-    documentation and the conformance checks (:func:`brainlearn.testing.check_rule`).
-    The guide for rule authors is ``docs/authoring.md``; the protocol of the optional
-    kernels is in the docstring of :mod:`brainlearn.rules.base`. Write a rule as::
+    Write a rule as (the guide is ``docs/authoring.md``)::
 
         @register("my_rule")                    # outermost: registers the dataclass
         @dataclass(frozen=True, repr=False)     # required: else the fields are no hyperparameters
@@ -167,193 +180,99 @@ class LearningRule:
             summary = "what it does, in one line"
             equation = r"\Delta w_{ij} = \eta\, y_i x_j"
             reference = "Author Year, Journal vol:page"
-            kernel = _my_rule_delta             # a numba.njit function, see below
+            tags = dict(elementwise=True, row_local=True)   # only what differs (see Tags)
+            kernel = _my_rule_delta             # a numba.njit function
 
-    Set the class attributes without annotations (an annotated ``x: float = 1`` in a
-    dataclass is a hyperparameter field, not a class attribute). :class:`LocalRule`
-    (family ``hebbian``, locality ``local``) and :class:`GradientRule` (``gradient``,
-    ``nonlocal``, needs ``error``) give other defaults.
+    Set class attributes without annotations (an annotated one is a hyperparameter).
+    Methods to override: :meth:`init_state`, :meth:`end_task`. Faster drivers for a
+    rule are the engine's business (``brainlearn.engine.fastpaths.register_fast_path``).
 
     Attributes
     ----------
     name : str
-        The registered name. Set by :func:`register` (or by the entry-point name of a
-        plug-in); do not set it yourself. A subclass inherits its parent's name until it
-        is registered under its own.
-    family : str
-        One of ``FAMILIES``: ``gradient``, ``hebbian``, ``ltp``, ``homeostatic``,
-        ``three-factor``, ``memory`` or ``custom`` (the default). Studies choose their
-        default rules by it.
-    locality : str
-        ``"local"`` (reads only what the synapse sees: pre, post, a broadcast factor)
-        or ``"nonlocal"``.
+        Set by :func:`register`; do not set it yourself.
     needs : frozenset of str
-        The signals the kernel reads, from ``SIGNALS``: ``pre``, ``post``, and at most
-        one third factor, ``error`` or ``reward``. The engine computes a backward pass
-        only for rules that need ``error``, and the reward only for rules that need
-        ``reward``; for every other rule ``mod`` is all zeros. A rule that reads ``mod``
-        must declare its signal (``check_rule`` fails one that does not).
+        The signals the kernel reads, from ``SIGNALS``: pre, post, and at most one third
+        factor, ``error`` or ``reward``. Without one, ``mod`` is all zeros.
     summary, equation, reference : str
-        One line for ``brainlearn rules``, the update as LaTeX (no ``$``), and the
-        source; all three are required by ``check_rule`` and shown by ``brainlearn rules``.
+        One line, the update as LaTeX (no ``$``), the source. Required.
+    tags : Tags
+        Family, locality and behaviour flags; give a dict of what differs from the parent.
     kernel : numba dispatcher
-        ``kernel(W, pre, post, mod, params, state, dt, dW, db)``: *adds* the change of
-        one presentation to ``dW`` (and ``db``), reads ``W`` without writing it, and
-        advances ``state`` in place. Required.
-    constraint : bool
-        True for a rule that edits ``W`` itself after the summed deltas (clipping,
-        normalisation): its kernel is handed ``W`` as ``dW``. Such a rule need not
-        change ``W`` under every signal (``check_rule`` checks the others do).
-    elementwise : bool
-        True when the change of ``W[i, j]`` reads no other weight; the engine may then
-        accumulate straight into ``W``.
-    in_place : bool
-        True when the kernel stays correct with ``dW`` being ``W`` although it is not
-        elementwise (it reads every weight before writing it).
-    row_local : bool
-        True when the change of row ``i`` reads only row ``i`` of ``W`` and of the
-        state, ``pre``, ``post[i]`` and ``mod[i]``: rows may run on separate threads.
-    updates_bias : bool
-        True when the kernel writes ``db`` (the postsynaptic bias change; ``db`` has
-        length 0 where the projection does not own the bias).
-    feedback : str
-        For rules that need ``error``: how the error crosses this projection on its
-        way back, ``"transpose"`` (``W^T``), ``"random"`` (a fixed random ``B^T`` in the
-        state) or ``"direct"`` (from the output, through the rule's own ``B``).
-    lateral : bool
-        True for rules meant for a population-to-itself projection.
-    output_only : bool
-        True for supervised local rules that belong on a projection into the output.
-    unstable : bool
-        True when the rule may diverge by design (plain Hebb); the long-run finiteness
-        check is skipped.
-    state_uses_network : bool
-        True when ``init_state`` reads the rest of the network (the state is rebuilt
-        when the network's structure changes).
-    online_equals_batch1 : bool
-        False when online training differs from minibatches of one.
+        ``kernel(W, pre, post, mod, params, state, dt, dW, db)`` *adds* the change of one
+        presentation to ``dW`` (and ``db``), reads ``W`` without writing it, advances
+        ``state`` in place. Required.
+    batch_kernel : numba dispatcher or None
+        The same with ``pre``, ``post``, ``mod`` of shape (batch, n), adding the mean change.
+    rest_kernel : numba dispatcher or None
+        ``rest_kernel(W, params, state, dt, n_steps, dW)``: the state's own dynamics over
+        ``n_steps`` steps without input (:func:`brainlearn.rest`).
     numpy_twin : callable or None
-        ``numpy_twin(rule, W, pre, post, mod, state, dt) -> (dW, db)``, a NumPy
-        reference that ``check_rule`` compares the kernel with, step by step.
-    batch_kernel, affine_kernel, direction_kernel, segment_kernel, reward_segment_kernel, rest_kernel
-        Optional compiled kernels for faster paths and for rest periods (see the module
-        docstring); each is checked against ``kernel`` by ``check_rule``.
-    input_state : tuple of str or None
-        With a ``direction_kernel``: the state fields it advances.
+        ``numpy_twin(rule, W, pre, post, mod, state, dt) -> (dW, db)``, a NumPy reference
+        that ``check_rule`` compares the kernel with.
 
     Notes
     -----
-    What a kernel receives (one presentation, every array in ``W.dtype``):
-
-    * ``W`` (n_post, n_pre): the weights before this step's update (read-only);
-      ``pre`` (n_pre,) and ``post`` (n_post,): the activities of this presentation,
-      after the forward pass.
-    * ``mod`` (n_post,): the third factor. With ``"error"``: ``dL/dz`` of the
-      postsynaptic units for this sample (positive where raising ``z`` raises the
-      loss; gradient descent is ``dW = -lr * outer(mod, pre)``; at a softmax output
-      with cross-entropy it is ``y - t``; in a hidden layer the error carried back
-      through ``W^T`` or the rule's ``B``, times the derivative of the activation). With ``"reward"``: 1.0 when this
-      sample's output was correct and 0.0 otherwise, the same value in every entry,
-      with no baseline subtracted. A baseline-free rule ``dW = lr * R * outer(y, x)``
-      on non-negative activities (the digits, softmax or sigmoid units) can then only
-      grow weights, toward the inputs it was rewarded on; the unit that wins early
-      grows fastest and ends up winning every input: the output collapses onto one
-      class. Subtract a running reward baseline kept in the state (``R - R_bar``), as
-      ``reward_hebbian`` does. Without either signal ``mod`` is all zeros.
-    * ``params``: the NamedTuple of the numeric hyperparameters, floats cast to
-      ``W.dtype`` (booleans and integers kept).
-    * ``state``: the NamedTuple from :meth:`init_state`, changed in place. It stays
-      with the projection from one presentation to the next (and is saved with the
-      network). Every field is a NumPy array of ``W.dtype`` (a scalar is an array of
-      shape ``(1,)``, read and written as ``state.x[0]``): a NamedTuple cannot be
-      assigned to inside a kernel, and ``check_rule`` rejects other fields.
-    * ``dt``: the simulated seconds of this presentation (``bl.train(dt=...)``,
-      default 1.0), in ``W.dtype``. A kernel must be right for any ``dt > 0``: write
-      rates per second times ``dt``, and decays as ``exp(-dt / tau)`` or
-      ``-expm1(-dt / tau)`` (between 0 and 1 for every ``dt``) rather than Euler's
-      ``dt / tau``, which overshoots when ``dt > tau`` and diverges when ``dt > 2 tau``.
-
-    Whether a rule advances its state before or after it computes its weight change
-    is the rule's choice, and part of its equation: the built-in rules move an
-    eligibility trace or a rate estimate that should include the current sample
-    first (``reward_hebbian``'s trace, ``synaptic_scaling``'s rate), and a running
-    mean or threshold that the update is measured against after the update has read
-    it (``bcm``'s threshold, ``covariance``'s means, ``reward_hebbian``'s baseline).
-    Every kernel of a rule, and its ``numpy_twin``, must use the same order.
+    ``mod`` is ``dL/dz`` of the postsynaptic units with ``"error"`` (gradient descent is
+    ``dW = -lr * outer(mod, pre)``). With ``"reward"`` it is 1.0 when this sample's output
+    was correct and 0.0 otherwise, in every entry, with no baseline subtracted: a rule
+    ``lr * R * outer(y, x)`` on non-negative activities only grows weights and collapses
+    onto one class; subtract a running baseline kept in the state. ``params`` is the
+    NamedTuple of the numeric hyperparameters cast to ``W.dtype``. Every state field is an
+    array of ``W.dtype`` (a scalar has shape ``(1,)``). ``dt`` is the simulated seconds
+    of a presentation: write decays as ``exp(-dt / tau)``, not ``dt / tau``. Whether a
+    rule moves its state before or after it reads it is its choice; every kernel of the
+    rule and its twin use the same order.
     """
 
     name: ClassVar[str] = ""
-    family: ClassVar[str] = "custom"
-    locality: ClassVar[str] = "local"
     needs: ClassVar[frozenset] = frozenset({"pre", "post"})
     summary: ClassVar[str] = ""
     equation: ClassVar[str] = ""
     reference: ClassVar[str] = ""
-    elementwise: ClassVar[bool] = False
-    #: True when the kernel is also correct with dW being W although it is not elementwise:
-    #: it reads every weight it needs before writing it (e.g. Sanger's row-ordered pass)
-    in_place: ClassVar[bool] = False
-    updates_bias: ClassVar[bool] = False
-    #: how an error crosses a projection with this rule: through W^T ("transpose"),
-    #: a fixed random B^T in the state ("random"), or straight from the output ("direct")
-    feedback: ClassVar[str] = "transpose"
-    #: True for rules that edit W after the deltas (clipping, normalisation)
-    constraint: ClassVar[bool] = False
-    #: True for rules meant for lateral (population-to-itself) projections
-    lateral: ClassVar[bool] = False
-    #: True when the rule may diverge by design (plain Hebb): the finiteness check is skipped
-    unstable: ClassVar[bool] = False
-    #: True when the change of row i reads only row i of W and of the state, x, y_i and
-    #: mod_i: the engine may then run rows on separate threads for a whole epoch
-    row_local: ClassVar[bool] = False
-    #: True when init_state reads the rest of the network (e.g. the output size): the state
-    #: is then rebuilt when the network's structure has changed since it was made
-    state_uses_network: ClassVar[bool] = False
-    #: True for supervised local rules that must sit on a projection into the output
-    output_only: ClassVar[bool] = False
-    #: True when online training equals minibatch training with batch size 1
-    online_equals_batch1: ClassVar[bool] = True
-    #: optional NumPy twin: ``numpy_twin(rule, W, pre, post, mod, state, dt) -> (dW, db)``
-    #: (state updated in place), used by the conformance checks
-    numpy_twin: ClassVar = None
+    tags: ClassVar[Tags] = Tags()
     kernel: ClassVar = None
     batch_kernel: ClassVar = None
-    #: optional ``affine_kernel(pre, post, params, state, dt, alpha, beta)`` for rules whose change
-    #: is ``dW_i = alpha_i W_i + beta_i x`` (see the module docstring); lets the engine run
-    #: online epochs block by block through matrix products
-    affine_kernel: ClassVar = None
-    #: optional ``direction_kernel(pre, params, state, dt, d)``: with ``affine_kernel``, for
-    #: rules whose change is ``dW_i = alpha_i W_i + beta_i d`` with ``d`` made from the input
-    #: alone (see the module docstring)
-    direction_kernel: ClassVar = None
-    #: the state fields a ``direction_kernel`` advances (the input side, e.g. the covariance
-    #: rule's ``("mean_pre",)``); None: not declared, and the block driver keeps the rows
-    #: of such a rule on one thread
-    input_state: ClassVar = None
-    #: optional ``segment_kernel(W, b, X, act, params, state, dt) -> int`` for ``row_local``
-    #: rules: online learning of a block of rows over a run of samples (see the module
-    #: docstring); the engine's row-parallel driver then calls it instead of ``kernel``
-    segment_kernel: ClassVar = None
-    #: optional ``reward_segment_kernel(W, b, X, T, act, loss, threshold, params, state, dt,
-    #: out) -> int`` for rules that read the reward, on a single layer trained with targets:
-    #: online learning over a run of samples (see the module docstring); the engine then
-    #: calls it instead of its per-sample driver
-    reward_segment_kernel: ClassVar = None
-    #: optional ``rest_kernel(W, params, state, dt, n_steps, dW)``: the state's own dynamics
-    #: through a period without input (see the module docstring); None: nothing changes at rest
     rest_kernel: ClassVar = None
+    numpy_twin: ClassVar = None
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         # Compiled dispatchers bind like methods when read through an instance; keep them plain.
-        for attr in ("kernel", "batch_kernel", "numpy_twin", "rest_kernel", "affine_kernel",
-                     "direction_kernel", "segment_kernel", "reward_segment_kernel"):
+        for attr in _KERNELS:
             val = cls.__dict__.get(attr)
             if val is not None and not isinstance(val, staticmethod):
                 setattr(cls, attr, staticmethod(val))
-        if cls.feedback not in ("transpose", "random", "direct"):
-            raise TypeError(f"{cls.__name__}.feedback={cls.feedback!r}; allowed: transpose, "
-                            "random, direct")
+        moved = [a for a in _MOVED_TO_ENGINE if a in cls.__dict__]
+        if moved:
+            raise TypeError(f"{cls.__name__}.{moved[0]}: fast paths are registered with the "
+                            "engine now: brainlearn.engine.fastpaths.register_fast_path("
+                            f"{cls.__name__}, ...) (see docs/authoring.md)")
+        base = next((b.tags for b in cls.__mro__[1:] if isinstance(getattr(b, "tags", None), Tags)),
+                    Tags())
+        own = cls.__dict__.get("tags", {})
+        if isinstance(own, dict):
+            unknown = set(own) - _TAG_NAMES
+            if unknown:
+                raise TypeError(f"{cls.__name__}.tags has unknown tag(s) {sorted(unknown)}; "
+                                f"allowed: {', '.join(sorted(_TAG_NAMES))}")
+        elif not isinstance(own, Tags):
+            raise TypeError(f"{cls.__name__}.tags={own!r}; allowed: a dict of tags or a Tags")
+        # the old spelling, a flag as a class attribute (row_local = True), still works
+        legacy = {k: cls.__dict__[k] for k in _TAG_NAMES if k in cls.__dict__}
+        if legacy:
+            warnings.warn(f"{cls.__name__}: {', '.join(f'{k} = {v!r}' for k, v in legacy.items())}"
+                          f" as class attribute(s) are tags now; write tags = dict("
+                          f"{', '.join(f'{k}={v!r}' for k, v in legacy.items())})",
+                          DeprecationWarning, stacklevel=2)
+            for k in legacy:
+                delattr(cls, k)
+        try:
+            cls.tags = own if isinstance(own, Tags) and not legacy else \
+                dataclasses.replace(base if not isinstance(own, Tags) else own,
+                                    **(own if isinstance(own, dict) else {}), **legacy)
+        except (TypeError, ValueError) as exc:
+            raise type(exc)(f"{cls.__name__}.{exc}") from None
         unknown = set(cls.needs) - set(SIGNALS)
         if unknown:
             raise TypeError(f"{cls.__name__}.needs has unknown signals {sorted(unknown)}; "
@@ -381,35 +300,6 @@ class LearningRule:
                (hi is not None and (value > hi or (meta["high_open"] and value == hi))):
                 raise ValueError(f"{label} is out of range; allowed: {_range_text(f.name, meta)}")
 
-    # -- what the engine calls -------------------------------------------------------------
-    @classmethod
-    def params_type(cls):
-        """The NamedTuple class holding the numeric hyperparameters the kernel reads."""
-        nt = cls.__dict__.get("_Params")
-        if nt is None:
-            # shared by every rule with the same field names, and importable by name from
-            # any process (see brainlearn.rules._params): kernels cached on disk stay
-            # readable whatever module the rule class was defined in
-            names = [f.name for f in dataclasses.fields(cls) if _is_numeric_field(f)]
-            nt = _params.params_type(names)
-            cls._Params = nt
-        return nt
-
-    def params(self, dtype) -> tuple:
-        """Numeric hyperparameters as a NamedTuple, floats cast to ``dtype``."""
-        dtype = np.dtype(dtype)
-        nt = self.params_type()
-        vals = []
-        for name in nt._fields:
-            v = getattr(self, name)
-            if isinstance(v, (bool, np.bool_)):
-                vals.append(bool(v))
-            elif isinstance(v, (int, np.integer)) and isinstance(self.__dataclass_fields__[name].default, int):
-                vals.append(int(v))
-            else:
-                vals.append(dtype.type(v))
-        return nt(*vals)
-
     def init_state(self, projection, rng) -> tuple:
         """Fresh state (a NamedTuple of arrays of ``projection.W.dtype``) for ``projection``.
 
@@ -436,6 +326,37 @@ class LearningRule:
         return f"{type(self).__name__}({args})"
 
 
+def params_type(cls):
+    """The NamedTuple class of the numeric hyperparameters of the rule class ``cls``: what
+    its kernels receive as ``params``."""
+    nt = cls.__dict__.get("_Params")
+    if nt is None:
+        # shared by every rule with the same field names, and importable by name from any
+        # process (see brainlearn.rules._params): kernels cached on disk stay readable
+        # whatever module the rule class was defined in
+        names = [f.name for f in dataclasses.fields(cls) if _is_numeric_field(f)]
+        nt = _params.params_type(names)
+        cls._Params = nt
+    return nt
+
+
+def kernel_params(rule, dtype) -> tuple:
+    """The ``params`` a kernel of ``rule`` receives: its numeric hyperparameters as a
+    NamedTuple, floats cast to ``dtype`` (booleans and integers kept)."""
+    dtype = np.dtype(dtype)
+    nt = params_type(type(rule))
+    vals = []
+    for name in nt._fields:
+        v = getattr(rule, name)
+        if isinstance(v, (bool, np.bool_)):
+            vals.append(bool(v))
+        elif isinstance(v, (int, np.integer)) and isinstance(rule.__dataclass_fields__[name].default, int):
+            vals.append(int(v))
+        else:
+            vals.append(dtype.type(v))
+    return nt(*vals)
+
+
 def _is_numeric_field(f) -> bool:
     return isinstance(f.default, (bool, int, float)) and not isinstance(f.default, str)
 
@@ -443,15 +364,13 @@ def _is_numeric_field(f) -> bool:
 class LocalRule(LearningRule):
     """A rule that reads only signals available at the synapse (pre, post, a broadcast factor)."""
 
-    family: ClassVar[str] = "hebbian"
-    locality: ClassVar[str] = "local"
+    tags = dict(family="hebbian", locality="local")
 
 
 class GradientRule(LearningRule):
     """A rule that follows (an estimate of) the loss gradient through the error signal."""
 
-    family: ClassVar[str] = "gradient"
-    locality: ClassVar[str] = "nonlocal"
+    tags = dict(family="gradient", locality="nonlocal")
     needs: ClassVar[frozenset] = frozenset({"pre", "post", "error"})
 
 
@@ -586,7 +505,7 @@ def register(name: str, *, replace: bool = False):
             if old.__module__ != cls.__module__:
                 return old  # one file imported twice: one rule (see the notes)
         cls.name = name
-        cls.params_type()
+        params_type(cls)
         _REGISTRY[name] = cls
         return cls
 

@@ -11,7 +11,7 @@ import math
 from dataclasses import dataclass
 
 from .._jit import jit
-from .base import LearningRule, LocalRule, hyperparameter, make, register
+from .base import LearningRule, LocalRule, Tags, hyperparameter, make, register
 
 __all__ = ["Chain", "chain", "rule_terms", "is_chain", "WeightDecay", "Clip", "RowNormalize"]
 
@@ -25,12 +25,13 @@ class Chain:
     """
 
     name = "chain"
-    constraint = False
+    #: a chain's behaviour is that of its terms, which the engine reads one by one
+    tags = Tags()
 
     def __init__(self, rules):
         self.rules = tuple(rules)
         self.needs = frozenset().union(*(r.needs for r in self.rules))
-        self.family = "+".join(dict.fromkeys(r.family for r in self.rules))
+        self.family = "+".join(dict.fromkeys(r.tags.family for r in self.rules))
 
     def get_params(self) -> dict:
         return {"rules": [{"rule": r.name, "params": r.get_params()} for r in self.rules]}
@@ -74,9 +75,9 @@ def chain(*rules) -> Chain:
         flat.extend(r.rules if isinstance(r, Chain) else (r,))
     if not flat:
         raise ValueError("chain() needs at least one rule")
-    if sum(r.updates_bias for r in flat) > 1:
+    if sum(r.tags.updates_bias for r in flat) > 1:
         raise ValueError("chain() has more than one rule that updates the bias: "
-                         + ", ".join(r.name for r in flat if r.updates_bias))
+                         + ", ".join(r.name for r in flat if r.tags.updates_bias))
     return Chain(flat)
 
 
@@ -88,13 +89,6 @@ def _weight_decay_delta(W, pre, post, mod, params, state, dt, dW, db):
             dW[i, j] += c * W[i, j]
 
 
-@jit
-def _weight_decay_affine(pre, post, params, state, dt, alpha, beta):
-    c = params.decay * dt
-    for i in range(alpha.shape[0]):
-        alpha[i] -= c
-
-
 @register("weight_decay")
 @dataclass(frozen=True, repr=False)
 class WeightDecay(LocalRule):
@@ -102,15 +96,12 @@ class WeightDecay(LocalRule):
 
     decay: float = hyperparameter(1e-4, low=0.0, doc="decay rate per unit of time")
 
-    family = "homeostatic"
+    tags = dict(family="homeostatic", elementwise=True, row_local=True)
     needs = frozenset()
     summary = "passive decay toward zero (compose with chain)"
     equation = r"\Delta W = -\lambda\,\Delta t\,W"
     reference = "(a standard regulariser)"
-    elementwise = True
-    row_local = True
     kernel = _weight_decay_delta
-    affine_kernel = _weight_decay_affine
 
 
 @jit
@@ -131,13 +122,11 @@ class Clip(LocalRule):
     low: float = hyperparameter(-1.0, doc="lower bound")
     high: float = hyperparameter(1.0, doc="upper bound")
 
-    family = "homeostatic"
+    tags = dict(family="homeostatic", constraint=True, row_local=True)
     needs = frozenset()
     summary = "hard bounds on every weight (a constraint, compose with chain)"
     equation = r"W \leftarrow \mathrm{clip}(W, a, b)"
     reference = "(hard bounds)"
-    constraint = True
-    row_local = True
     kernel = _clip_constraint
 
     def __post_init__(self):
@@ -172,13 +161,11 @@ class RowNormalize(LocalRule):
 
     norm: float = hyperparameter(1.0, low=0.0, low_open=True, doc="target L2 norm of each row")
 
-    family = "homeostatic"
+    tags = dict(family="homeostatic", constraint=True, row_local=True)
     needs = frozenset()
     summary = "keeps each row of W at a fixed L2 norm (a constraint)"
     equation = r"w_i \leftarrow \nu\, w_i / \lVert w_i \rVert"
     reference = "von der Malsburg 1973, Kybernetik 14:85"
-    constraint = True
-    row_local = True
     kernel = _row_normalize_constraint
 
 

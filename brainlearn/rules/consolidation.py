@@ -8,12 +8,13 @@ into which tagged synapses move while proteins are present (capture). This modul
 implements that model as a rule for brainlearn projections: the early phase in mean
 field, the tags per synapse (each synapse's early phase against its own threshold).
 
-Four compiled pieces share one set of equations: the per-step kernel
+Three compiled pieces here share one set of equations: the per-step kernel
 (induction of tags on every step, the slow dynamics every ``consolidation_dt``
-seconds), the row function for the slow dynamics, the segment kernel that the
-engine's row-parallel driver runs over many samples at once (the induction in
-closed form, through matrix products), and the rest kernel that runs the slow
-dynamics through a period without input (:func:`brainlearn.rest`).
+seconds), the row function for the slow dynamics (:func:`slow_row`), and the rest
+kernel that runs the slow dynamics through a period without input
+(:func:`brainlearn.rest`). The engine registers a fourth, a fast path that runs the
+induction of many samples at once in closed form
+(:mod:`brainlearn.engine.fastpaths.tag_and_capture`).
 """
 
 from __future__ import annotations
@@ -25,11 +26,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._jit import jit
-from ..engine.kernels import affine
-from ..network.activations import act_forward
 from .base import LocalRule, hyperparameter, register
 
-__all__ = ["TagAndCapture", "TagAndCaptureState", "tag_thresholds"]
+__all__ = ["TagAndCapture", "TagAndCaptureState", "tag_thresholds", "slow_row"]
 
 TagAndCaptureState = collections.namedtuple(
     "TagAndCaptureState",
@@ -122,7 +121,7 @@ def _late_step(zz, c, kappa, gp, ltp, ltd, zero, one):
 
 
 @jit
-def _slow_row(h, l, z, u, dWr, p, dt, n_steps, params):
+def slow_row(h, l, z, u, dWr, p, dt, n_steps, params):
     """``n_steps`` steps of dt of the slow dynamics of one row; returns the new protein.
 
     Per step, from the values at its start: the protein drive from the expected number of
@@ -223,185 +222,9 @@ def _tag_and_capture_delta(W, pre, post, mod, params, state, dt, dW, db):
             _induce_row(l[i], h[i], pre, ltd_rate, gl, dW[i])
         t = clock[i] + dt
         if t >= params.consolidation_dt:
-            protein[i] = _slow_row(h[i], l[i], z[i], u[i], dW[i], protein[i], t, 1, params)
+            protein[i] = slow_row(h[i], l[i], z[i], u[i], dW[i], protein[i], t, 1, params)
             t = dtype(0)
         clock[i] = t
-
-
-#: samples per block of the segment kernel (its matrix products are rows x BLOCK x n_pre)
-BLOCK = 64
-
-
-@jit
-def _tag_and_capture_one_row(W, b, X, act, params, state, dt, i, k0, k1):
-    """Samples ``k0..k1-1`` of ``X`` one by one for row i alone (the per-sample kernel):
-    returns the first sample whose activity is not finite, or -1."""
-    z = np.zeros(1, W.dtype)
-    y = np.zeros(1, W.dtype)
-    mod = np.zeros(1, W.dtype)
-    nob = np.zeros(0, W.dtype)
-    Wi = W[i:i + 1]
-    bi = b[i:i + 1]
-    si = TagAndCaptureState(state.tag_ltp[i:i + 1], state.tag_ltd[i:i + 1], state.late[i:i + 1],
-                            state.baseline[i:i + 1], state.protein[i:i + 1],
-                            state.trace[i:i + 1], state.clock[i:i + 1],
-                            state.tag_threshold[i:i + 1])
-    for k in range(k0, k1):
-        x = X[k]
-        affine(Wi, x, bi, z)
-        act_forward(act, z, y)
-        if not math.isfinite(y[0]):
-            return k
-        _tag_and_capture_delta(Wi, x, y, mod, params, si, dt, Wi, nob)
-    return -1
-
-
-@jit
-def _tag_and_capture_segment(W, b, X, act, params, state, dt):
-    """Online learning of the rows ``W`` over the samples ``X``, several at a time.
-
-    While a row stays in one branch (LTP, LTD or neither) the untagged fraction
-    ``u = 1 - h - l`` of each synapse only shrinks by ``(1 - q_j)`` per sample, with
-    ``q_j = clip(A x_j)`` the same for every row of the branch. So after k samples of a
-    block that starts at ``u0``, ``W0``:
-
-        tag_k = tag_0 + u0 * D_k,   W_k = W0 + g u0 * D_k,   D_{k+1} = D_k + (1 - D_k) q_k
-
-    (``D_0 = 0``), and the drive of sample k is ``W0 x_k + g u0 . (D_k x_k)``: one matrix
-    product for ``W0 X^T`` and one per branch for ``U0 (D X)^T`` give every drive of the
-    block, the samples are then stepped in order with scalars only (trace, branch), and
-    the tags and weights are written once at the end. Blocks hold at most ``BLOCK``
-    samples and end at the first slow step of any row; a row whose trace leaves its
-    branch within the block is written at that sample and finishes the block sample by
-    sample with the per-step kernel. The same result as the per-step kernel up to
-    rounding (the conformance suite and tests/test_consolidation.py compare them).
-    Returns the first sample whose activity is not finite, or -1.
-    """
-    h = state.tag_ltp
-    l = state.tag_ltd
-    trace = state.trace
-    clock = state.clock
-    dtype = W.dtype.type
-    n_rows, n_pre = W.shape
-    n = X.shape[0]
-    one = dtype(1)
-    zero = dtype(0)
-    keep = dtype(math.exp(-dt / params.tau_trace))
-    gain = (dtype(params.ltp_weight), dtype(-params.ltd_weight))
-    rates = (dtype(params.ltp_rate), dtype(params.ltd_rate))
-    D = np.zeros((2, BLOCK + 1, n_pre), W.dtype)
-    Y = np.zeros((2, BLOCK, n_pre), W.dtype)
-    U = np.empty((n_rows, n_pre), W.dtype)
-    z = np.empty(n_rows, W.dtype)
-    y = np.empty(n_rows, W.dtype)
-    branch = np.empty(n_rows, np.int64)  # 0: LTP, 1: LTD, 2: neither
-    pos = np.empty(n_rows, np.int64)  # the row's place in U (grouped by branch)
-    cut = np.empty(n_rows, np.int64)  # the sample where the row left its branch, or L
-    s = 0
-    while s < n:
-        # the block ends at the first slow step of any row (after that sample's induction)
-        L = min(BLOCK, n - s)
-        for i in range(n_rows):
-            t = clock[i]
-            for k in range(L):
-                t = t + dt
-                if t >= params.consolidation_dt:
-                    L = k + 1
-                    break
-        Xb = X[s:s + L]
-        A = np.dot(W, Xb.T)  # W0 x_k for every row and sample
-        # sample 0 (whose drive is W0 x_0) decides each row's branch for the block
-        for i in range(n_rows):
-            z[i] = A[i, 0] + b[i]
-        act_forward(act, z, y)
-        counts = [0, 0, 0]
-        for i in range(n_rows):
-            if not math.isfinite(y[i]):
-                return s
-            yb = trace[i] * keep + y[i]
-            trace[i] = yb
-            c = 0 if yb >= params.theta_ltp else (1 if yb >= params.theta_ltd else 2)
-            branch[i] = c
-            counts[c] += 1
-            cut[i] = L
-        start = (0, counts[0])
-        fill = [0, counts[0]]
-        for i in range(n_rows):
-            c = branch[i]
-            if c < 2:
-                p = fill[c]
-                fill[c] += 1
-                pos[i] = p
-                for j in range(n_pre):
-                    U[p, j] = one - h[i, j] - l[i, j]
-        # per branch: D[c, k], the fraction of the untagged synapses tagged after k samples,
-        # and the drive the tags gained add at sample k, u0 . (D_k x_k), for its rows
-        Bm = (A, A)
-        for c in range(2):
-            if counts[c] == 0:
-                continue
-            rate = rates[c]
-            Dc = D[c]
-            Yc = Y[c]
-            for k in range(L):
-                x = Xb[k]
-                for j in range(n_pre):
-                    q = min(max(x[j] * rate, zero), one)
-                    d = Dc[k, j]
-                    Yc[k, j] = d * x[j]
-                    Dc[k + 1, j] = d + (one - d) * q
-            Bc = np.dot(U[start[c]:start[c] + counts[c]], Yc[:L].T)
-            Bm = (Bc, Bm[1]) if c == 0 else (Bm[0], Bc)
-        # samples 1..L-1 while each row keeps its branch
-        for k in range(1, L):
-            for i in range(n_rows):
-                c = branch[i]
-                if cut[i] < L:
-                    z[i] = zero
-                elif c < 2:
-                    z[i] = A[i, k] + gain[c] * Bm[c][pos[i] - start[c], k] + b[i]
-                else:
-                    z[i] = A[i, k] + b[i]
-            act_forward(act, z, y)
-            for i in range(n_rows):
-                if cut[i] < L:
-                    continue
-                if not math.isfinite(y[i]):
-                    return s + k
-                yb = trace[i] * keep + y[i]
-                c = 0 if yb >= params.theta_ltp else (1 if yb >= params.theta_ltd else 2)
-                if c != branch[i]:
-                    cut[i] = k  # from here on the row goes sample by sample
-                else:
-                    trace[i] = yb
-        # the state after the block (or at the cut): tags and weights in closed form
-        for i in range(n_rows):
-            c = branch[i]
-            m = cut[i]
-            if c < 2:
-                g = gain[c]
-                tag = h[i] if c == 0 else l[i]
-                Dm = D[c, m]
-                w = W[i]
-                u = U[pos[i]]
-                for j in range(n_pre):
-                    e = u[j] * Dm[j]
-                    tag[j] += e
-                    w[j] += g * e
-            t = clock[i]
-            for k in range(m):
-                t = t + dt
-            if m == L and t >= params.consolidation_dt:
-                state.protein[i] = _slow_row(h[i], l[i], state.late[i], state.tag_threshold[i],
-                                             W[i], state.protein[i], t, 1, params)
-                t = zero
-            clock[i] = t
-            if m < L:
-                bad = _tag_and_capture_one_row(W, b, Xb, act, params, state, dt, i, m, L)
-                if bad >= 0:
-                    return s + bad
-        s += L
-    return -1
 
 
 @jit
@@ -417,9 +240,9 @@ def _tag_and_capture_rest(W, params, state, dt, n_steps, dW):
     for i in range(W.shape[0]):
         p = protein[i]
         if clock[i] > zero:  # first the stimulation time not yet advanced
-            p = _slow_row(h[i], l[i], z[i], u[i], dW[i], p, clock[i], 1, params)
+            p = slow_row(h[i], l[i], z[i], u[i], dW[i], p, clock[i], 1, params)
             clock[i] = zero
-        protein[i] = _slow_row(h[i], l[i], z[i], u[i], dW[i], p, dt, n_steps, params)
+        protein[i] = slow_row(h[i], l[i], z[i], u[i], dW[i], p, dt, n_steps, params)
         state.trace[i] *= fade
 
 
@@ -515,7 +338,7 @@ class TagAndCapture(LocalRule):
 
     * Mean-field early phase: :math:`h, l` are the expected occupancies of the paper's
       stochastic three-state chain, so the early-phase weight is smooth and the rule is
-      deterministic (and its segment kernel can move it in closed form).
+      deterministic (and the engine's segment fast path can move it in closed form).
     * Tags are realised per synapse by comparing the occupancy with the synapse's fixed
       threshold, where the paper draws binary states at random. Over identically
       stimulated synapses the tagged fraction is :math:`(h - \vartheta_0) / (1 -
@@ -647,7 +470,7 @@ class TagAndCapture(LocalRule):
     consolidation_dt: float = hyperparameter(60.0, low=0.0, low_open=True,
                                              doc="seconds between advances of the slow dynamics")
 
-    family = "ltp"
+    tags = dict(family="ltp", elementwise=True, row_local=True)
     summary = ("early LTP/LTD decays over hours; per-synapse tags; protein trigger; tagged "
                "synapses move into a bistable late phase")
     equation = (r"w = b + g_h h - g_l l + g_z z,\ \dot h = -h/\tau_h,\ "
@@ -656,10 +479,7 @@ class TagAndCapture(LocalRule):
     reference = ("Clopath, Ziegler, Vasilaki, Busing & Gerstner 2008, PLoS Comput. Biol. "
                  "4:e1000248; Frey & Morris 1997, Nature 385:533; Frey & Morris 1998, "
                  "Neuropharmacology 37:545")
-    elementwise = True
-    row_local = True
     kernel = _tag_and_capture_delta
-    segment_kernel = _tag_and_capture_segment
     rest_kernel = _tag_and_capture_rest
 
     def __post_init__(self):

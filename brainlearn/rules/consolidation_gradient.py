@@ -160,7 +160,7 @@ class EWC(GradientRule):
     equation = (r"\Delta W = -\min(\eta\lambda F, 1) \odot (W - W^*),\ "
                 r"F = \langle (\delta x^\top)^2 \rangle")
     reference = "Kirkpatrick et al. 2017, PNAS 114:3521"
-    elementwise = True
+    tags = dict(elementwise=True)
     kernel = _ewc_delta
     batch_kernel = _ewc_delta_batch
 
@@ -320,7 +320,7 @@ class SynapticIntelligence(GradientRule):
     equation = (r"\Delta W = -\mathrm{clip}(\eta c\, \Omega, 0, 1) \odot (W - W^*),\ "
                 r"\Omega \mathrel{+}= \frac{-\sum_t g(t)\, \Delta W(t)}{(W^{end} - W^{start})^2 + \xi}")
     reference = "Zenke, Poole & Ganguli 2017, ICML (PMLR 70:3987)"
-    elementwise = True
+    tags = dict(elementwise=True)
     kernel = _si_delta
     batch_kernel = _si_delta_batch
 

@@ -132,8 +132,7 @@ class Backprop(GradientRule):
     summary = "gradient descent on the loss, errors sent back through W^T"
     equation = r"\Delta W = -\eta\,(\delta_{post} x_{pre}^\top + \lambda W)"
     reference = "Rumelhart, Hinton & Williams 1986, Nature 323:533"
-    elementwise = True
-    updates_bias = True
+    tags = dict(elementwise=True, updates_bias=True)
     kernel = _backprop_delta
     batch_kernel = _backprop_delta_batch
 
@@ -171,7 +170,7 @@ class FeedbackAlignment(Backprop):
     summary = "backprop's update, errors sent back through a fixed random matrix B"
     equation = r"\Delta W = -\eta\,\delta x^\top,\ \delta_{pre} = f'(z_{pre}) \odot B^\top \delta_{post}"
     reference = "Lillicrap et al. 2016, Nat. Commun. 7:13276"
-    feedback = "random"
+    tags = dict(feedback="random")
 
     def init_state(self, projection, rng):
         W = projection.W
@@ -206,8 +205,7 @@ class DirectFeedbackAlignment(Backprop):
     summary = "each hidden layer receives the output error through its own fixed random B"
     equation = r"\delta_h = f'(z_h) \odot B_h^\top e,\ \Delta W_h = -\eta\,\delta_h x^\top"
     reference = "Nokland 2016, NeurIPS 29"
-    feedback = "direct"
-    state_uses_network = True
+    tags = dict(feedback="direct", state_uses_network=True)
 
     def init_state(self, projection, rng):
         W = projection.W
@@ -236,5 +234,4 @@ class Delta(Backprop):
     summary = "Widrow-Hoff LMS on one layer: error of the output unit times its input"
     equation = r"\Delta W = -\eta\,(y - t) f'(z)\, x^\top"
     reference = "Widrow & Hoff 1960, IRE WESCON Conv. Rec. 4:96"
-    locality = "local"
-    output_only = True
+    tags = dict(locality="local", output_only=True)

@@ -42,12 +42,6 @@ def _hebb_delta_batch(W, pre, post, mod, params, state, dt, dW, db):
             dW[i, j] += G[i, j]
 
 
-@jit
-def _hebb_affine(pre, post, params, state, dt, alpha, beta):
-    for i in range(post.shape[0]):
-        beta[i] += params.lr * post[i]
-
-
 @register("hebb")
 @dataclass(frozen=True, repr=False)
 class Hebb(LocalRule):
@@ -70,12 +64,9 @@ class Hebb(LocalRule):
     summary = "dW = lr y x^T; grows without bound"
     equation = r"\Delta W = \eta\, y x^\top"
     reference = "Hebb 1949, The Organization of Behavior"
-    elementwise = True
-    row_local = True
-    unstable = True
+    tags = dict(elementwise=True, row_local=True, unstable=True)
     kernel = _hebb_delta
     batch_kernel = _hebb_delta_batch
-    affine_kernel = _hebb_affine
 
 
 # -- Oja -------------------------------------------------------------------------------------------
@@ -87,15 +78,6 @@ def _oja_delta(W, pre, post, mod, params, state, dt, dW, db):
         c = lr * y
         for j in range(W.shape[1]):
             dW[i, j] += c * (pre[j] - y * W[i, j])
-
-
-@jit
-def _oja_affine(pre, post, params, state, dt, alpha, beta):
-    lr = params.lr
-    for i in range(post.shape[0]):
-        y = post[i]
-        alpha[i] -= lr * y * y
-        beta[i] += lr * y
 
 
 @register("oja")
@@ -120,10 +102,8 @@ class Oja(LocalRule):
     summary = "Hebb with multiplicative decay; learns the first principal component"
     equation = r"\Delta w_{ij} = \eta\, y_i (x_j - y_i w_{ij})"
     reference = "Oja 1982, J. Math. Biol. 15:267"
-    elementwise = True
-    row_local = True
+    tags = dict(elementwise=True, row_local=True)
     kernel = _oja_delta
-    affine_kernel = _oja_affine
 
 
 # -- Sanger / GHA ------------------------------------------------------------------------------------
@@ -165,7 +145,8 @@ class Sanger(LocalRule):
     summary = "generalized Hebbian algorithm; learns the top principal components in order"
     equation = r"\Delta W = \eta\,(y x^\top - \mathrm{LT}[y y^\top] W)"
     reference = "Sanger 1989, Neural Networks 2:459"
-    in_place = True  # row i's weights are read (into recon) before they are written
+    # in place: row i's weights are read (into recon) before they are written
+    tags = dict(in_place=True)
     kernel = _sanger_delta
 
 
@@ -186,17 +167,6 @@ def _bcm_delta(W, pre, post, mod, params, state, dt, dW, db):
     # the threshold moves after the update has read it
     for i in range(W.shape[0]):
         theta[i] += rate * (post[i] * post[i] / params.y0 - theta[i])
-
-
-@jit
-def _bcm_affine(pre, post, params, state, dt, alpha, beta):
-    lr = params.lr
-    theta = state.theta
-    rate = dt / params.tau_theta
-    for i in range(post.shape[0]):
-        y = post[i]
-        beta[i] += lr * y * (y - theta[i])
-        theta[i] += rate * (y * y / params.y0 - theta[i])
 
 
 @register("bcm")
@@ -238,10 +208,8 @@ class BCM(LocalRule):
     summary = "Hebbian with a sliding LTP/LTD threshold; becomes pattern selective"
     equation = r"\Delta w_{ij} = \eta\, x_j y_i (y_i - \theta_i),\ \tau_\theta \dot\theta = y^2/y_0 - \theta"
     reference = "Bienenstock, Cooper & Munro 1982, J. Neurosci. 2:32; Intrator & Cooper 1992"
-    elementwise = True
-    row_local = True
+    tags = dict(elementwise=True, row_local=True)
     kernel = _bcm_delta
-    affine_kernel = _bcm_affine
 
     def init_state(self, projection, rng):
         W = projection.W
@@ -266,25 +234,6 @@ def _covariance_delta(W, pre, post, mod, params, state, dt, dW, db):
         mx[j] += beta * (pre[j] - mx[j])
     for i in range(W.shape[0]):
         my[i] += beta * (post[i] - my[i])
-
-
-@jit
-def _covariance_direction(pre, params, state, dt, d):
-    mx = state.mean_pre
-    beta = params.beta
-    for j in range(pre.shape[0]):
-        d[j] = pre[j] - mx[j]
-        mx[j] += beta * (pre[j] - mx[j])
-
-
-@jit
-def _covariance_affine(pre, post, params, state, dt, alpha, beta):
-    lr = params.lr
-    my = state.mean_post
-    rate = params.beta
-    for i in range(post.shape[0]):
-        beta[i] += lr * (post[i] - my[i])
-        my[i] += rate * (post[i] - my[i])
 
 
 @register("covariance")
@@ -312,13 +261,9 @@ class Covariance(LocalRule):
     summary = "Hebb on deviations from running means (LTP and LTD)"
     equation = r"\Delta W = \eta\,(y - \langle y\rangle)(x - \langle x\rangle)^\top"
     reference = "Sejnowski 1977, J. Math. Biol. 4:303"
-    elementwise = True
-    unstable = True
+    tags = dict(elementwise=True, unstable=True)
     kernel = _covariance_delta
     # row i moves along d = x - <x> (one direction for all rows, made before <x> moves)
-    affine_kernel = _covariance_affine
-    direction_kernel = _covariance_direction
-    input_state = ("mean_pre",)  # moved by direction_kernel; mean_post has one row per unit
 
     def init_state(self, projection, rng):
         W = projection.W
@@ -492,7 +437,8 @@ class Competitive(LocalRule):
                 r"p_i \mathrel{+}= \beta ([i = k] - p_i)")
     reference = ("Rumelhart & Zipser 1985, Cogn. Sci. 9:75; DeSieno 1988, Proc. IEEE ICNN "
                  "I:117; Krotov & Hopfield 2019, PNAS 116:7723")
-    in_place = True  # all distances are read before the two updated rows are written
+    # in place: all distances are read before the two updated rows are written
+    tags = dict(in_place=True)
     kernel = _competitive_delta
 
     def init_state(self, projection, rng):
@@ -539,6 +485,5 @@ class AntiHebbian(LocalRule):
     summary = "lateral anti-Hebbian weights that decorrelate a population"
     equation = r"\Delta w_{ij} = -\eta\,(y_i y_j - p^2),\ i \ne j"
     reference = "Foldiak 1990, Biol. Cybern. 64:165"
-    elementwise = True
-    lateral = True
+    tags = dict(elementwise=True, lateral=True)
     kernel = _anti_hebbian_delta

@@ -30,18 +30,6 @@ def _synaptic_scaling_delta(W, pre, post, mod, params, state, dt, dW, db):
             dW[i, j] += s * W[i, j]
 
 
-@jit
-def _synaptic_scaling_affine(pre, post, params, state, dt, alpha, beta):
-    # dW_i = alpha_i W_i (beta = 0): the same steps as the kernel, without touching W
-    a = state.rate
-    rho = -math.expm1(-dt / params.tau)
-    c = params.lr * dt / params.target
-    for i in range(post.shape[0]):
-        ai = a[i] + rho * (post[i] - a[i])
-        a[i] = ai
-        alpha[i] += c * (params.target - ai)
-
-
 @register("synaptic_scaling")
 @dataclass(frozen=True, repr=False)
 class SynapticScaling(LocalRule):
@@ -96,16 +84,13 @@ class SynapticScaling(LocalRule):
     tau: float = hyperparameter(10.0, low=0.0, low_open=True,
                                 doc="time constant of the rate estimate (s)")
 
-    family = "homeostatic"
+    tags = dict(family="homeostatic", elementwise=True, row_local=True)
     summary = "multiplicative scaling of each neuron's weights toward a target rate"
     equation = (r"\Delta w_{ij} = \eta\,\Delta t\,(1 - a_i/a^*)\,w_{ij},\ "
                 r"a_i \leftarrow a_i + (1 - e^{-\Delta t/\tau})(y_i - a_i)")
     reference = ("Turrigiano et al. 1998, Nature 391:892; van Rossum, Bi & Turrigiano 2000, "
                  "J. Neurosci. 20:8812")
-    elementwise = True
-    row_local = True
     kernel = _synaptic_scaling_delta
-    affine_kernel = _synaptic_scaling_affine
 
     def init_state(self, projection, rng):
         W = projection.W

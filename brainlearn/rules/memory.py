@@ -33,8 +33,7 @@ __all__ = ["HopfieldHebb", "Storkey", "PseudoInverse", "PseudoInverseState"]
 class _MemoryRule(LocalRule):
     """Base of the memory-family rules: lateral, with a memory network as example."""
 
-    family: ClassVar[str] = "memory"
-    lateral: ClassVar[bool] = True
+    tags = dict(family="memory", lateral=True)
     #: optional ``sum_kernel`` (the batch kernel's signature) that adds the SUM of the changes
     #: of all rows, for rules whose change reads neither W nor a state (one-shot storage)
     sum_kernel: ClassVar = None
@@ -112,7 +111,7 @@ class HopfieldHebb(_MemoryRule):
     summary = "Hopfield outer product (1/n) (y - a)(x - a)^T, zero diagonal; one-shot storage"
     equation = r"\Delta w_{ij} = \frac{\eta}{n} (y_i - a)(x_j - a),\ i \ne j"
     reference = "Hopfield 1982, PNAS 79:2554; Amit, Gutfreund & Sompolinsky 1985"
-    elementwise = True
+    tags = dict(elementwise=True)
     kernel = _hopfield_hebb_delta
     batch_kernel = _hopfield_hebb_batch
     #: the SUM of the changes of a batch of patterns, for ``bl.memory.store(..., one_shot=True)``
@@ -188,7 +187,7 @@ class Storkey(_MemoryRule):
     summary = "Storkey's rule: Hebb minus local-field crosstalk terms; higher capacity"
     equation = r"\Delta w_{ij} = \frac{\eta}{n}(y_i x_j - y_i h_{ji} - h_{ij} x_j)"
     reference = "Storkey 1997, ICANN'97 LNCS 1327:451"
-    unstable = True
+    tags = dict(unstable=True)
     kernel = _storkey_delta
 
 
@@ -282,7 +281,7 @@ class PseudoInverse(_MemoryRule):
                 r"P \mathrel{+}= r r^\top / r^\top r")
     reference = "Personnaz, Guyon & Dreyfus 1986, Phys. Rev. A 34:4217; Greville 1960"
     #: a synapse's change reads the projector of all stored inputs, not only its two neurons
-    locality: ClassVar[str] = "nonlocal"
+    tags = dict(locality="nonlocal")
     kernel = _pseudo_inverse_delta
 
     def init_state(self, projection, rng):

@@ -69,7 +69,7 @@ class ClippedHebb(_MemoryRule):
     summary = "Hebb with weights clipped to [-bound, bound]; forgets old patterns (palimpsest)"
     equation = r"w_{ij} \leftarrow \mathrm{clip}(w_{ij} + \eta\, y_i x_j, -B, B)"
     reference = "Parisi 1986, J. Phys. A 19:L617"
-    elementwise = True
+    tags = dict(elementwise=True)
     kernel = _clipped_hebb_delta
 
 
@@ -185,7 +185,7 @@ class StochasticBinary(_MemoryRule):
     summary = "two-state synapses switching with probability q on each event; log N lifetime"
     equation = r"w \to w_+ \text{ w.p. } q \text{ if } y_i x_j > 0;\ w \to w_- \text{ w.p. } q r \text{ if } y_i x_j < 0"
     reference = "Amit & Fusi 1994, Neural Comput. 6:957"
-    elementwise = True
+    tags = dict(elementwise=True)
     kernel = _stochastic_binary_delta
 
     def __post_init__(self):
@@ -304,7 +304,7 @@ class Cascade(_MemoryRule):
     summary = "binary synapses with metaplastic levels; power-law forgetting, longer lifetime"
     equation = r"q_k = x^{k-1},\ q_n = x^{n-1}/(1-x),\ p_k = x^k/(1-x)"
     reference = "Fusi, Drew & Abbott 2005, Neuron 45:599"
-    elementwise = True
+    tags = dict(elementwise=True)
     kernel = _cascade_delta
 
     def __post_init__(self):

@@ -137,13 +137,11 @@ class ThresholdLTP(LocalRule):
     w_max: float = hyperparameter(1.0, doc="upper weight bound")
     soft_bounds: bool = hyperparameter(True, doc="soft (multiplicative) bounds, else clip")
 
-    family = "ltp"
+    tags = dict(family="ltp", elementwise=True, row_local=True)
     summary = "no change / LTD / LTP as post activity crosses two thresholds; soft or hard bounds"
     equation = (r"\Delta w_{ij} = \eta\,\Delta t\,x_j\,g(y_i),\ g = 0\ (y < \theta_-),\ "
                 r"-\beta\ (\theta_- \le y < \theta_+),\ 1\ (y \ge \theta_+)")
     reference = "Artola, Brocher & Singer 1990, Nature 347:69; Bienenstock, Cooper & Munro 1982"
-    elementwise = True
-    row_local = True
     kernel = _threshold_ltp_delta
 
     def __post_init__(self):

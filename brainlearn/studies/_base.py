@@ -83,7 +83,7 @@ class Study:
         """Whether the registered rule class ``rule_cls`` belongs in this study by default
         (decide by its metadata: ``family``, ``needs``, ``constraint``, ...). The base class
         takes every rule that is not a constraint (constraints only make sense in a chain)."""
-        return not getattr(rule_cls, "constraint", False)
+        return not rule_cls.tags.constraint
 
     def default_rules(self, config) -> list:
         """The rules run when none are given: every registered rule (plug-ins included) that

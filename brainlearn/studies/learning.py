@@ -239,10 +239,10 @@ class LearningConfig:
 def exclusion(rule_cls) -> str | None:
     """Why a rule class is left out of the study by default, or None when it fits."""
     needs = set(getattr(rule_cls, "needs", ()))
-    family = getattr(rule_cls, "family", "custom")
-    if getattr(rule_cls, "lateral", False):
+    family = rule_cls.tags.family
+    if rule_cls.tags.lateral:
         return "a lateral rule (a population to itself); the study's networks are feed-forward"
-    if getattr(rule_cls, "constraint", False) or not {"pre", "post"} <= needs:
+    if rule_cls.tags.constraint or not {"pre", "post"} <= needs:
         return ("a constraint or a term without presynaptic and postsynaptic activity: it "
                 "learns nothing alone (compose it with a rule in a chain)")
     if family == "homeostatic":
@@ -261,9 +261,9 @@ def role_of(rule_cls) -> str | None:
     """The role of a rule class in the study (see the module docstring), or None when the rule
     cannot learn a classifier here (lateral, or without presynaptic and postsynaptic activity)."""
     needs = set(getattr(rule_cls, "needs", ()))
-    if getattr(rule_cls, "lateral", False) or not {"pre", "post"} <= needs:
+    if rule_cls.tags.lateral or not {"pre", "post"} <= needs:
         return None
-    if getattr(rule_cls, "output_only", False):
+    if rule_cls.tags.output_only:
         return "single_layer"
     if "error" in needs:
         return "end_to_end"

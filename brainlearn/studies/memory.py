@@ -339,8 +339,8 @@ class MemoryStudy(Study):
 
     def fits(self, rule_cls) -> bool:
         """Rules of family ``"memory"`` (storage rules of recurrent synapses)."""
-        return getattr(rule_cls, "family", None) == "memory" and \
-            not getattr(rule_cls, "constraint", False)
+        return rule_cls.tags.family == "memory" and \
+            not rule_cls.tags.constraint
 
     def run_one(self, config, rule, seed) -> list:
         rows = []

@@ -389,10 +389,10 @@ def make_tasks(data, scenario, n_permuted, rng) -> list:
 def exclusion(rule_cls) -> str | None:
     """Why a rule class is left out of the study by default, or None when it fits."""
     needs = set(getattr(rule_cls, "needs", ()))
-    family = getattr(rule_cls, "family", "custom")
-    if getattr(rule_cls, "lateral", False):
+    family = rule_cls.tags.family
+    if rule_cls.tags.lateral:
         return "a lateral rule (a population to itself); the study's networks are feed-forward"
-    if getattr(rule_cls, "constraint", False):
+    if rule_cls.tags.constraint:
         return "a constraint: it learns nothing alone (compose it with a rule in a chain)"
     if "error" in needs and family == "gradient" and overrides_end_task(rule_cls):
         return None  # a consolidation term, chained with backprop
@@ -402,7 +402,7 @@ def exclusion(rule_cls) -> str | None:
         return "a homeostatic rule: it scales weights toward a target rate, learns no features"
     if family == "memory":
         return "an associative-memory rule (recurrent storage and recall)"
-    if getattr(rule_cls, "unstable", False):
+    if rule_cls.tags.unstable:
         return "unstable by design (its weights grow without bound)"
     if "rates" in getattr(rule_cls, "__dataclass_fields__", {}):
         return ("a spike-driven rule (its signals are spike counts at millisecond steps); "
@@ -417,14 +417,14 @@ def role_of(rule_cls) -> str | None:
     it runs in its role.
     """
     needs = set(getattr(rule_cls, "needs", ()))
-    if getattr(rule_cls, "lateral", False) or getattr(rule_cls, "constraint", False):
+    if rule_cls.tags.lateral or rule_cls.tags.constraint:
         return None
-    if "error" in needs and getattr(rule_cls, "family", "") == "gradient" \
-            and overrides_end_task(rule_cls) and not getattr(rule_cls, "output_only", False):
+    if "error" in needs and rule_cls.tags.family == "gradient" \
+            and overrides_end_task(rule_cls) and not rule_cls.tags.output_only:
         return "consolidation"
     if not {"pre", "post"} <= needs:
         return None
-    if getattr(rule_cls, "output_only", False) or "reward" in needs:
+    if rule_cls.tags.output_only or "reward" in needs:
         return "single_layer"
     if "error" in needs:
         return "end_to_end"

@@ -112,6 +112,6 @@ def setting(rule_cls, dataset: str) -> Setting:
     needs = set(getattr(rule_cls, "needs", ()))
     if needs & {"error", "reward"}:
         return Setting({}, "tanh", "rates")
-    if getattr(rule_cls, "family", "custom") == "ltp":
+    if rule_cls.tags.family == "ltp":
         return Setting({}, "sigmoid", "rates")
     return Setting({}, "tanh", "centred")

@@ -375,8 +375,8 @@ from ._findings import spacing_findings  # noqa: E402
 
 
 def _reads_pre_post_only(rule_cls) -> bool:
-    return (set(rule_cls.needs) <= {"pre", "post"} and not getattr(rule_cls, "constraint", False)
-            and not getattr(rule_cls, "lateral", False))
+    return (set(rule_cls.needs) <= {"pre", "post"} and not rule_cls.tags.constraint
+            and not rule_cls.tags.lateral)
 
 
 class SpacingStudy(Study):

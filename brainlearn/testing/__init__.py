@@ -32,10 +32,10 @@ defaults; metadata complete; bad hyperparameters rejected; the state a NamedTupl
 arrays of ``W``'s dtype; parameters and a trained network survive ``get_params`` and
 save/load; deterministic for a seed; the kernel never writes ``W``, adds to ``dW``,
 changes ``W`` under real signals and reads the third factor it declares in ``needs``
-(and no other); it keeps its ``elementwise`` and ``row_local`` claims; float32 and float64 kept; online training equals
-minibatches of one; equal to the rule's ``numpy_twin``; an ``affine_kernel`` that
-agrees with the kernel; a ``segment_kernel`` (and a ``reward_segment_kernel``) that
-gives what the per-sample loop over the kernel gives; a ``rest_kernel`` that leaves ``W`` alone, is deterministic
+(and no other); it keeps its ``elementwise`` and ``row_local`` tags; float32 and float64 kept; online training equals
+minibatches of one; equal to the rule's ``numpy_twin``; every fast path the engine has
+registered for the rule (:mod:`brainlearn.engine.fastpaths`: ``affine``, ``segment``,
+``reward_segment``) gives what the per-sample loop over the kernel gives; a ``rest_kernel`` that leaves ``W`` alone, is deterministic
 and gives the same for n steps at once as for n single steps; finite after 10^4
 presentations of the digits.
 """

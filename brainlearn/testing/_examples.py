@@ -12,7 +12,7 @@ from ..engine import end_task, train
 from ..engine.run import default_loss
 from ..memory import hopfield_network, random_patterns
 from ..network import Network, init, mlp
-from ..rules.base import LearningRule
+from ..rules.base import LearningRule, kernel_params
 from ..rules.consolidation_gradient import EWC, SynapticIntelligence
 from ..rules.homeostatic import SynapticScaling
 from ..rules.memory import _MemoryRule
@@ -135,7 +135,7 @@ def example_network(rule, dtype="float64", seed=0, *, n_samples=200):
         keep = y < 2
         x, y = x[keep], y[keep]
     x, y = x[:n_samples], y[:n_samples]
-    if "error" in needs and not rule.output_only:
+    if "error" in needs and not rule.tags.output_only:
         return mlp([64, 16, 10], rule=rule, hidden="tanh", output="softmax", seed=seed,
                    dtype=dtype), (x, y)
     net = Network(seed=seed, dtype=dtype)
@@ -146,7 +146,7 @@ def example_network(rule, dtype="float64", seed=0, *, n_samples=200):
         net.connect(inp, out, rule=rule)
         return net, (x, y)
     pop = net.add_population(8, activation="linear", name="population")
-    if rule.lateral:
+    if rule.tags.lateral:
         net.connect(inp, pop, init=init.Normal(std=0.1), name="feedforward")
         net.connect(pop, pop, rule=rule, init="zeros", name="lateral")
     else:
@@ -318,10 +318,10 @@ def _call_kernel(kernel, q, rule, pre, post, mod, state, W=None, dW=None, db=Non
     W = q.W.copy() if W is None else W
     dW = np.zeros_like(W) if dW is None else dW
     if db is None:
-        owns = rule.updates_bias and not q.is_lateral
+        owns = rule.tags.updates_bias and not q.is_lateral
         db = np.zeros(q.post.size if owns else 0, W.dtype)
     state = _copy_state(state)
-    kernel(W, pre, post, mod, rule.params(W.dtype), state, W.dtype.type(1.0), dW, db)
+    kernel(W, pre, post, mod, kernel_params(rule, W.dtype), state, W.dtype.type(1.0), dW, db)
     return W, dW, db, state
 
 

@@ -12,8 +12,9 @@ import numpy as np
 from .. import rules as _rules
 from .._jit import JIT_DISABLED
 from ..engine import DivergenceError
+from ..engine.fastpaths import fast_path
 from ..network.io import load
-from ..rules.base import FAMILIES, SIGNALS, LearningRule, _describe, _same_definition, \
+from ..rules.base import FAMILIES, SIGNALS, LearningRule, _describe, _same_definition, kernel_params, \
     dataclass_problem
 
 from ._examples import (LONG_RUN_STEPS, SkipCheck, _act, _act_back, _arrays, _as_tuple,  # noqa: F401
@@ -125,9 +126,9 @@ def check_metadata(rule):
             + (f", and {cls.__name__} inherits the name from its parent class: register it "
                "under a name of its own" if inherited and "name" not in cls.__dict__ else
                f", a different class: register {cls.__name__} under a name of its own"))
-    assert cls.family in FAMILIES, f"family = {cls.family!r}; allowed: {', '.join(FAMILIES)}"
-    assert cls.locality in ("local", "nonlocal"), \
-        f"locality = {cls.locality!r}; allowed: local, nonlocal"
+    assert cls.tags.family in FAMILIES, f"family = {cls.tags.family!r}; allowed: {', '.join(FAMILIES)}"
+    assert cls.tags.locality in ("local", "nonlocal"), \
+        f"locality = {cls.tags.locality!r}; allowed: local, nonlocal"
     assert set(cls.needs) <= set(SIGNALS), \
         f"needs = {sorted(cls.needs)}; allowed signals: {', '.join(SIGNALS)}"
     for attr in ("summary", "equation", "reference"):
@@ -244,7 +245,7 @@ def check_kernel_never_writes_W(rule):
     Called directly on a copy of the trained ``W`` with a separate zero ``dW``, real
     activities, errors or reward, and the trained state. Skipped for constraint rules.
     """
-    if rule.constraint:
+    if rule.tags.constraint:
         raise SkipCheck("constraint rules edit W by design")
     net, data = _trained(rule)
     rows = np.arange(4)
@@ -263,7 +264,7 @@ def check_kernel_never_writes_W(rule):
 @_check
 def check_kernel_adds_to_dW(rule):
     """The kernel adds its change to ``dW``/``db`` (deltas of several rules are summed there)."""
-    if rule.constraint:
+    if rule.tags.constraint:
         raise SkipCheck("constraint rules edit W by design and write no delta")
     net, data = _trained(rule)
     for q in _rule_projections(net, rule):
@@ -284,8 +285,8 @@ def check_kernel_adds_to_dW(rule):
 def check_elementwise_claim(rule):
     """A rule declaring ``elementwise`` or ``in_place`` gives the same result accumulated
     straight into W (the engine then passes ``dW`` = ``W``)."""
-    if not (rule.elementwise or rule.in_place) or rule.constraint:
-        raise SkipCheck("the rule declares neither elementwise = True nor in_place = True")
+    if not (rule.tags.elementwise or rule.tags.in_place) or rule.tags.constraint:
+        raise SkipCheck("the rule has neither the elementwise nor the in_place tag")
     net, data = _trained(rule)
     for q in _rule_projections(net, rule):
         pre, post, mod = (v[0] for v in _kernel_inputs(net, data, q, rule, np.arange(1)))
@@ -305,20 +306,20 @@ def _row_block(state, lo, hi):
 
 @_check
 def check_row_local_claim(rule):
-    """A rule declaring ``row_local = True`` gives the same rows when run on blocks of rows.
+    """A rule tagged ``row_local`` gives the same rows when run on blocks of rows.
 
     The engine may then give each thread a block of rows of ``W`` (and of every state
     array) for a whole epoch.
     """
-    if not rule.row_local:
-        raise SkipCheck("the rule does not declare row_local = True")
+    if not rule.tags.row_local:
+        raise SkipCheck("the rule is not tagged row_local")
     net, data = _trained(rule)
     for q in _rule_projections(net, rule):
         if any(np.shape(v)[:1] != (q.post.size,) for v in q.state):
             raise SkipCheck("the state has arrays that are not row-wise, so the engine never "
                             "splits this rule's rows")
         pre, post, mod = (v[0] for v in _kernel_inputs(net, data, q, rule, np.arange(1)))
-        target = (lambda W: W) if rule.constraint else (lambda W: np.zeros_like(W))
+        target = (lambda W: W) if rule.tags.constraint else (lambda W: np.zeros_like(W))
         W = q.W.copy()
         _, full, _, full_state = _call_kernel(rule.kernel, q, rule, pre, post, mod, q.state, W=W,
                                               dW=target(W), db=np.zeros(0, W.dtype))
@@ -328,12 +329,12 @@ def check_row_local_claim(rule):
             _, part, _, part_state = _call_kernel(
                 rule.kernel, q, rule, pre, post[lo:hi].copy(), mod[lo:hi].copy(),
                 _row_block(q.state, lo, hi), W=Wb, dW=target(Wb), db=np.zeros(0, W.dtype))
-            pairs = [("dW" if not rule.constraint else "W", part, full[lo:hi])]
+            pairs = [("dW" if not rule.tags.constraint else "W", part, full[lo:hi])]
             pairs += [(f"state.{f}", getattr(part_state, f), getattr(full_state, f)[lo:hi])
                       for f in part_state._fields]
             for name, a, b in pairs:
                 assert np.allclose(a, b, rtol=1e-12, atol=1e-14), \
-                    f"row_local = True, but rows {lo}..{hi - 1} of {name} computed on their own " \
+                    f"tagged row_local, but rows {lo}..{hi - 1} of {name} computed on their own " \
                     f"differ from the same rows of the whole projection {q.name!r} (max " \
                     f"difference {_max_diff(a, b):.3g}): the update of a row reads other rows"
 
@@ -416,7 +417,7 @@ def check_signals(rule):
 
     Skipped for constraint rules (they edit ``W`` by design and read no signal).
     """
-    if rule.constraint:
+    if rule.tags.constraint:
         raise SkipCheck("constraint rules edit W by design and read no signal")
     needs = set(rule.needs)
     cases = _signal_cases(rule)
@@ -430,7 +431,7 @@ def check_signals(rule):
         raise AssertionError(
             "dW and db are zero on every sample of the example network (as built and after "
             f"one epoch): the rule never changes W; {hint} (a rule that edits W itself "
-            "declares constraint = True)")
+            "is tagged constraint)")
     for signal in ("reward", "error"):
         if signal not in needs:
             continue
@@ -493,7 +494,7 @@ def check_online_equals_batch1(rule):
     amplifies those last-bit differences (with momentum 0.9, to 1e-6 after 200
     presentations), so the comparison is made after 50 presentations.
     """
-    if not rule.online_equals_batch1:
+    if not rule.tags.online_equals_batch1:
         raise SkipCheck("the rule declares online_equals_batch1 = False")
     (a, data), (b, _) = example_network(rule), example_network(rule)
     data = tuple(np.asarray(v)[:50] for v in _as_tuple(data))
@@ -521,7 +522,7 @@ def check_numpy_twin(rule):
     q = _rule_projections(net, rule)[0]
     pre, post, mod = _kernel_inputs(net, data, q, rule, np.arange(10))
     W = q.W.copy()
-    if rule.constraint:  # trained weights already obey the constraint: give it work to do
+    if rule.tags.constraint:  # trained weights already obey the constraint: give it work to do
         noise = np.random.default_rng(0).standard_normal(W.shape)
         W = 3 * W + noise.astype(W.dtype) * max(float(np.abs(W).max()), 1.0)
     k_state, t_state = _copy_state(q.state), _copy_state(q.state)
@@ -529,99 +530,97 @@ def check_numpy_twin(rule):
     for r in range(pre.shape[0]):
         Wk = W.copy()
         # the engine hands a constraint W itself as the target
-        extra = {"dW": Wk, "db": np.zeros(0, W.dtype)} if rule.constraint else {}
+        extra = {"dW": Wk, "db": np.zeros(0, W.dtype)} if rule.tags.constraint else {}
         _, out, db, k_state = _call_kernel(rule.kernel, q, rule, pre[r], post[r], mod[r], k_state,
                                            W=Wk, **extra)
         got = (out, db)
         exp_dW, exp_db = twin(rule, W.copy(), pre[r].copy(), post[r].copy(), mod[r].copy(),
                               t_state, dt)
         exp_db = np.zeros_like(got[1]) if exp_db is None or np.size(exp_db) == 0 else exp_db
-        pairs = [("W" if rule.constraint else "dW", got[0], exp_dW), ("db", got[1], exp_db)]
+        pairs = [("W" if rule.tags.constraint else "dW", got[0], exp_dW), ("db", got[1], exp_db)]
         pairs += [(f"state.{f}", getattr(k_state, f), getattr(t_state, f)) for f in k_state._fields]
         for name, a, b in pairs:
             assert np.shape(a) == np.shape(b) and np.allclose(a, b, rtol=1e-9, atol=1e-12), \
                 f"step {r}: {name} of the kernel and of numpy_twin differ (max abs difference " \
                 f"{_max_diff(a, b):.3g})"
-        W = 3 * got[0] if rule.constraint else W + got[0]
+        W = 3 * got[0] if rule.tags.constraint else W + got[0]
 
 
 @_check
 def check_affine_kernel(rule):
-    """The ``affine_kernel`` says what the kernel does: ``dW_i = alpha_i W_i + beta_i x``
-    (``beta_i d`` with ``d`` from the ``direction_kernel`` when the rule has one), with the
+    """The ``affine`` fast path says what the kernel does: ``dW_i = alpha_i W_i + beta_i x``
+    (``beta_i d`` with ``d`` from the ``direction`` fast path when the rule has one), with the
     same state after every step, on real signals."""
-    fn = type(rule).affine_kernel
-    direction = type(rule).direction_kernel
+    fast = fast_path(rule)
+    fn, direction = fast.affine, fast.direction
     if fn is None:
-        assert direction is None, \
-            "the rule gives a direction_kernel without an affine_kernel (it is only used with one)"
-        raise SkipCheck("no affine_kernel")
+        raise SkipCheck("no affine fast path registered")
     net, data = _trained(rule)
     q = _rule_projections(net, rule)[0]
     pre, post, mod = _kernel_inputs(net, data, q, rule, np.arange(10))
     W = q.W.copy()
     k_state, a_state = _copy_state(q.state), _copy_state(q.state)
     fields = tuple(getattr(a_state, "_fields", ()))
-    inputs = type(rule).input_state
+    inputs = fast.input_state
     if inputs is not None:
         assert direction is not None and all(f in fields for f in inputs), \
-            f"input_state {inputs!r} names state fields moved by a direction_kernel; the " \
+            f"input_state {inputs!r} names state fields moved by the direction path; the " \
             f"rule's state has {fields!r}" + ("" if direction is not None else
-                                              " and the rule has no direction_kernel")
+                                              " and the rule has no the direction path")
     dt = W.dtype.type(0.5)
     for r in range(pre.shape[0]):
         dW = np.zeros_like(W)
-        rule.kernel(W.copy(), pre[r], post[r], mod[r], rule.params(W.dtype), k_state, dt, dW,
+        rule.kernel(W.copy(), pre[r], post[r], mod[r], kernel_params(rule, W.dtype), k_state, dt, dW,
                     np.zeros(0, W.dtype))
         d = pre[r]
         if direction is not None:
             d = np.full_like(pre[r], np.nan)
             before = _copy_state(a_state)
-            direction(pre[r], rule.params(W.dtype), a_state, dt, d)
+            direction(pre[r], kernel_params(rule, W.dtype), a_state, dt, d)
             for f in fields if inputs is not None else ():  # the declared split of the state
                 if f not in inputs:
                     assert np.array_equal(getattr(a_state, f), getattr(before, f)), \
-                        f"step {r}: direction_kernel changed state.{f}, which is not in " \
+                        f"step {r}: the direction path changed state.{f}, which is not in " \
                         f"input_state {inputs!r}"
         before = _copy_state(a_state)
         alpha, beta = np.zeros(W.shape[0], W.dtype), np.zeros(W.shape[0], W.dtype)
-        fn(pre[r], post[r], rule.params(W.dtype), a_state, dt, alpha, beta)
+        fn(pre[r], post[r], kernel_params(rule, W.dtype), a_state, dt, alpha, beta)
         for f in inputs or ():
             assert np.array_equal(getattr(a_state, f), getattr(before, f)), \
-                f"step {r}: affine_kernel changed state.{f}, which input_state {inputs!r} " \
-                f"leaves to direction_kernel"
+                f"step {r}: the affine path changed state.{f}, which input_state {inputs!r} " \
+                f"leaves to the direction path"
         expect = alpha[:, None] * W + beta[:, None] * d[None, :]
         scale = float(np.max(np.abs(dW), initial=0.0))
-        what = "beta_i d (d from direction_kernel)" if direction is not None else "beta_i x"
+        what = "beta_i d (d from the direction path)" if direction is not None else "beta_i x"
         assert np.allclose(dW, expect, rtol=1e-9, atol=1e-12 * max(scale, 1.0)), \
-            f"step {r}: the kernel's dW is not alpha_i W_i + {what} from affine_kernel (max " \
+            f"step {r}: the kernel's dW is not alpha_i W_i + {what} from the affine path (max " \
             f"abs difference {_max_diff(dW, expect):.3g}, scale {scale:.3g})"
         for f in k_state._fields:
             a, b = getattr(k_state, f), getattr(a_state, f)
             assert np.allclose(a, b, rtol=1e-12, atol=0), \
-                f"step {r}: state.{f} after the kernel and after affine_kernel differ " \
+                f"step {r}: state.{f} after the kernel and after the affine path differ " \
                 f"(max abs difference {_max_diff(a, b):.3g})"
         W = W + dW
 
 
 @_check
 def check_segment_kernel(rule):
-    """The ``segment_kernel`` gives what the engine's per-sample loop gives (forward pass,
+    """The ``segment`` fast path gives what the engine's per-sample loop gives (forward pass,
     activation, then ``kernel``, one sample after another) on real inputs, up to rounding,
     for the whole projection and for blocks of its rows, and returns -1 when every
     activity is finite."""
     from ..network.activations import ACTIVATIONS, act_forward
-    fn = type(rule).segment_kernel
+    fn = fast_path(rule).segment
     if fn is None:
-        raise SkipCheck("no segment_kernel")
-    assert rule.row_local and set(rule.needs) <= {"pre", "post"}, \
-        "the rule gives a segment_kernel but is not row_local or reads more than pre and post " \
-        "(the engine only uses it for row_local rules that read pre and post)"
+        raise SkipCheck("no segment fast path registered")
+    assert rule.tags.row_local and set(rule.needs) <= {"pre", "post"}, \
+        "a segment fast path is registered for a rule that is not row_local or reads more than " \
+        "pre and post (the engine only uses it for row_local rules that read pre and post)"
     net, data = _trained(rule)
     q = _rule_projections(net, rule)[0]
     X = _kernel_inputs(net, data, q, rule, np.arange(min(150, len(_as_tuple(data)[0]))))[0]
     code = ACTIVATIONS[q.post.activation]
-    params, dt = rule.params(q.W.dtype), q.W.dtype.type(1.0)
+    params, dt = kernel_params(rule, q.W.dtype), q.W.dtype.type(1.0)
     b = np.ascontiguousarray(q.post.bias)
     # the reference: one sample at a time, as the engine's per-sample driver
     W_ref, st_ref = q.W.copy(), _copy_state(q.state)
@@ -643,24 +642,24 @@ def check_segment_kernel(rule):
         X_seen = X.copy()
         bad = fn(W, b[lo:hi].copy(), X_seen, code, params, st, dt)
         assert np.array_equal(X_seen, X), \
-            f"rows {lo}..{hi - 1}: segment_kernel wrote X (the engine may pass a view of the " \
+            f"rows {lo}..{hi - 1}: the segment path wrote X (the engine may pass a view of the " \
             "training data: X is read-only)"
-        assert bad == -1, f"rows {lo}..{hi - 1}: segment_kernel returned {bad} although every " \
+        assert bad == -1, f"rows {lo}..{hi - 1}: the segment path returned {bad} although every " \
                           "activity is finite (it must return -1)"
         scale = float(np.max(np.abs(W_ref[lo:hi] - q.W[lo:hi]), initial=0.0))
         assert np.allclose(W, W_ref[lo:hi], rtol=1e-9, atol=1e-9 * max(scale, 1e-12)), \
-            f"rows {lo}..{hi - 1}: W after segment_kernel differs from the per-sample loop over " \
+            f"rows {lo}..{hi - 1}: W after the segment path differs from the per-sample loop over " \
             f"kernel (max abs difference {_max_diff(W, W_ref[lo:hi]):.3g}, change {scale:.3g})"
         for f in st._fields:
             a, r = getattr(st, f), getattr(st_ref, f)[lo:hi]
             assert np.allclose(a, r, rtol=1e-9, atol=1e-12), \
-                f"rows {lo}..{hi - 1}: state.{f} after segment_kernel differs from the " \
+                f"rows {lo}..{hi - 1}: state.{f} after the segment path differs from the " \
                 f"per-sample loop over kernel (max abs difference {_max_diff(a, r):.3g})"
 
 
 @_check
 def check_reward_segment_kernel(rule):
-    """The ``reward_segment_kernel`` gives what the engine's per-sample loop gives (forward
+    """The ``reward_segment`` fast path gives what the engine's per-sample loop gives (forward
     pass, activation, loss, reward, then ``kernel`` with the reward, one sample after
     another) on real inputs and targets, up to rounding: weights, state, summed loss and
     rewards; returns -1 when every loss is finite, and writes neither X nor T."""
@@ -668,12 +667,12 @@ def check_reward_segment_kernel(rule):
     from ..engine.run import _as_targets, default_loss
     from ..network.activations import ACTIVATIONS, act_forward
     from ..network.losses import is_correct, loss_and_delta
-    fn = type(rule).reward_segment_kernel
+    fn = fast_path(rule).reward_segment
     if fn is None:
-        raise SkipCheck("no reward_segment_kernel")
+        raise SkipCheck("no reward_segment fast path registered")
     assert "reward" in rule.needs, \
-        "the rule gives a reward_segment_kernel but does not read the reward (the engine " \
-        "only uses it for rules that need a reward)"
+        "a reward_segment fast path is registered for a rule that does not read the reward " \
+        "(the engine only uses it for rules that need a reward)"
     net, data = _trained(rule)
     q = _rule_projections(net, rule)[0]
     x, y = _as_tuple(data)[:2]
@@ -684,7 +683,7 @@ def check_reward_segment_kernel(rule):
     code = ACTIVATIONS[q.post.activation]
     plan = make_plan(net, default_loss(net))  # the loss code and decision threshold train uses
     loss, threshold = plan.loss, plan.threshold
-    params, dt = rule.params(dtype), dtype.type(0.5)
+    params, dt = kernel_params(rule, dtype), dtype.type(0.5)
     b = np.ascontiguousarray(q.post.bias)
     # the reference: one sample at a time, as the engine's per-sample driver
     W_ref, st_ref = q.W.copy(), _copy_state(q.state)
@@ -705,20 +704,20 @@ def check_reward_segment_kernel(rule):
     X_seen, T_seen = X.copy(), T.copy()
     bad = fn(W, b, X_seen, T_seen, code, loss, threshold, params, st, dt, out)
     assert np.array_equal(X_seen, X) and np.array_equal(T_seen, T), \
-        "reward_segment_kernel wrote X or T (the engine may pass views of the training data)"
-    assert bad == -1, f"reward_segment_kernel returned {bad} although every loss is finite " \
+        "the reward_segment path wrote X or T (the engine may pass views of the training data)"
+    assert bad == -1, f"the reward_segment path returned {bad} although every loss is finite " \
                       "(it must return -1)"
     scale = float(np.max(np.abs(W_ref - q.W), initial=0.0))
     assert np.allclose(W, W_ref, rtol=1e-9, atol=1e-9 * max(scale, 1e-12)), \
-        f"W after reward_segment_kernel differs from the per-sample loop over kernel (max abs " \
+        f"W after the reward_segment path differs from the per-sample loop over kernel (max abs " \
         f"difference {_max_diff(W, W_ref):.3g}, change {scale:.3g})"
     for f in st._fields:
         u, r = getattr(st, f), getattr(st_ref, f)
         assert np.allclose(u, r, rtol=1e-9, atol=1e-12), \
-            f"state.{f} after reward_segment_kernel differs from the per-sample loop over " \
+            f"state.{f} after the reward_segment path differs from the per-sample loop over " \
             f"kernel (max abs difference {_max_diff(u, r):.3g})"
     assert math.isclose(out[0], loss_ref, rel_tol=1e-9) and out[1] == hits_ref, \
-        f"reward_segment_kernel summed loss {out[0]:.10g} and {out[1]:g} rewards; the " \
+        f"the reward_segment path summed loss {out[0]:.10g} and {out[1]:g} rewards; the " \
         f"per-sample loop {loss_ref:.10g} and {hits_ref}"
 
 
@@ -732,7 +731,7 @@ def check_rest_kernel(rule):
     net, _ = _trained(rule)
     q = _rule_projections(net, rule)[0]
     W0 = q.W.copy()
-    params, dt = rule.params(W0.dtype), W0.dtype.type(2.0)
+    params, dt = kernel_params(rule, W0.dtype), W0.dtype.type(2.0)
     runs = []
     for split in (False, False, True):
         W, st = W0.copy(), _copy_state(q.state)
@@ -759,8 +758,8 @@ def check_rest_kernel(rule):
 @_check
 def check_finite_long_run(rule):
     """10^4 online presentations of digits leave weights, biases and state finite."""
-    if rule.unstable:
-        raise SkipCheck(f"{type(rule).__name__} declares unstable = True "
+    if rule.tags.unstable:
+        raise SkipCheck(f"{type(rule).__name__} is tagged unstable "
                         "(it may diverge by design)")
     if own_example(rule) is None:
         net, data = example_network(rule, n_samples=None)
