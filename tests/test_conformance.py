@@ -528,7 +528,7 @@ def test_skips_state_their_reason():
 def test_check_rule_reports_passes_and_skips():
     results = dict(check_rule("hebb"))
     assert results["check_finite_long_run"] == \
-        "skipped: Hebb declares unstable = True (it may diverge by design)"
+        "skipped: Hebb is tagged unstable (it may diverge by design)"
     assert results["check_deterministic"] == "passed"
 
 
