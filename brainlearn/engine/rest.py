@@ -18,12 +18,6 @@ from ..rules.base import kernel_params
 __all__ = ["rest", "end_task"]
 
 
-def _terms(projection):
-    """(index, rule, state) of each term of a projection's rule (a chain's terms in order)."""
-    pairs = zip(projection.chain.rules, projection.states)
-    return [(k, rule, state) for k, (rule, state) in enumerate(pairs)]
-
-
 def _check_net(net):
     from ..network import Network
     if not isinstance(net, Network):
@@ -69,15 +63,13 @@ def rest(net, duration, *, dt=1.0):
     if last <= dt * 1e-9:
         last = 0.0
     for q in net.projections:
-        terms = _terms(q)
-        if not any(r.rest_kernel is not None for _, r, _ in terms):
+        if not any(r.rest_kernel is not None for r in q.chain.rules):
             continue
         q.refresh_state()
-        terms = _terms(q)
         W = q.W
         dtype = W.dtype
         dW = np.zeros_like(W)
-        for _, rule, state in terms:
+        for rule, state in zip(q.chain.rules, q.states):
             if rule.rest_kernel is None:
                 continue
             params = kernel_params(rule, dtype)
@@ -86,16 +78,16 @@ def rest(net, duration, *, dt=1.0):
             if last:
                 rule.rest_kernel(W, params, state, dtype.type(last), 1, dW)
         W += dW
-        _finish(q, terms)
+        _finish(q)
     return float(duration)
 
 
-def _finish(q, terms):
+def _finish(q):
     """Constraint rules, mask and bounds, in the order the drivers apply them after an update."""
     W = q.W
     dtype = W.dtype
     empty = np.zeros(0, dtype)
-    for _, rule, state in terms:
+    for rule, state in zip(q.chain.rules, q.states):
         if rule.tags.constraint:
             rule.kernel(W, np.zeros(W.shape[1], dtype), np.zeros(W.shape[0], dtype),
                         np.zeros(W.shape[0], dtype), kernel_params(rule, dtype), state, dtype.type(0.0),
@@ -117,7 +109,7 @@ def end_task(net):
     _check_net(net)
     for q in net.projections:
         q.refresh_state()
-        for k, rule, state in _terms(q):
+        for k, (rule, state) in enumerate(zip(q.chain.rules, q.states)):
             new = rule.end_task(q, state)
             if new is None:
                 raise TypeError(f"{type(rule).__name__}.end_task returned None; it must return "
