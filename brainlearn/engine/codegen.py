@@ -440,10 +440,8 @@ def _emit_online(e, plan):
     e.indent()
     e("k = order[s]")
     e("x = X[k]")
-    # one input population is the whole row: no size in the source, so networks that differ
-    # only in their input size share the driver
     for p, off, n in plan.inputs:
-        e(f"a{p} = x[{off}:{off + n}]" if len(plan.inputs) > 1 else f"a{p} = x")
+        e(f"a{p} = x[{off}:{off + n}]")
     for p in plan.order:
         inc = plan.incoming(p)
         e(f"affine(W{inc[0].index}, a{inc[0].pre}, b{p}, z{p})")
