@@ -9,9 +9,10 @@ LTP-style local learning rules; a Numba-compiled engine runs them.
 (2, 10)
 """
 
-from . import datasets, rules
+from . import datasets, neurons, rules
 from ._version import __version__
 from .engine import DivergenceError, History, end_task, evaluate, predict, rest, train
+from .engine.spiking import Monitor, SimResult, simulate
 from .network import Network, Population, Projection, init, mlp
 from .network.io import load, save
 from . import memory, protocols, testing
@@ -29,6 +30,7 @@ __all__ = [
     "__version__",
     "Network", "Population", "Projection", "mlp", "init",
     "train", "evaluate", "predict", "rest", "end_task", "History", "DivergenceError",
+    "simulate", "Monitor", "SimResult", "neurons",
     "save", "load",
     "datasets", "rules", "testing", "protocols", "memory", "studies",
 ]

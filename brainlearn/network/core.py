@@ -6,6 +6,7 @@ import numbers
 
 import numpy as np
 
+from .. import neurons as _neurons
 from .. import rules as _rules
 from . import init as _init
 from ._save import save
@@ -49,10 +50,21 @@ class Population:
         Position in ``Network.populations``.
     settle_steps : int
         With lateral projections, rounds of ``a = f(z_ff + W_lat a)`` per presentation.
+    neuron : NeuronModel or None
+        The spiking model of a spiking population (``activation == "spiking"``).
+    rate : ndarray or None
+        The firing rates (Hz, shape (size,)) of a Poisson source (``activation ==
+        "poisson"``).
+    spike_times, spike_indices : ndarray or None
+        The given spike trains of a spike source (``activation == "spike_source"``).
     """
 
-    def __init__(self, size, activation, bias, name, index, settle_steps=10):
+    def __init__(self, size, activation, bias, name, index, settle_steps=10, neuron=None):
         self.settle_steps = settle_steps
+        self.neuron = neuron
+        self.rate = None
+        self.spike_times = None
+        self.spike_indices = None
         self.size = size
         self.activation = activation
         self.bias = bias
@@ -62,6 +74,28 @@ class Population:
     @property
     def is_input(self) -> bool:
         return self.activation == "input"
+
+    @property
+    def is_spiking(self) -> bool:
+        """True for a population of spiking neurons."""
+        return self.activation == "spiking"
+
+    @property
+    def neuron_state(self) -> np.ndarray:
+        """The live state of a spiking population, shape (N_VARS, size): rows ``v``, ``ge``,
+        ``gi``, ``w``, ``refractory``, ``theta`` (:data:`brainlearn.neurons.VARIABLES`),
+        made at rest on first use; set entries to start a simulation elsewhere."""
+        if not self.is_spiking:
+            raise AttributeError(f"population {self.name!r} is not spiking: it has no "
+                                 "neuron_state")
+        if getattr(self, "_state", None) is None:
+            self._state = self.neuron.initial_state(self.size)
+        return self._state
+
+    @property
+    def is_source(self) -> bool:
+        """True for a spike source (Poisson, or given spike trains): it receives nothing."""
+        return self.activation in ("poisson", "spike_source")
 
     def __repr__(self):
         return f"Population({self.name!r}, size={self.size}, activation={self.activation!r})"
@@ -178,6 +212,17 @@ class Projection:
                 f"W{self.W.shape}, rule={rule!r})")
 
 
+def _check_rates(rate, size, argname) -> np.ndarray:
+    r = np.array(rate, dtype=np.float64)
+    if r.ndim == 0:
+        r = np.full(size, float(r))
+    if r.shape != (size,):
+        raise ValueError(f"{argname} has shape {r.shape}; allowed: a scalar or shape ({size},)")
+    if not np.all(np.isfinite(r)) or r.min() < 0:
+        raise ValueError(f"{argname} must be finite and >= 0 (Hz)")
+    return np.ascontiguousarray(r)
+
+
 def _check_placement(rule, proj):
     """Rules that only make sense on certain projections say so early, by name."""
     for r in _rules.rule_terms(rule):
@@ -265,13 +310,27 @@ class Network:
         return pop
 
     def add_population(self, size, activation="tanh", bias=0.0, name=None,
-                       settle_steps=10) -> Population:
-        """Add a rate population: activity ``f(sum_p W_p a_p + bias)``.
+                       settle_steps=10, *, neuron=None) -> Population:
+        """Add a rate population: activity ``f(sum_p W_p a_p + bias)``; or, with ``neuron``
+        (a model of :mod:`brainlearn.neurons`, e.g. ``bl.neurons.LIF()``), a population of
+        spiking neurons run by :func:`brainlearn.simulate`.
 
         ``bias`` is a scalar or an array of shape (size,). When the population has
         lateral projections (``connect(pop, pop)``), each presentation settles by
         ``settle_steps`` rounds of ``a = f(z_ff + W_lat a)`` starting from ``f(z_ff)``.
         """
+        if neuron is not None:
+            if not isinstance(neuron, _neurons.NeuronModel):
+                raise TypeError(f"neuron={neuron!r}; allowed: a model of brainlearn.neurons, "
+                                f"e.g. bl.neurons.LIF(); available: "
+                                f"{', '.join(_neurons.MODELS)}")
+            size = check_size(size, "size")
+            name = self._new_name(name, "pop", self.populations)
+            pop = Population(size, "spiking", np.zeros(size, self.dtype), name,
+                             len(self.populations), 0, neuron=neuron)
+            self.populations.append(pop)
+            self._version += 1
+            return pop
         if isinstance(settle_steps, bool) or not isinstance(settle_steps, numbers.Integral) \
                 or settle_steps < 0:
             raise ValueError(f"settle_steps={settle_steps!r} must be an integer >= 0")
@@ -291,6 +350,49 @@ class Network:
         self._version += 1
         return pop
 
+    def add_poisson(self, size, rate, name=None) -> Population:
+        """Add ``size`` Poisson spike sources firing at ``rate`` Hz (a scalar, or one rate
+        per unit of shape (size,)); change ``pop.rate`` between runs to present other
+        rates. Spikes are drawn from exponential inter-spike intervals."""
+        size = check_size(size, "size")
+        r = _check_rates(rate, size, "rate")
+        name = self._new_name(name, "poisson", self.populations)
+        pop = Population(size, "poisson", np.zeros(0, self.dtype), name, len(self.populations))
+        pop.rate = r
+        self.populations.append(pop)
+        self._version += 1
+        return pop
+
+    def add_spike_source(self, times, indices, size=None, name=None) -> Population:
+        """Add a source that fires the given spikes: neuron ``indices[k]`` at ``times[k]``
+        seconds (``size``: the number of neurons, default ``max(indices) + 1``)."""
+        t = np.asarray(times, dtype=np.float64)
+        idx = np.asarray(indices)
+        if t.ndim != 1 or idx.shape != t.shape:
+            raise ValueError(f"times and indices must be 1-d of the same length; got shapes "
+                             f"{t.shape} and {idx.shape}")
+        if not np.all(np.isfinite(t)) or (t.size and t.min() < 0):
+            raise ValueError("times must be finite and >= 0 (seconds)")
+        if idx.size and (not np.issubdtype(idx.dtype, np.integer) or idx.min() < 0):
+            raise ValueError("indices must be non-negative integers")
+        n = int(idx.max()) + 1 if idx.size else 1
+        size = n if size is None else check_size(size, "size")
+        if idx.size and idx.max() >= size:
+            raise ValueError(f"indices reach {int(idx.max())}; allowed: below size={size}")
+        name = self._new_name(name, "source", self.populations)
+        pop = Population(size, "spike_source", np.zeros(0, self.dtype), name,
+                         len(self.populations))
+        order = np.argsort(t, kind="stable")
+        pop.spike_times, pop.spike_indices = t[order], idx[order].astype(np.int64)
+        self.populations.append(pop)
+        self._version += 1
+        return pop
+
+    @property
+    def is_spiking(self) -> bool:
+        """True when the network has spiking populations or spike sources."""
+        return any(p.is_spiking or p.is_source for p in self.populations)
+
     def _resolve(self, pop, argname) -> Population:
         if isinstance(pop, str):
             for p in self.populations:
@@ -304,7 +406,7 @@ class Network:
         return pop
 
     def connect(self, pre, post, rule=None, *, init="glorot", mask=None, bounds=None, name=None,
-                **rule_params) -> Projection:
+                target="exc", **rule_params) -> Projection:
         """Connect ``pre`` to ``post`` and return the new :class:`Projection`.
 
         Parameters
@@ -319,11 +421,20 @@ class Network:
             Connectivity: synapses where ``mask`` is 0 do not exist and stay 0.
         bounds : (low, high), optional
             Hard weight bounds enforced after every update.
+        target : str
+            Into a spiking population: ``"exc"`` (a spike adds the weight to ``ge``) or
+            ``"inh"`` (to ``gi``).
         """
         pre = self._resolve(pre, "pre")
         post = self._resolve(post, "post")
-        if post.is_input:
+        if post.is_input or post.is_source:
             raise ValueError(f"post={post.name!r} is an input population; inputs receive no projections")
+        spiking = post.is_spiking or pre.is_spiking or pre.is_source
+        if spiking and not (post.is_spiking and (pre.is_spiking or pre.is_source)):
+            raise ValueError(f"connect({pre.name!r}, {post.name!r}): spiking populations and "
+                             "spike sources connect only to spiking populations")
+        if target not in ("exc", "inh"):
+            raise ValueError(f"target={target!r}; allowed: exc, inh")
         name = self._new_name(name, "proj", self.projections)
         shape = (post.size, pre.size)
         if isinstance(init, (np.ndarray, list, tuple)):
@@ -354,11 +465,12 @@ class Network:
             bounds = (lo, hi)
             np.clip(W, lo, hi, out=W)
         rule = _rules.make(rule, **rule_params)
-        if pre is not post and (cycle := self._would_cycle(pre, post)):
+        if not spiking and pre is not post and (cycle := self._would_cycle(pre, post)):
             raise NotImplementedError(
                 f"connecting {pre.name!r} -> {post.name!r} closes the cycle {cycle}; the "
                 "feed-forward engine does not run recurrent projections yet")
         proj = Projection(self, pre, post, W, rule, m, bounds, name, len(self.projections))
+        proj.target = target
         self.projections.append(proj)
         self._version += 1
         return proj

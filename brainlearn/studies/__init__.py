@@ -38,4 +38,4 @@ __all__ = ["Study", "register_study", "unregister_study", "get_study", "availabl
 
 # The built-in studies register themselves on import (after the names above exist: they
 # import Study and register_study from this package).
-from . import learning, memory, retention, spacing  # noqa: E402,F401
+from . import learning, memory, retention, spacing, stdp  # noqa: E402,F401

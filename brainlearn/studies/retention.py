@@ -389,6 +389,9 @@ def make_tasks(data, scenario, n_permuted, rng) -> list:
 def exclusion(rule_cls) -> str | None:
     """Why a rule class is left out of the study by default, or None when it fits."""
     needs = set(getattr(rule_cls, "needs", ()))
+    if getattr(rule_cls, "on_pre", None) is not None:  # a SpikingRule
+        return ("a spiking rule: it learns from spike times, and this study's networks are rate "
+                "networks (spiking layers join the study with the Diehl & Cook network)")
     family = rule_cls.tags.family
     if rule_cls.tags.lateral:
         return "a lateral rule (a population to itself); the study's networks are feed-forward"

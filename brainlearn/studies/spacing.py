@@ -376,7 +376,8 @@ from ._findings import spacing_findings  # noqa: E402
 
 def _reads_pre_post_only(rule_cls) -> bool:
     return (set(rule_cls.needs) <= {"pre", "post"} and not rule_cls.tags.constraint
-            and not rule_cls.tags.lateral)
+            and not rule_cls.tags.lateral
+            and getattr(rule_cls, "on_pre", None) is None)  # spiking rules: bl.simulate
 
 
 class SpacingStudy(Study):

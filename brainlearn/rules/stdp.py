@@ -1,0 +1,232 @@
+"""Spike-timing-dependent plasticity: the spiking rule protocol and the pair rule.
+
+A spiking rule (:class:`SpikingRule`) learns from spike times through per-neuron traces. The
+engine keeps the traces: ``x_pre`` (k_pre, n_pre) and ``x_post`` (k_post, n_post), each row
+decaying with the time constant named in the rule's ``traces`` (hyperparameter names). It
+calls two compiled event kernels::
+
+    on_pre(W, j, x_pre, x_post, params, state)    # presynaptic neuron j spiked
+    on_post(W, i, x_pre, x_post, params, state)   # postsynaptic neuron i spiked
+
+with every trace they read decayed to the time of the spike. ``on_pre`` changes column j of
+``W`` (and may read ``x_post`` of every neuron), ``on_post`` row i; each also bumps the traces
+of its own neuron (``x_pre[:, j]``, ``x_post[:, i]``), which is how a rule chooses between
+all-to-all (``x += 1``) and nearest-spike (``x = 1``) pairing. Work is proportional to the
+spikes times the fan-out, not to n_pre x n_post per step.
+
+Within one time step the order is Brian2's: the neurons are integrated and spike, then every
+presynaptic spike of the step is delivered (``on_pre``), then every postsynaptic spike
+(``on_post``). A presynaptic and a postsynaptic spike in the same step therefore count as
+pre-before-post.
+
+The clock-driven ``kernel`` of the rate protocol (:mod:`brainlearn.rules.base`) is made from
+the two event kernels (:func:`clock_kernel`): ``pre`` and ``post`` are the spike counts of one
+step of ``dt`` seconds, the traces live in the state. It is what ``bl.protocols.apply`` runs
+and what ``check_rule`` compares with the rule's NumPy twin, a clock-driven loop over the
+same equations.
+"""
+
+from __future__ import annotations
+
+import collections
+import math
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+
+from .._jit import jit
+from .base import LocalRule, hyperparameter, register
+
+__all__ = ["SpikingRule", "STDP", "STDPState", "clock_kernel"]
+
+#: the state every spiking rule has (traces and their decay rates), before its own fields
+STDPState = collections.namedtuple("STDPState", ["x_pre", "x_post", "rate_pre", "rate_post"])
+
+
+class SpikingRule(LocalRule):
+    """Base class of the rules driven by spike times (see the module docstring).
+
+    Class attributes beyond :class:`~brainlearn.rules.LearningRule`'s: ``traces``, a dict
+    ``{"pre": (names...), "post": (names...)}`` of the hyperparameters holding the time
+    constants (seconds) of each trace, and the event kernels ``on_pre`` and ``on_post``.
+    A subclass that sets ``on_pre`` and ``on_post`` gets its clock-driven ``kernel`` made
+    from them.
+    """
+
+    traces: ClassVar[dict] = {"pre": (), "post": ()}
+    on_pre: ClassVar = None
+    on_post: ClassVar = None
+    tags = dict(family="ltp")
+
+    def __init_subclass__(cls, **kwargs):
+        for attr in ("on_pre", "on_post"):
+            val = cls.__dict__.get(attr)
+            if val is not None and not isinstance(val, staticmethod):
+                setattr(cls, attr, staticmethod(val))
+        if cls.__dict__.get("on_pre") is not None and "kernel" not in cls.__dict__:
+            cls.kernel = clock_kernel(cls.on_pre, cls.on_post)
+        super().__init_subclass__(**kwargs)
+
+    def trace_rates(self):
+        """``(1/tau_pre..., ), (1/tau_post..., )``: the decay rates of the traces, per second."""
+        return (tuple(1.0 / getattr(self, k) for k in self.traces["pre"]),
+                tuple(1.0 / getattr(self, k) for k in self.traces["post"]))
+
+    def init_state(self, projection, rng):
+        W = projection.W
+        ratep, ratq = self.trace_rates()
+        return STDPState(np.zeros((len(ratep), W.shape[1]), W.dtype),
+                         np.zeros((len(ratq), W.shape[0]), W.dtype),
+                         np.array(ratep, W.dtype), np.array(ratq, W.dtype))
+
+
+def clock_kernel(on_pre, on_post):
+    """The clock-driven kernel of a spiking rule from its event kernels.
+
+    One step of ``dt``: every trace decays by ``exp(-dt / tau)``, then ``on_pre`` runs for
+    each presynaptic neuron with a spike in ``pre`` and ``on_post`` for each postsynaptic one
+    in ``post`` (once per spike), on a copy of ``W`` whose change is added to ``dW``.
+    """
+
+    @jit(cache=False)
+    def kernel(W, pre, post, mod, params, state, dt, dW, db):
+        Wn = W.copy()
+        xp = state.x_pre
+        xq = state.x_post
+        for r in range(xp.shape[0]):
+            f = math.exp(-dt * state.rate_pre[r])
+            for j in range(xp.shape[1]):
+                xp[r, j] *= f
+        for r in range(xq.shape[0]):
+            f = math.exp(-dt * state.rate_post[r])
+            for i in range(xq.shape[1]):
+                xq[r, i] *= f
+        for j in range(pre.shape[0]):
+            for _ in range(int(pre[j] + 0.5)):
+                on_pre(Wn, j, xp, xq, params, state)
+        for i in range(post.shape[0]):
+            for _ in range(int(post[i] + 0.5)):
+                on_post(Wn, i, xp, xq, params, state)
+        for i in range(W.shape[0]):
+            for j in range(W.shape[1]):
+                dW[i, j] += Wn[i, j] - W[i, j]
+
+    return kernel
+
+
+# -- pair-based STDP ----------------------------------------------------------------------------
+@jit
+def _stdp_on_pre(W, j, x_pre, x_post, params, state):
+    # the presynaptic trace first (Brian2's on_pre: Apre += dApre; w = clip(w + Apost))
+    if params.nearest:
+        x_pre[0, j] = 1.0
+    else:
+        x_pre[0, j] += 1.0
+    a = params.a_minus
+    for i in range(W.shape[0]):
+        w = W[i, j]
+        if params.soft:
+            w -= a * x_post[0, i] * (w - params.w_min)
+        else:
+            w -= a * params.w_max * x_post[0, i]
+        W[i, j] = min(max(w, params.w_min), params.w_max)
+
+
+@jit
+def _stdp_on_post(W, i, x_pre, x_post, params, state):
+    if params.nearest:
+        x_post[0, i] = 1.0
+    else:
+        x_post[0, i] += 1.0
+    a = params.a_plus
+    for j in range(W.shape[1]):
+        w = W[i, j]
+        if params.soft:
+            w += a * x_pre[0, j] * (params.w_max - w)
+        else:
+            w += a * params.w_max * x_pre[0, j]
+        W[i, j] = min(max(w, params.w_min), params.w_max)
+
+
+def _stdp_twin(rule, W, pre, post, mod, state, dt):
+    """Clock-driven NumPy twin: decay the traces, then the pre spikes, then the post spikes."""
+    Wn = W.astype(np.float64).copy()
+    xp, xq = state.x_pre, state.x_post
+    xp *= np.exp(-dt / rule.tau_plus)
+    xq *= np.exp(-dt / rule.tau_minus)
+    lo, hi = rule.w_min, rule.w_max
+    for j in np.flatnonzero(pre):
+        for _ in range(int(pre[j] + 0.5)):  # spike counts, rounded as the kernel does
+            xp[0, j] = 1.0 if rule.nearest else xp[0, j] + 1.0
+            dep = rule.a_minus * xq[0] * ((Wn[:, j] - lo) if rule.soft else hi)
+            Wn[:, j] = np.clip(Wn[:, j] - dep, lo, hi)
+    for i in np.flatnonzero(post):
+        for _ in range(int(post[i] + 0.5)):
+            xq[0, i] = 1.0 if rule.nearest else xq[0, i] + 1.0
+            pot = rule.a_plus * xp[0] * ((hi - Wn[i]) if rule.soft else hi)
+            Wn[i] = np.clip(Wn[i] + pot, lo, hi)
+    return Wn - W, np.zeros(0)
+
+
+@register("stdp")
+@dataclass(frozen=True, repr=False)
+class STDP(SpikingRule):
+    r"""Pair-based spike-timing-dependent plasticity with per-neuron traces.
+
+    Each presynaptic spike bumps the trace :math:`x_j` and depresses, each postsynaptic
+    spike bumps :math:`y_i` and potentiates:
+
+    .. math::
+
+        \tau_+ \frac{dx_j}{dt} = -x_j, \qquad \tau_- \frac{dy_i}{dt} = -y_i
+
+        \text{pre spike: } x_j \mathrel{+}= 1,\ \ w_{ij} \mathrel{-}= A_- \, y_i \, f_-(w_{ij});
+        \qquad
+        \text{post spike: } y_i \mathrel{+}= 1,\ \ w_{ij} \mathrel{+}= A_+ \, x_j \, f_+(w_{ij})
+
+    so a pair at :math:`\Delta t = t_\mathrm{post} - t_\mathrm{pre}` changes the weight by
+    :math:`A_+ e^{-\Delta t/\tau_+}` (:math:`\Delta t > 0`) or
+    :math:`-A_- e^{\Delta t/\tau_-}` (:math:`\Delta t < 0`), in units of ``w_max``.
+    Additive (``soft=False``; Song, Miller & Abbott 2000): :math:`f_\pm = w_\max` with hard
+    bounds :math:`[w_\min, w_\max]`. Multiplicative (``soft=True``; van Rossum, Bi &
+    Turrigiano 2000): :math:`f_+ = w_\max - w`, :math:`f_- = w - w_\min`. ``nearest=True``
+    pairs each spike only with the latest spike of the other neuron (traces reset to 1
+    instead of adding 1). The defaults are those of Brian2's example of Song et al.:
+    :math:`A_+ = 0.01`, :math:`A_- = 1.05 A_+` (with :math:`\tau_- = \tau_+` = 20 ms), so
+    that depression slightly outweighs potentiation.
+
+    References
+    ----------
+    Song, Miller & Abbott (2000). Competitive Hebbian learning through spike-timing-dependent
+    synaptic plasticity. Nat. Neurosci. 3, 919-926.
+    van Rossum, Bi & Turrigiano (2000). Stable Hebbian learning from spike timing-dependent
+    plasticity. J. Neurosci. 20, 8812-8821.
+    Bi & Poo (1998). Synaptic modifications in cultured hippocampal neurons. J. Neurosci.
+    18, 10464-10472.
+    """
+
+    a_plus: float = hyperparameter(0.01, low=0.0, doc="potentiation per pair, in units of w_max")
+    a_minus: float = hyperparameter(0.0105, low=0.0, doc="depression per pair, in units of w_max")
+    tau_plus: float = hyperparameter(20e-3, low=0.0, low_open=True,
+                                     doc="presynaptic trace time constant (s)")
+    tau_minus: float = hyperparameter(20e-3, low=0.0, low_open=True,
+                                      doc="postsynaptic trace time constant (s)")
+    w_min: float = hyperparameter(0.0, doc="lower weight bound")
+    w_max: float = hyperparameter(0.01, low=0.0, low_open=True, doc="upper weight bound")
+    soft: bool = hyperparameter(False, doc="multiplicative (soft) bounds instead of additive")
+    nearest: bool = hyperparameter(False, doc="nearest-spike pairing instead of all-to-all")
+
+    summary = "pair-based STDP with traces; additive or multiplicative bounds"
+    equation = (r"\Delta w = A_+ e^{-\Delta t/\tau_+}\ (\Delta t > 0),\ "
+                r"-A_- e^{\Delta t/\tau_-}\ (\Delta t < 0)")
+    reference = "Song, Miller & Abbott 2000, Nat. Neurosci. 3:919; van Rossum et al. 2000"
+    traces = {"pre": ("tau_plus",), "post": ("tau_minus",)}
+    on_pre = _stdp_on_pre
+    on_post = _stdp_on_post
+    numpy_twin = _stdp_twin
+
+    def __post_init__(self):
+        super().__post_init__()
+        if not self.w_min < self.w_max:
+            raise ValueError(f"STDP: w_min={self.w_min!r} must be below w_max={self.w_max!r}")

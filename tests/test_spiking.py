@@ -1,0 +1,267 @@
+"""Spiking populations, Poisson sources and STDP (bl.simulate).
+
+Neurons against their analytic solutions, the Poisson sources against the statistics of a
+Poisson process, the event-driven STDP against a clock-driven NumPy twin on the same spike
+trains, the pair rule's window against its equation, and Song, Miller & Abbott's bimodal
+weight distribution at a reduced size.
+"""
+
+import math
+
+import numpy as np
+import pytest
+
+import brainlearn as bl
+from brainlearn.neurons import GE, VARIABLES
+from brainlearn.rules.stdp import STDPState
+
+LIF = bl.neurons.LIF
+
+
+def _one_neuron(neuron, rate=0.0, n_in=1):
+    net = bl.Network(seed=3)
+    src = net.add_poisson(n_in, rate=rate)
+    out = net.add_population(1, neuron=neuron)
+    net.connect(src, out, init=np.zeros((1, n_in)))
+    return net, out
+
+
+# -- neurons ---------------------------------------------------------------------------------------
+def test_lif_relaxes_to_rest_with_the_membrane_time_constant():
+    neuron = LIF(tau_m=20e-3)
+    net, out = _one_neuron(neuron)
+    out.neuron_state[0, 0] = -60e-3
+    r = bl.simulate(net, 0.1, dt=1e-4, monitor=bl.Monitor(state={out.name: ("v",)},
+                                                          state_every=1e-4))
+    t = r.state_times
+    expect = neuron.v_rest + (-60e-3 - neuron.v_rest) * np.exp(-t / 20e-3)
+    np.testing.assert_allclose(r.state[out.name]["v"][:, 0], expect, rtol=0, atol=1e-9)
+
+
+@pytest.mark.parametrize("g0", [0.5, 2.0])
+def test_lif_with_a_constant_conductance_fires_at_the_analytic_rate(g0):
+    """A constant excitatory conductance g (relative to leak) drives v toward
+    v_inf = (v_rest + g E_e) / (1 + g) with time constant tau_m / (1 + g): the interval from
+    reset to threshold is tau ln((v_inf - v_reset) / (v_inf - v_thresh))."""
+    neuron = LIF(tau_e=1e9, t_ref=2e-3)  # ge does not decay
+    net, out = _one_neuron(neuron)
+    out.neuron_state[GE, 0] = g0
+    out.neuron_state[0, 0] = neuron.v_reset
+    dt = 1e-5
+    r = bl.simulate(net, 1.0, dt=dt)
+    v_inf = (neuron.v_rest + g0 * neuron.E_e) / (1 + g0)
+    isi = neuron.tau_m / (1 + g0) * math.log((v_inf - neuron.v_reset) / (v_inf - neuron.v_thresh))
+    isi = math.ceil(isi / dt - 1e-9) * dt + neuron.t_ref  # spikes are seen at the end of a step
+    times = r.spikes[out.name][0]
+    np.testing.assert_allclose(np.diff(times), isi, rtol=0, atol=1.5 * dt)
+    assert len(times) == pytest.approx(1.0 / isi, abs=1)
+
+
+def test_current_based_lif_adds_the_synaptic_variable_in_volts():
+    neuron = LIF(synapse="current", tau_e=1e9)
+    net, out = _one_neuron(neuron)
+    out.neuron_state[GE, 0] = 10e-3  # 10 mV of drive: v -> v_rest + 10 mV, below threshold
+    r = bl.simulate(net, 0.2, monitor=bl.Monitor(state={out.name: ("v",)}, state_every=1e-3))
+    t = r.state_times
+    expect = neuron.v_rest + 10e-3 * (1 - np.exp(-t / neuron.tau_m))
+    np.testing.assert_allclose(r.state[out.name]["v"][:, 0], expect, atol=1e-9)
+    assert r.counts[out.name][0] == 0
+
+
+def test_adaptive_threshold_grows_with_each_spike_and_slows_firing():
+    plain = LIF(tau_e=1e9)
+    adapting = LIF(tau_e=1e9, theta_plus=1e-3, tau_theta=10.0)
+    rates = []
+    for neuron in (plain, adapting):
+        net, out = _one_neuron(neuron)
+        out.neuron_state[GE, 0] = 1.0
+        r = bl.simulate(net, 0.5, monitor=bl.Monitor(state={out.name: ("theta",)},
+                                                     state_every=0.5))
+        rates.append(r.rates[out.name][0])
+        if neuron is adapting:
+            n = r.counts[out.name][0]
+            theta = r.state[out.name]["theta"][-1, 0]
+            assert 0.9 * n * 1e-3 < theta <= n * 1e-3  # n bumps, a little decay
+    assert rates[1] < 0.8 * rates[0]
+
+
+# -- Poisson sources ------------------------------------------------------------------------------
+def test_poisson_sources_have_poisson_statistics():
+    net = bl.Network(seed=0)
+    rate = np.linspace(5.0, 40.0, 400)
+    src = net.add_poisson(400, rate=rate)
+    out = net.add_population(1, neuron=LIF())
+    net.connect(src, out, init=np.zeros((1, 400)))
+    r = bl.simulate(net, 20.0, seed=5)
+    counts = r.counts[src.name]
+    expected = rate * 20.0
+    z = (counts - expected) / np.sqrt(expected)
+    assert abs(z.mean()) < 0.2 and 0.8 < z.std() < 1.2  # counts ~ Poisson(rate T)
+    times, idx = r.spikes[src.name]
+    isi = np.diff(times[idx == 399])
+    cv = isi.std() / isi.mean()
+    assert 0.9 < cv < 1.1  # exponential intervals (CV 1), up to the step of 0.1 ms
+    assert np.all(np.diff(times) >= 0)
+
+
+def test_same_seed_same_spikes_and_weights_other_seed_other():
+    def run(seed):
+        net = bl.Network(seed=1)
+        src = net.add_poisson(50, rate=20.0)
+        out = net.add_population(2, neuron=LIF())
+        q = net.connect(src, out, rule="stdp", init=np.full((2, 50), 0.005))
+        r = bl.simulate(net, 2.0, seed=seed)
+        return r.spikes[src.name][1], q.W.copy()
+    a, b, c = run(7), run(7), run(8)
+    assert np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1])
+    assert not np.array_equal(a[0], c[0])
+
+
+def test_a_spike_source_fires_the_given_spikes():
+    times = np.array([0.0101, 0.0305, 0.0305, 0.05])
+    idx = np.array([0, 2, 1, 0])
+    net = bl.Network(seed=0)
+    src = net.add_spike_source(times, idx, size=3)
+    out = net.add_population(1, neuron=LIF())
+    net.connect(src, out, init=np.zeros((1, 3)))
+    r = bl.simulate(net, 0.1, dt=1e-4)
+    t, i = r.spikes[src.name]
+    np.testing.assert_allclose(t, [0.0102, 0.0306, 0.0306, 0.0501], atol=1e-12)
+    assert sorted(zip(np.round(t, 6), i)) == sorted(zip(np.round(t, 6), [0, 2, 1, 0]))
+
+
+# -- STDP ----------------------------------------------------------------------------------------
+def _clock_driven(rule, W0, pre_steps, post_steps, n_steps, dt):
+    """The rule's NumPy twin, step by step, on the recorded spike trains."""
+    W = W0.astype(np.float64).copy()
+    n_post, n_pre = W.shape
+    st = STDPState(np.zeros((1, n_pre)), np.zeros((1, n_post)), None, None)
+    pre = np.zeros((n_steps, n_pre))
+    post = np.zeros((n_steps, n_post))
+    np.add.at(pre, (pre_steps[0], pre_steps[1]), 1)
+    np.add.at(post, (post_steps[0], post_steps[1]), 1)
+    for s in range(n_steps):
+        dW, _ = rule.numpy_twin(rule, W, pre[s], post[s], None, st, dt)
+        W += dW
+    return W
+
+
+@pytest.mark.parametrize("soft,nearest", [(False, False), (True, False), (False, True)])
+def test_event_driven_stdp_equals_its_clock_driven_twin(soft, nearest):
+    rule = bl.rules.STDP(a_plus=0.02, a_minus=0.021, soft=soft, nearest=nearest, w_max=0.05)
+    net = bl.Network(seed=2)
+    src = net.add_poisson(200, rate=30.0)
+    out = net.add_population(3, neuron=LIF())
+    W0 = np.random.default_rng(0).uniform(0.0, 0.05, (3, 200))
+    q = net.connect(src, out, rule=rule, init=W0)
+    dt = 1e-4
+    r = bl.simulate(net, 3.0, dt=dt, seed=4)
+    assert r.counts[out.name].sum() > 20, "the neurons hardly fired: the test would prove little"
+
+    def steps(pop):
+        t, i = r.spikes[pop.name]
+        return np.round(t / dt).astype(int) - 1, i
+    W = _clock_driven(rule, W0, steps(src), steps(out), int(round(3.0 / dt)), dt)
+    assert np.abs(W - W0).max() > 0.01
+    np.testing.assert_allclose(q.W, W, rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("delta", [-40e-3, -10e-3, -2e-3, 2e-3, 10e-3, 40e-3])
+def test_pair_stdp_window_follows_its_equation(delta):
+    """One pair at dt = t_post - t_pre: +A_plus exp(-dt / tau_plus) w_max for dt > 0,
+    -A_minus exp(dt / tau_minus) w_max for dt < 0 (Bi & Poo 1998's window, in shape)."""
+    rule = bl.rules.STDP(a_plus=0.01, a_minus=0.012, tau_plus=17e-3, tau_minus=34e-3, w_max=1.0)
+    dt = 1e-4
+    t_pre = 0.1
+    t_post = t_pre + delta
+    net = bl.Network(seed=0)
+    pre = net.add_spike_source([t_pre], [0])
+    post_drive = net.add_spike_source([t_post], [0])
+    out = net.add_population(1, neuron=LIF(t_ref=1.0))  # one spike, then refractory
+    # the plastic synapse is inhibitory, so that its spike cannot make the neuron fire
+    q = net.connect(pre, out, rule=rule, init=[[0.5]], target="inh")
+    net.connect(post_drive, out, init=[[50.0]])  # a kick that makes the neuron fire at once
+    r = bl.simulate(net, 0.3, dt=dt)
+    t_spike = r.spikes[out.name][0]
+    assert len(t_spike) == 1
+    d = t_spike[0] - r.spikes[pre.name][0][0]
+    expect = 0.01 * math.exp(-d / 17e-3) if d >= 0 else -0.012 * math.exp(d / 34e-3)
+    assert np.sign(q.W[0, 0] - 0.5) == np.sign(delta)
+    assert q.W[0, 0] - 0.5 == pytest.approx(expect, rel=1e-9)
+
+
+def test_song_miller_abbott_weights_become_bimodal_at_a_reduced_size():
+    """Additive STDP with hard bounds and slightly stronger depression pushes the weights of
+    many Poisson inputs onto one neuron to both bounds (Song, Miller & Abbott 2000, Fig. 2;
+    Brian2's example gives mean w/w_max 0.47 with 19% above 0.9 and 24% below 0.1 after
+    100 s; here 500 inputs at 30 Hz, the same input drive, 60 s)."""
+    net = bl.Network(seed=0)
+    src = net.add_poisson(500, rate=30.0)
+    out = net.add_population(1, neuron=LIF())
+    rule = bl.rules.STDP(w_max=0.01)
+    q = net.connect(src, out, rule=rule, init=np.random.default_rng(0).uniform(0, 0.01, (1, 500)))
+    w0 = q.W.ravel() / 0.01
+    r = bl.simulate(net, 60.0, seed=1, monitor=bl.Monitor(spikes=False))
+    w = q.W.ravel() / 0.01
+    high, low = (w > 0.9).mean(), (w < 0.1).mean()
+    # uniform at the start: 10% in each end bin; at the end both ends have filled
+    assert (w0 > 0.9).mean() < 0.15 and (w0 < 0.1).mean() < 0.15
+    assert high > 0.15 and low > 0.15 and high + low > 0.4, (high, low)
+    assert 0.3 < w.mean() < 0.65
+    assert 5.0 < r.rates[out.name][0] < 60.0
+
+
+# -- bad input -------------------------------------------------------------------------------------
+def test_bad_input_is_named():
+    net = bl.Network(seed=0)
+    with pytest.raises(TypeError, match="neuron=.*allowed: a model of brainlearn.neurons"):
+        net.add_population(3, neuron="lif")
+    with pytest.raises(ValueError, match="rate must be finite and >= 0"):
+        net.add_poisson(3, rate=[1.0, -1.0, 2.0])
+    with pytest.raises(ValueError, match=r"LIF: tau_m=0; allowed: a positive number"):
+        LIF(tau_m=0)
+    with pytest.raises(ValueError, match="synapse='ohmic'; allowed: conductance, current"):
+        LIF(synapse="ohmic")
+    src = net.add_poisson(3, rate=5.0)
+    rate_pop = net.add_population(2)
+    with pytest.raises(ValueError, match="connect only to spiking populations"):
+        net.connect(src, rate_pop)
+    out = net.add_population(2, neuron=LIF())
+    with pytest.raises(ValueError, match="target='both'; allowed: exc, inh"):
+        net.connect(src, out, target="both")
+    with pytest.raises(ValueError, match="is a rate population"):
+        bl.simulate(net, 1.0)
+    net2 = bl.Network(seed=0)
+    s2, o2 = net2.add_poisson(3, rate=5.0), net2.add_population(2, neuron=LIF())
+    net2.connect(s2, o2, rule="oja")
+    with pytest.raises(ValueError, match="'oja', which is not a spiking rule; allowed on a "
+                                         "spiking network: .*stdp"):
+        bl.simulate(net2, 1.0)
+    net3, o3 = _one_neuron(LIF())
+    with pytest.raises(ValueError, match="duration=-1; allowed: a positive number of seconds"):
+        bl.simulate(net3, -1)
+    with pytest.raises(ValueError, match="monitor names population 'nope'"):
+        bl.simulate(net3, 0.1, monitor=bl.Monitor(spikes=["nope"]))
+    with pytest.raises(ValueError, match="has \\['voltage'\\]; allowed: " + ", ".join(VARIABLES)):
+        bl.simulate(net3, 0.1, monitor=bl.Monitor(state={o3.name: ("voltage",)}))
+    with pytest.raises(ValueError, match="no spiking population"):
+        bl.simulate(bl.mlp([4, 3], rule="backprop", seed=0), 1.0)
+
+
+# -- the study -----------------------------------------------------------------------------------
+def test_stdp_study_rows_and_the_soft_bound_control():
+    from brainlearn.studies.stdp import N_BINS, StdpConfig, run
+    config = StdpConfig(n_inputs=1000, input_rate=15.0, duration=20.0, record_every=10.0)
+    rows = {rule: run(config, rule, 0) for rule in ("stdp", "stdp_soft")}
+    for rule, rr in rows.items():
+        dens = [r["value"] for r in rr if r["metric"] == "weight_density"]
+        assert len(dens) == N_BINS and sum(dens) == pytest.approx(1.0)
+        course = [r for r in rr if r["task"] == "course" and r["metric"] == "w_mean"]
+        assert [r["step"] for r in course] == [0, 10000, 20000]  # simulated milliseconds
+        assert {r["metric"] for r in rr if r["task"] == "final"} == {
+            "weight_density", "w_mean", "frac_high", "frac_low", "post_rate", "wall_time"}
+    final = {rule: {r["metric"]: r["value"] for r in rr if r["task"] == "final" and r["step"] == 0}
+             for rule, rr in rows.items()}
+    # soft bounds pull every weight toward the middle; hard bounds let them reach the ends
+    assert final["stdp_soft"]["frac_high"] + final["stdp_soft"]["frac_low"] < 0.02
+    assert final["stdp"]["frac_high"] + final["stdp"]["frac_low"] > 0.25  # from 0.2 uniform
