@@ -63,6 +63,8 @@ RULE_COLORS = {
     "hopfield_hebb": _ROSE, "storkey": _INDIGO, "pseudo_inverse": _TEAL, "clipped_hebb": _WINE,
     "stochastic_binary": _GREEN, "cascade": _PURPLE,
     "anti_hebbian": _SAND, "synaptic_scaling": _CYAN,
+    # spiking: the pair rule and the stdp study's variants of it
+    "stdp": _INDIGO, "stdp_soft": _CYAN, "stdp_nearest": _TEAL,
     # constraints appear only chained to another rule
     "clip": _WINE, "row_normalize": _GREEN, "weight_decay": _SAND,
 }

@@ -200,12 +200,8 @@ class StdpStudy(Study):
 
         from matplotlib.figure import Figure
 
-        from ..plotting import PALETTE, band, mean_ci, rule_color, save_figure
+        from ..plotting import band, mean_ci, rule_color, save_figure
         paths = []
-        fixed = {"stdp": PALETTE[0], "stdp_soft": PALETTE[1], "stdp_nearest": PALETTE[2]}
-
-        def rule_color(rule, _default=rule_color):  # noqa: F811 - the variants apart
-            return fixed.get(rule) or _default(rule)
         rules = sorted({r["rule"] for r in rows})
         fig = Figure(figsize=(4.2 * len(rules), 3.4), layout="constrained")
         axes = fig.subplots(1, len(rules), squeeze=False, sharey=True)[0]
