@@ -129,6 +129,8 @@ def main(argv=None):
     p.add_argument("--brian2-python", default=os.environ.get("BRIAN2_PYTHON"), metavar="PATH",
                    help="the Python of a virtual environment with brian2==2.9.0 (numpy<2.3, "
                         "cython); default $BRIAN2_PYTHON")
+    p.add_argument("--max-synapses", type=float, default=1e7,
+                   help="largest scaled case (default 1e7; Brian2 takes minutes there)")
     p.add_argument("--duration", type=float, default=None,
                    help="simulated seconds of the Song-Miller-Abbott case (default 100)")
     args = p.parse_args(argv)
@@ -173,7 +175,8 @@ def main(argv=None):
         print(f"target: >= {target:g}x Brian2's C++ standalone: {ratio:.1f}x "
               f"({'met' if ratio >= target else 'NOT met'})")
     scaled = {}
-    sizes = [10**5] if args.quick else [10**5, 10**6, 10**7]
+    sizes = [N for N in ([10**5] if args.quick else [10**5, 10**6, 10**7])
+             if N <= args.max_synapses]
     scaled_duration = 2.0 if args.quick else 10.0
     print(f"\nscaled: 1000 inputs -> N/1000 neurons, all to all, {scaled_duration:g} s; "
           "synaptic events per second")

@@ -46,8 +46,18 @@ import numpy as np
 
 from brainlearn._jit import inline_copy
 from brainlearn._jit import jit as _jit
-from brainlearn.engine.spiking import advance_clock, deliver, grow, lazy_decay, source_events
-from brainlearn.neurons import step_factors, step_population
+from brainlearn.engine import spiking as _sp
+from brainlearn import neurons as _nr
+
+# the helpers of the hot loop are inlined: a call with array arguments costs tens of
+# nanoseconds (reference counts), more than the work of a step of a small network
+advance_clock = inline_copy(_sp.advance_clock)
+deliver = inline_copy(_sp.deliver)
+grow = _sp.grow
+lazy_decay = inline_copy(_sp.lazy_decay)
+source_events = inline_copy(_sp.source_events)
+step_factors = _nr.step_factors
+step_population = inline_copy(_nr.step_population)
 '''
 
 
