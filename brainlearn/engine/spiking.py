@@ -226,6 +226,15 @@ def _structure(net):
     return pops, projs
 
 
+def _decay(e, x, E, k, G, iG):
+    """Emit :func:`lazy_decay` of column ``k`` written out."""
+    e(f"for r in range({x}.shape[0]):")
+    e.indent()
+    e(f"{x}[r, {k}] *= {G}[r] * {E}[r, {k}]")
+    e(f"{E}[r, {k}] = {iG}[r]")
+    e.dedent()
+
+
 def _source(net):
     """The body of the generated module, the lines that import its kernels (None when one
     cannot be imported by name) and the kernels."""
@@ -295,13 +304,25 @@ def _source(net):
                 e(f"G{side}{k} = np.ones(states[{k}].{rate}.shape[0])")
                 e(f"iG{side}{k} = np.ones(states[{k}].{rate}.shape[0])")
                 e(f"D{side}{k} = np.exp(-dt * states[{k}].{rate})")
+                e(f"ONE{side}{k} = np.ones(states[{k}].{rate}.shape[0])")
     e("for s in range(n_steps):")
     e.indent()
     e("t = (s + 1) * dt")
     for k, q in enumerate(net.projections):
         if q.rule is not None:
-            e(f"advance_clock(Gp{k}, iGp{k}, Dp{k}, xp{k}, EP{k})")
-            e(f"advance_clock(Gq{k}, iGq{k}, Dq{k}, xq{k}, EQ{k})")
+            for side, x, E in (("p", "xp", "EP"), ("q", "xq", "EQ")):
+                # the trace clock, written out (a call per step costs more than its work);
+                # the rare renormalisation is a call
+                e(f"for r in range(G{side}{k}.shape[0]):")
+                e.indent()
+                e(f"g = G{side}{k}[r] * D{side}{k}[r]")
+                e(f"G{side}{k}[r] = g")
+                e(f"iG{side}{k}[r] = 1.0 / g")
+                e("if g < 1e-150:")
+                e.indent()
+                e(f"advance_clock(G{side}{k}, iG{side}{k}, ONE{side}{k}, {x}{k}, {E}{k})")
+                e.dedent()
+                e.dedent()
     # 1. the neurons spike; the sources emit the spikes of the step
     for p in pops:
         i = p.index
@@ -320,7 +341,7 @@ def _source(net):
             e.dedent()
             e.dedent()
         elif p.activation == "poisson":
-            e(f"n{i} = source_events(tn{i}, t, rc{i}, tot{i}, idx{i})")
+            e(f"n{i} = source_events(tn{i}, t, rc{i}, tot{i}, idx{i}) if tn{i}[0] < t else 0")
         elif p.activation == "spike_source":
             e(f"n{i} = 0")
             e(f"while pos{i} < ss{i}.shape[0] and ss{i}[pos{i}] == s:")
@@ -357,12 +378,16 @@ def _source(net):
         e(f"for c in range(n{pre}):")
         e.indent()
         e(f"j = idx{pre}[c]")
-        e(f"deliver({g}, W{k}, j)")
+        # written out: a helper call per spike costs more than its work
+        e(f"for i in range(W{k}.shape[0]):")
+        e.indent()
+        e(f"{g}[i] += W{k}[i, j]")
+        e.dedent()
         if q.rule is not None:
-            e(f"lazy_decay(xp{k}, EP{k}, j, Gp{k}, iGp{k})")
+            _decay(e, f"xp{k}", f"EP{k}", "j", f"Gp{k}", f"iGp{k}")
             e(f"for i in range(W{k}.shape[0]):")
             e.indent()
-            e(f"lazy_decay(xq{k}, EQ{k}, i, Gq{k}, iGq{k})")
+            _decay(e, f"xq{k}", f"EQ{k}", "i", f"Gq{k}", f"iGq{k}")
             e.dedent()
             e(f"on_pre{k}(W{k}, j, xp{k}, xq{k}, pa{k}, st{k})")
         e.dedent()
@@ -374,10 +399,10 @@ def _source(net):
         e(f"for c in range(n{post}):")
         e.indent()
         e(f"i = idx{post}[c]")
-        e(f"lazy_decay(xq{k}, EQ{k}, i, Gq{k}, iGq{k})")
+        _decay(e, f"xq{k}", f"EQ{k}", "i", f"Gq{k}", f"iGq{k}")
         e(f"for j in range(W{k}.shape[1]):")
         e.indent()
-        e(f"lazy_decay(xp{k}, EP{k}, j, Gp{k}, iGp{k})")
+        _decay(e, f"xp{k}", f"EP{k}", "j", f"Gp{k}", f"iGp{k}")
         e.dedent()
         e(f"on_post{k}(W{k}, i, xp{k}, xq{k}, pa{k}, st{k})")
         e.dedent()
