@@ -25,7 +25,7 @@ import numpy as np
 
 from ._jit import jit
 
-__all__ = ["NeuronModel", "LIF", "V", "GE", "GI", "W", "REF", "THETA", "N_VARS", "VARIABLES",
+__all__ = ["NeuronModel", "LIF", "AdEx", "Izhikevich", "V", "GE", "GI", "W", "REF", "THETA", "N_VARS", "VARIABLES",
            "step_population", "step_factors", "MODELS"]
 
 #: rows of a population's state array
@@ -34,7 +34,7 @@ N_VARS = 6
 VARIABLES = ("v", "ge", "gi", "w", "refractory", "theta")
 
 #: model codes (the first number of every parameter vector)
-LIF_CONDUCTANCE, LIF_CURRENT = 0, 1
+LIF_CONDUCTANCE, LIF_CURRENT, ADEX, IZHIKEVICH = 0, 1, 2, 3
 
 
 def _positive(name, value):
@@ -143,7 +143,124 @@ class LIF(NeuronModel):
         return LIF_CONDUCTANCE if self.synapse == "conductance" else LIF_CURRENT
 
 
-MODELS = {"LIF": LIF}
+@dataclass(frozen=True)
+class AdEx(NeuronModel):
+    r"""Adaptive exponential integrate-and-fire neuron (Brette & Gerstner 2005).
+
+    .. math::
+
+        C \frac{dv}{dt} = -g_L (v - E_L) + g_L \Delta_T e^{(v - V_T)/\Delta_T} - w + I
+            + g_L \left[g_e (E_e - v) + g_i (E_i - v)\right]
+
+        \tau_w \frac{dw}{dt} = a (v - E_L) - w
+
+    When :math:`v > V_\mathrm{peak}`: :math:`v \leftarrow V_r`, :math:`w \leftarrow w + b`.
+    Synaptic conductances are relative to the leak :math:`g_L` and decay with
+    :math:`\tau_e`, :math:`\tau_i`; ``i_ext`` is a constant current (A). Integrated with
+    forward Euler from the state at the start of the step, as in the paper (use
+    ``dt`` <= 0.1 ms). The defaults are the paper's Fig. 2 cell (C 281 pF, g_L 30 nS,
+    E_L -70.6 mV, V_T -50.4 mV, Delta_T 2 mV, tau_w 144 ms, a 4 nS, b 0.0805 nA),
+    with V_r = E_L and V_peak = 20 mV.
+
+    References
+    ----------
+    Brette & Gerstner (2005). Adaptive exponential integrate-and-fire model as an effective
+    description of neuronal activity. J. Neurophysiol. 94, 3637-3642.
+    """
+
+    C: float = 281e-12
+    g_L: float = 30e-9
+    E_L: float = -70.6e-3
+    V_T: float = -50.4e-3
+    Delta_T: float = 2e-3
+    tau_w: float = 144e-3
+    a: float = 4e-9
+    b: float = 0.0805e-9
+    V_r: float = -70.6e-3
+    V_peak: float = 20e-3
+    t_ref: float = 0.0
+    i_ext: float = 0.0
+    tau_e: float = 5e-3
+    tau_i: float = 10e-3
+    E_e: float = 0.0
+    E_i: float = -80e-3
+    theta_plus: float = 0.0
+    tau_theta: float = 1e7
+
+    code: ClassVar[int] = ADEX
+    layout: ClassVar[tuple] = ("C", "g_L", "E_L", "V_T", "Delta_T", "tau_w", "a", "b", "V_r",
+                               "V_peak", "t_ref", "i_ext", "tau_e", "tau_i", "E_e", "E_i",
+                               "theta_plus", "tau_theta")
+
+    def __post_init__(self):
+        for k in ("C", "g_L", "Delta_T", "tau_w", "tau_e", "tau_i", "tau_theta"):
+            _positive(f"AdEx: {k}", getattr(self, k))
+        for k in ("E_L", "V_T", "a", "b", "V_r", "V_peak", "i_ext", "E_e", "E_i"):
+            _finite(f"AdEx: {k}", getattr(self, k))
+        for k in ("t_ref", "theta_plus"):
+            _finite(f"AdEx: {k}", getattr(self, k))
+            if getattr(self, k) < 0:
+                raise ValueError(f"AdEx: {k}={getattr(self, k)!r}; allowed: >= 0")
+        if not self.V_r < self.V_peak:
+            raise ValueError(f"AdEx: V_r={self.V_r!r} must be below V_peak={self.V_peak!r}")
+
+    def v_start(self) -> float:
+        return float(self.E_L)
+
+
+@dataclass(frozen=True)
+class Izhikevich(NeuronModel):
+    r"""Izhikevich's simple model (2003), in SI units outside and the paper's inside.
+
+    With :math:`v` in mV and :math:`t` in ms:
+
+    .. math::
+
+        \frac{dv}{dt} = 0.04 v^2 + 5 v + 140 - u + I, \qquad \frac{du}{dt} = a (b v - u)
+
+    When :math:`v \ge 30` mV: :math:`v \leftarrow c`, :math:`u \leftarrow u + d`.
+    :math:`I` is ``i_ext`` plus the synaptic variables ``ge - gi`` (current-based, in the
+    paper's units, decaying with ``tau_e``, ``tau_i``). ``v`` is stored in volts and ``c`` is
+    given in volts. Integrated with forward Euler from the state at the start of the step
+    (use ``dt`` <= 0.5 ms). The defaults are the paper's regular-spiking cell (a 0.02,
+    b 0.2, c -65 mV, d 8).
+
+    References
+    ----------
+    Izhikevich (2003). Simple model of spiking neurons. IEEE Trans. Neural Netw. 14,
+    1569-1572.
+    """
+
+    a: float = 0.02
+    b: float = 0.2
+    c: float = -65e-3
+    d: float = 8.0
+    i_ext: float = 0.0
+    tau_e: float = 5e-3
+    tau_i: float = 10e-3
+    theta_plus: float = 0.0
+    tau_theta: float = 1e7
+
+    code: ClassVar[int] = IZHIKEVICH
+    layout: ClassVar[tuple] = ("a", "b", "c", "d", "i_ext", "tau_e", "tau_i", "theta_plus",
+                               "tau_theta")
+
+    def __post_init__(self):
+        for k in ("tau_e", "tau_i", "tau_theta"):
+            _positive(f"Izhikevich: {k}", getattr(self, k))
+        for k in ("a", "b", "c", "d", "i_ext", "theta_plus"):
+            _finite(f"Izhikevich: {k}", getattr(self, k))
+
+    def initial_state(self, n) -> np.ndarray:
+        s = super().initial_state(n)
+        s[W] = self.b * s[V] * 1e3  # u = b v at rest (v in mV)
+        return s
+
+    def v_start(self) -> float:
+        return -65e-3
+
+
+MODELS = {"LIF": LIF, "AdEx": AdEx, "Izhikevich": Izhikevich}
 
 
 @jit
@@ -157,6 +274,14 @@ def step_factors(p, dt):
         out[1] = math.exp(-dt / p[7])   # gi
         out[2] = math.exp(-dt / p[11])  # theta
         out[3] = math.exp(-dt / p[1])   # v, current-based
+    elif code == ADEX:
+        out[0] = math.exp(-dt / p[13])
+        out[1] = math.exp(-dt / p[14])
+        out[2] = math.exp(-dt / p[18])
+    elif code == IZHIKEVICH:
+        out[0] = math.exp(-dt / p[6])
+        out[1] = math.exp(-dt / p[7])
+        out[2] = math.exp(-dt / p[9])
     return out
 
 
@@ -202,4 +327,64 @@ def step_population(p, F, S, dt, spiked):
                 spiked[k] = 0
             S[THETA, k] = th
             S[V, k] = v
+    elif code == ADEX:
+        C, gL, EL, VT, DT = p[1], p[2], p[3], p[4], p[5]
+        tau_w, a, b, Vr, Vpk, t_ref, I = p[6], p[7], p[8], p[9], p[10], p[11], p[12]
+        E_e, E_i, th_plus = p[15], p[16], p[17]
+        de, di, dth = F[0], F[1], F[2]
+        for k in range(n):
+            v = S[V, k]
+            w = S[W, k]
+            ge = S[GE, k]
+            gi = S[GI, k]
+            if S[REF, k] > 0.0:
+                S[REF, k] -= dt
+                v_new = Vr
+            else:
+                x = min((v - VT) / DT, 30.0)  # the spike is caught before exp overflows
+                dv = (-gL * (v - EL) + gL * DT * math.exp(x) - w + I
+                      + gL * (ge * (E_e - v) + gi * (E_i - v))) / C
+                v_new = v + dt * dv
+            w = w + dt * (a * (v - EL) - w) / tau_w
+            S[GE, k] = ge * de
+            S[GI, k] = gi * di
+            th = S[THETA, k] * dth
+            if v_new > Vpk + th:
+                v_new = Vr
+                w += b
+                S[REF, k] = t_ref
+                th += th_plus
+                spiked[k] = 1
+                count += 1
+            else:
+                spiked[k] = 0
+            S[THETA, k] = th
+            S[W, k] = w
+            S[V, k] = v_new
+    elif code == IZHIKEVICH:
+        a, b, c, d, I = p[1], p[2], p[3] * 1e3, p[4], p[5]
+        th_plus = p[8]
+        de, di, dth = F[0], F[1], F[2]
+        h = dt * 1e3  # ms
+        for k in range(n):
+            v = S[V, k] * 1e3  # mV
+            u = S[W, k]
+            ge = S[GE, k]
+            gi = S[GI, k]
+            v_new = v + h * (0.04 * v * v + 5.0 * v + 140.0 - u + I + ge - gi)
+            u = u + h * a * (b * v - u)
+            S[GE, k] = ge * de
+            S[GI, k] = gi * di
+            th = S[THETA, k] * dth
+            if v_new >= 30.0 + th * 1e3:
+                v_new = c
+                u += d
+                th += th_plus
+                spiked[k] = 1
+                count += 1
+            else:
+                spiked[k] = 0
+            S[THETA, k] = th
+            S[W, k] = u
+            S[V, k] = v_new * 1e-3
     return count

@@ -265,3 +265,60 @@ def test_stdp_study_rows_and_the_soft_bound_control():
     # soft bounds pull every weight toward the middle; hard bounds let them reach the ends
     assert final["stdp_soft"]["frac_high"] + final["stdp_soft"]["frac_low"] < 0.02
     assert final["stdp"]["frac_high"] + final["stdp"]["frac_low"] > 0.25  # from 0.2 uniform
+
+
+# -- AdEx and Izhikevich against NumPy-integrated traces ----------------------------------------
+def _adex_twin(m, T, dt):
+    v, w, ref, spikes, vs = m.E_L, 0.0, 0.0, [], []
+    for s in range(int(round(T / dt))):
+        if ref > 0:
+            ref -= dt
+            v_new = m.V_r
+        else:
+            x = min((v - m.V_T) / m.Delta_T, 30.0)
+            dv = (-m.g_L * (v - m.E_L) + m.g_L * m.Delta_T * np.exp(x) - w + m.i_ext) / m.C
+            v_new = v + dt * dv
+        w = w + dt * (m.a * (v - m.E_L) - w) / m.tau_w
+        if v_new > m.V_peak:
+            v_new, w, ref = m.V_r, w + m.b, m.t_ref
+            spikes.append((s + 1) * dt)
+        v = v_new
+        vs.append(v)
+    return np.array(vs), np.array(spikes)
+
+
+def _izhikevich_twin(m, T, dt):
+    v, u, spikes, vs = -65.0, m.b * -65.0, [], []
+    h = dt * 1e3
+    for s in range(int(round(T / dt))):
+        v_new = v + h * (0.04 * v * v + 5 * v + 140 - u + m.i_ext)
+        u = u + h * m.a * (m.b * v - u)
+        if v_new >= 30.0:
+            v_new, u = m.c * 1e3, u + m.d
+            spikes.append((s + 1) * dt)
+        v = v_new
+        vs.append(v * 1e-3)
+    return np.array(vs), np.array(spikes)
+
+
+@pytest.mark.parametrize("model,twin", [
+    (bl.neurons.AdEx(i_ext=1e-9, t_ref=2e-3), _adex_twin),
+    (bl.neurons.Izhikevich(i_ext=10.0), _izhikevich_twin),
+    (bl.neurons.Izhikevich(a=0.02, b=0.2, c=-50e-3, d=2.0, i_ext=10.0), _izhikevich_twin),
+], ids=["adex-adapting", "izhikevich-regular", "izhikevich-chattering"])
+def test_adex_and_izhikevich_follow_their_numpy_integrated_traces(model, twin):
+    net, out = _one_neuron(model)
+    dt, T = 1e-4, 0.3
+    r = bl.simulate(net, T, dt=dt, monitor=bl.Monitor(state={out.name: ("v",)}, state_every=dt))
+    v_ref, spikes_ref = twin(model, T, dt)
+    assert len(spikes_ref) >= 3, "the cell hardly fired: the test would prove little"
+    np.testing.assert_allclose(r.spikes[out.name][0], spikes_ref, atol=1e-9)
+    np.testing.assert_allclose(r.state[out.name]["v"][:, 0], v_ref, rtol=1e-9, atol=1e-12)
+
+
+def test_adex_adapts_its_rate_under_a_constant_current():
+    """Brette & Gerstner's cell with a step of current fires with growing intervals (the
+    adaptation current w grows by b at each spike)."""
+    net, out = _one_neuron(bl.neurons.AdEx(i_ext=1e-9))
+    isi = np.diff(bl.simulate(net, 0.5).spikes[out.name][0])
+    assert len(isi) > 5 and isi[-1] > 1.5 * isi[0] and np.all(np.diff(isi[:5]) > 0)
