@@ -322,3 +322,15 @@ def test_adex_adapts_its_rate_under_a_constant_current():
     net, out = _one_neuron(bl.neurons.AdEx(i_ext=1e-9))
     isi = np.diff(bl.simulate(net, 0.5).spikes[out.name][0])
     assert len(isi) > 5 and isi[-1] > 1.5 * isi[0] and np.all(np.diff(isi[:5]) > 0)
+
+
+def test_rate_entry_points_refuse_a_spiking_network_by_name():
+    net = bl.Network(seed=0)
+    src = net.add_poisson(3, rate=5.0)
+    out = net.add_population(2, neuron=LIF())
+    net.connect(src, out, rule="stdp")
+    for call in (lambda: bl.train(net, np.zeros((4, 3))), lambda: net.predict(np.zeros((4, 3))),
+                 lambda: bl.evaluate(net, (np.zeros((4, 3)), np.zeros(4, int)))):
+        with pytest.raises(ValueError, match="net is a spiking network .* run it with "
+                                             "bl.simulate"):
+            call()

@@ -86,7 +86,15 @@ class History:
 
 
 # -- input checking ------------------------------------------------------------------------------
+def _rate_network(net):
+    if getattr(net, "is_spiking", False):
+        raise ValueError("net is a spiking network (spiking populations, spike sources); run it "
+                         "with bl.simulate(net, duration, ...); presenting data samples to it "
+                         "with train, evaluate or predict is not supported yet")
+
+
 def _as_inputs(net, x, argname="x"):
+    _rate_network(net)
     if not isinstance(x, np.ndarray):
         try:
             x = np.asarray(x)
@@ -756,6 +764,7 @@ def evaluate(net, data, *, loss=None, batch_size=1024) -> dict:
     classification losses only).
     """
     batch_size = _check_int(batch_size, "batch_size", 1)
+    _rate_network(net)
     if hasattr(data, "x_test"):
         x, y = data.x_test, data.y_test
     else:
