@@ -262,6 +262,12 @@ def test_stdp_study_rows_and_the_soft_bound_control():
             "weight_density", "w_mean", "frac_high", "frac_low", "post_rate", "wall_time"}
     final = {rule: {r["metric"]: r["value"] for r in rr if r["task"] == "final" and r["step"] == 0}
              for rule, rr in rows.items()}
+    # the window: potentiation for pre before post, depression after, fading with the delay
+    win = sorted((r["step"], r["value"]) for r in rows["stdp"] if r["metric"] == "window_dw")
+    assert len(win) == len(config.window_delays)
+    assert all((dw > 0) == (step > 0) for step, dw in win)
+    pos = [dw for step, dw in win if step > 0]
+    assert pos[0] > pos[-1] > 0 and pos[0] == pytest.approx(config.a_plus, rel=0.15)
     # soft bounds pull every weight toward the middle; hard bounds let them reach the ends
     assert final["stdp_soft"]["frac_high"] + final["stdp_soft"]["frac_low"] < 0.02
     assert final["stdp"]["frac_high"] + final["stdp"]["frac_low"] > 0.25  # from 0.2 uniform

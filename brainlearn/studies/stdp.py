@@ -11,7 +11,8 @@ mean w/w_max 0.47, 19% of the weights above 0.9 w_max and 24% below 0.1 w_max.
 The control is the same rule with multiplicative (soft) bounds (van Rossum, Bi & Turrigiano
 2000): the weight dependence removes the competition, and the distribution is unimodal.
 
-The time course's ``step`` is simulated milliseconds. Rules (labels): ``stdp`` (additive, all-to-all), ``stdp_soft`` (multiplicative), and
+The time course's ``step`` is simulated milliseconds. ``window_dw`` (task ``window``): the weight change of one pair at each delay of
+``window_delays`` (``step`` = the measured delay in 0.1 ms). Rules (labels): ``stdp`` (additive, all-to-all), ``stdp_soft`` (multiplicative), and
 ``stdp_nearest`` (additive, nearest-spike pairing); any registered spiking rule may be given
 with ``--rules``. Metrics per time point: ``w_mean`` (in units of ``w_max``), ``frac_high``
 (w > 0.9 w_max), ``frac_low`` (w < 0.1 w_max), ``post_rate`` (Hz, over the last interval);
@@ -62,6 +63,8 @@ class StdpConfig:
         A_minus / A_plus (1.05 in Song et al.).
     record_every : float
         Seconds between time points of the time course.
+    window_delays : tuple of float
+        Delays ``t_post - t_pre`` (seconds) at which one pair measures the rule's window.
     """
 
     n_inputs: int = 1000
@@ -72,6 +75,9 @@ class StdpConfig:
     a_plus: float = 0.01
     a_ratio: float = 1.05
     record_every: float = 5.0
+    window_delays: tuple[float, ...] = (-0.08, -0.06, -0.04, -0.03, -0.02, -0.015, -0.01, -0.005,
+                                        -0.002, 0.002, 0.005, 0.01, 0.015, 0.02, 0.03, 0.04,
+                                        0.06, 0.08)
 
     @classmethod
     def quick(cls) -> "StdpConfig":
@@ -149,7 +155,31 @@ def run(config, rule, seed) -> list:
     add(0, "frac_low", (w < 0.1).mean(), task="final")
     add(0, "post_rate", spikes / config.duration, task="final")
     add(0, "wall_time", wall, task="final")
+    for delay, dw in window(_rule(rule, config), config.window_delays):
+        add(int(round(delay * 1e4)), "window_dw", dw, task="window")
     return rows
+
+
+def window(rule, delays, dt=1e-4):
+    """The weight change of one pair at each delay ``t_post - t_pre`` (seconds), in units of
+    ``w_max``: a presynaptic spike at 0.1 s on a plastic synapse (inhibitory, so that it cannot
+    make the neuron fire) and a postsynaptic spike forced by a strong kick. Returns
+    ``[(measured delay, change)]``: the measured delay is that of the recorded spikes."""
+    from ..engine.spiking import simulate
+    out = []
+    w0 = 0.5 * rule.w_max
+    for delay in delays:
+        net = Network(seed=0)
+        pre = net.add_spike_source([0.1], [0])
+        kick = net.add_spike_source([0.1 + delay], [0])
+        post = net.add_population(1, neuron=neurons.LIF(t_ref=1.0))
+        q = net.connect(pre, post, rule=rule, init=[[w0]], target="inh")
+        net.connect(kick, post, init=[[50.0]])
+        r = simulate(net, 0.1 + max(delay, 0.0) + 0.15, dt=dt)
+        t_post, t_pre = r.spikes[post.name][0], r.spikes[pre.name][0]
+        if len(t_post) == 1 and len(t_pre) == 1:
+            out.append((float(t_post[0] - t_pre[0]), float(q.W[0, 0] - w0) / rule.w_max))
+    return out
 
 
 class StdpStudy(Study):
@@ -162,6 +192,13 @@ class StdpStudy(Study):
     headline = HEADLINE
     timing_metrics = ("wall_time",)
     captions = {
+        "stdp_window": "Weight change of one pre/post pair against the delay t_post - t_pre, "
+                       "measured by simulation (one pair per delay), per rule: potentiation when "
+                       "the presynaptic spike comes first, depression otherwise, decaying with "
+                       "the traces' time constants (20 ms in Song et al.'s rule). Dashed: the "
+                       "shape of Bi & Poo's window (exponentials with the time constants fitted "
+                       "to their 1998 data, 16.8 and 33.7 ms, Bi & Poo 2001), scaled to the rule "
+                       "at the shortest delays.",
         "stdp_weights": "Distribution of the final weights (in units of w_max) of the inputs "
                         "onto the neuron, per rule (mean over seeds; bars: fraction of "
                         "weights per bin). Additive STDP with hard bounds (stdp) ends bimodal, "
@@ -262,6 +299,37 @@ class StdpStudy(Study):
         ax2.legend(fontsize=7)
         ax2.set_title(f"Output rate (inputs at {config.input_rate:g} Hz)")
         paths += save_figure(fig, os.path.join(figdir, "stdp_course"))
+
+        fig = Figure(figsize=(6.4, 3.8), layout="constrained")
+        ax = fig.add_subplot()
+        for rule in rules:
+            pts = sorted({(int(r["step"]), float(r["value"])) for r in rows
+                          if r["rule"] == rule and r["metric"] == "window_dw" and int(r["seed"]) ==
+                          min(int(x["seed"]) for x in rows if x["rule"] == rule)})
+            for k, side in enumerate(([p for p in pts if p[0] < 0], [p for p in pts if p[0] > 0])):
+                if side:  # the two branches apart: the window jumps at 0
+                    ax.plot([p[0] / 10 for p in side], [p[1] for p in side], "o-", ms=3,
+                            color=rule_color(rule), label=rule if k == 0 else None)
+        # Bi & Poo's window, in shape: exponentials with the time constants fitted to their data
+        # (Bi & Poo 2001, Annu. Rev. Neurosci. 24:139: tau+ 16.8 ms, tau- 33.7 ms), scaled to
+        # the rule's amplitudes at +-2 ms, for the comparison of time course and sign
+        amp = {}
+        for r in rows:
+            if r["rule"] == rules[0] and r["metric"] == "window_dw" and abs(int(r["step"])) <= 25:
+                amp[np.sign(int(r["step"]))] = float(r["value"]) / math.exp(-abs(int(r["step"]))
+                                                                            / 10 / (16.8 if int(r["step"]) > 0 else 33.7))
+        if amp:
+            tp = np.linspace(0.5, 80, 200)
+            ax.plot(tp, amp.get(1.0, 0.0) * np.exp(-tp / 16.8), "--", color="0.4", lw=1,
+                    label="Bi & Poo fit (tau+ 16.8, tau- 33.7 ms)")
+            ax.plot(-tp, amp.get(-1.0, 0.0) * np.exp(-tp / 33.7), "--", color="0.4", lw=1)
+        ax.axhline(0, color="0.6", lw=0.6)
+        ax.axvline(0, color="0.6", lw=0.6)
+        ax.set_xlabel("t_post - t_pre (ms)")
+        ax.set_ylabel("weight change of one pair / w_max")
+        ax.set_title("The pair rule's window, one pair per delay")
+        ax.legend(fontsize=7)
+        paths += save_figure(fig, os.path.join(figdir, "stdp_window"))
         return paths
 
     def findings(self, summary_rows, rows, config) -> dict:
@@ -273,8 +341,26 @@ class StdpStudy(Study):
         parts = [f"{rule}: mean {final(rule, 'w_mean'):.2f}, {final(rule, 'frac_high'):.0%} "
                  f"above 0.9 and {final(rule, 'frac_low'):.0%} below 0.1 w_max, output "
                  f"{final(rule, 'post_rate'):.1f} Hz" for rule in rules]
-        return {"stdp_weights": "After " + f"{config.duration:g} s, " + "; ".join(parts)
-                + " (Brian2's example: mean 0.47, 19% above 0.9, 24% below 0.1)."}
+        found = {"stdp_weights": "After " + f"{config.duration:g} s, " + "; ".join(parts)
+                 + " (Brian2's example: mean 0.47, 19% above 0.9, 24% below 0.1)."}
+        fits = []
+        for rule in rules:
+            pts = [(int(r["step"]) / 1e4, float(r["value"])) for r in rows if r["rule"] == rule
+                   and r["metric"] == "window_dw" and float(r["value"]) != 0.0]
+            taus = {}
+            for sign in (1, -1):  # log-linear fit of |dw| against |delay| on each side
+                side = [(abs(d), math.log(abs(v))) for d, v in pts if np.sign(d) == sign]
+                if len(side) >= 3:
+                    slope = np.polyfit([x for x, _ in side], [y for _, y in side], 1)[0]
+                    taus[sign] = -1e3 / slope if slope < 0 else math.nan
+            if taus:
+                fits.append(f"{rule} decays with {taus.get(1, math.nan):.1f} ms after and "
+                            f"{taus.get(-1, math.nan):.1f} ms before the presynaptic spike")
+        if fits:
+            found["stdp_window"] = ("Fitted to the measured pairs: " + "; ".join(fits)
+                                    + " (Bi & Poo's data: 16.8 ms and 33.7 ms; Song et al.'s "
+                                    "rule uses 20 ms on both sides).")
+        return found
 
 
 register_study(StdpStudy())
