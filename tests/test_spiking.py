@@ -340,3 +340,36 @@ def test_rate_entry_points_refuse_a_spiking_network_by_name():
         with pytest.raises(ValueError, match="net is a spiking network .* run it with "
                                              "bl.simulate"):
             call()
+
+
+# -- the guide's example of a spiking rule (docs/spiking.md) ---------------------------------------
+def test_the_guides_spiking_rule_runs_and_equals_its_twin(tmp_path, monkeypatch):
+    import re
+    import sys
+    from pathlib import Path
+    monkeypatch.setattr(bl.rules.base, "_REGISTRY", dict(bl.rules.base._REGISTRY))
+    monkeypatch.setenv(bl.rules.PLUGINS_ENV, "")
+    text = (Path(__file__).resolve().parents[1] / "docs" / "spiking.md").read_text()
+    section = text[text.index("### An example: symmetric STDP"):text.index("## The STDP study")]
+    rule_block, use_block = re.findall(r"^```python\n(.*?)^```$", section, flags=re.M | re.S)
+    (tmp_path / "sym_stdp.py").write_text(rule_block)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "sym_stdp", raising=False)
+    exec(compile("import numpy as np\nimport brainlearn as bl\n" + use_block, "spiking.md", "exec"),
+         {})
+    rule = sys.modules["sym_stdp"].SymmetricSTDP(a=0.01, w_max=0.05)
+    net = bl.Network(seed=2)
+    src = net.add_poisson(200, rate=30.0)
+    out = net.add_population(3, neuron=LIF())
+    W0 = np.random.default_rng(0).uniform(0.0, 0.02, (3, 200))
+    q = net.connect(src, out, rule=rule, init=W0)
+    dt = 1e-4
+    r = bl.simulate(net, 2.0, dt=dt, seed=4)
+    assert r.counts[out.name].sum() > 10
+
+    def steps(pop):
+        t, i = r.spikes[pop.name]
+        return np.round(t / dt).astype(int) - 1, i
+    W = _clock_driven(rule, W0, steps(src), steps(out), int(round(2.0 / dt)), dt)
+    assert np.all(W >= W0) and np.abs(W - W0).max() > 0.005  # both orders potentiate
+    np.testing.assert_allclose(q.W, W, rtol=1e-9, atol=1e-12)
