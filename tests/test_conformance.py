@@ -368,6 +368,7 @@ def test_well_behaved_plugin_passes_every_check(registered):
     assert status.pop("check_segment_kernel") == "skipped: no segment fast path registered"
     assert status.pop("check_reward_segment_kernel") == "skipped: no reward_segment fast path registered"
     assert status.pop("check_rest_kernel") == "skipped: no rest_kernel"
+    assert status.pop("check_spike_driven") == "skipped: no event kernels (not a spiking rule)"
     assert set(status.values()) == {"passed"}, results
 
 

@@ -373,3 +373,24 @@ def test_the_guides_spiking_rule_runs_and_equals_its_twin(tmp_path, monkeypatch)
     W = _clock_driven(rule, W0, steps(src), steps(out), int(round(2.0 / dt)), dt)
     assert np.all(W >= W0) and np.abs(W - W0).max() > 0.005  # both orders potentiate
     np.testing.assert_allclose(q.W, W, rtol=1e-9, atol=1e-12)
+
+
+def test_check_spike_driven_fails_a_rule_whose_kernels_disagree_with_its_twin():
+    from dataclasses import dataclass
+
+    import numba
+
+    @numba.njit
+    def no_depression(W, j, x_pre, x_post, params, state):
+        x_pre[0, j] += 1.0  # forgets to depress: not what the twin does
+
+    @dataclass(frozen=True, repr=False)
+    class Forgetful(bl.rules.STDP):
+        """STDP whose on_pre forgets the depression."""
+
+        on_pre = no_depression
+
+    assert bl.testing.check_spike_driven(bl.rules.STDP(w_max=0.05)) is None
+    with pytest.raises(AssertionError, match="event-driven kernels and numpy_twin's "
+                                             "clock-driven replay differ"):
+        bl.testing.check_spike_driven(Forgetful(w_max=0.05))

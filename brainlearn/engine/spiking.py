@@ -239,7 +239,7 @@ def _source(net):
     """The body of the generated module, the lines that import its kernels (None when one
     cannot be imported by name) and the kernels."""
     e = _Emitter()
-    env, imports = {}, []
+    env, imports, defs = {}, [], []
     for k, q in enumerate(net.projections):
         if q.rule is None:
             continue
@@ -247,12 +247,13 @@ def _source(net):
             fn = getattr(type(q.rule), kind)
             name = f"{kind}{k}"
             env[f"_src_{name}"] = fn
+            defs.append(f"{name} = inline_copy(_src_{name})")
             where = importable(fn)
             if where is None:
                 imports = None
             elif imports is not None:
                 imports.append(f"from {where[0]} import {where[1]} as _src_{name}")
-                imports.append(f"{name} = inline_copy(_src_{name})")
+                imports.append(defs[-1])
     pops = net.populations
     e("@jit")
     e("def run(n_steps, dt, seed, P, S, Ws, params, states, EP, EQ, rates, totals, t_next, buffers,")
@@ -444,7 +445,7 @@ def _source(net):
     outs = ", ".join(f"rt{p.index}[:m{p.index}], ri{p.index}[:m{p.index}]" for p in pops)
     e(f"return n_state, n_w, ({outs},)")
     e.dedent()
-    return e.text(), imports, env
+    return e.text(), imports, env, "\n".join(defs)
 
 
 def _source_buffer(expected):
@@ -455,11 +456,11 @@ def _source_buffer(expected):
 
 def _driver(net):
     key = (_structure(net), np.dtype(net.dtype).str)
-    body, imports, env = _source(net)
+    body, imports, env, defs = _source(net)
 
     def make():
         return build_module("_bl_spiking", _HEADER.format(version=_version()), body, imports,
-                            env, depends=(__file__, _neurons.__file__))
+                            env, depends=(__file__, _neurons.__file__), memory_lines=defs)
 
     return cached(_DRIVERS, (key, body), make).run
 

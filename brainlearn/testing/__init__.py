@@ -35,7 +35,9 @@ changes ``W`` under real signals and reads the third factor it declares in ``nee
 (and no other); it keeps its ``elementwise`` and ``row_local`` tags; float32 and float64 kept; online training equals
 minibatches of one; equal to the rule's ``numpy_twin``; every fast path the engine has
 registered for the rule (:mod:`brainlearn.engine.fastpaths`: ``affine``, ``segment``,
-``reward_segment``) gives what the per-sample loop over the kernel gives; a ``rest_kernel`` that leaves ``W`` alone, is deterministic
+``reward_segment``) gives what the per-sample loop over the kernel gives; for a spiking
+rule, its event kernels run by ``bl.simulate`` equal its twin's clock-driven replay of the
+recorded spike trains; a ``rest_kernel`` that leaves ``W`` alone, is deterministic
 and gives the same for n steps at once as for n single steps; finite after 10^4
 presentations of the digits.
 """
@@ -54,6 +56,7 @@ from .checks import (_CHECKS, check_affine_kernel, check_bad_hyperparameters,
                      check_kernel_never_writes_W, check_metadata, check_numpy_twin,
                      check_online_equals_batch1, check_params_round_trip, check_rest_kernel,
                      check_reward_segment_kernel, check_row_local_claim, check_segment_kernel,
+                     check_spike_driven,
                      check_signals, check_state)
 
 __all__ = ["SkipCheck", "check_rule", "rule_checks", "parametrize_with_checks", "example_network",
@@ -64,6 +67,7 @@ __all__ = ["SkipCheck", "check_rule", "rule_checks", "parametrize_with_checks", 
            "check_deterministic",
            "check_online_equals_batch1", "check_numpy_twin", "check_affine_kernel",
            "check_segment_kernel", "check_reward_segment_kernel", "check_rest_kernel",
+           "check_spike_driven",
            "check_finite_long_run"]
 
 

@@ -777,12 +777,55 @@ def check_finite_long_run(rule):
 
 #: the checks in the order they run: cheap ones first; determinism before the direct kernel
 #: calls, so that a nondeterministic kernel is reported as such
+@_check
+def check_spike_driven(rule):
+    """A spiking rule's event kernels, run by :func:`brainlearn.simulate` on Poisson inputs
+    onto LIF neurons, give the weights its ``numpy_twin`` gives when it replays the recorded
+    spike trains step by step (clock-driven: traces decay, then the step's presynaptic
+    spikes, then its postsynaptic ones)."""
+    from ..engine.spiking import simulate
+    from ..neurons import LIF
+    from ..network import Network
+    from ..rules.stdp import SpikingRule
+    if not isinstance(rule, SpikingRule):
+        raise SkipCheck("no event kernels (not a spiking rule)")
+    twin = type(rule).numpy_twin
+    if twin is None:
+        raise SkipCheck("no NumPy twin")
+    net = Network(seed=3)
+    src = net.add_poisson(120, rate=30.0)
+    out = net.add_population(3, neuron=LIF())
+    hi = float(getattr(rule, "w_max", 0.05))
+    W0 = np.random.default_rng(0).uniform(0.1 * hi, 0.6 * hi, (3, 120))
+    q = net.connect(src, out, rule=rule, init=W0)
+    scale = 0.4 / max(float(W0.mean()) * 120 * 30.0 * 5e-3, 1e-12)  # drive the neurons to fire
+    kick = net.add_poisson(1, rate=200.0)
+    net.connect(kick, out, init=np.full((3, 1), 0.3 * scale))
+    dt, T = 1e-4, 1.0
+    r = simulate(net, T, dt=dt, seed=5)
+    assert r.counts[out.name].sum() > 0, "the example neurons never fired"
+    n = int(round(T / dt))
+    pre = np.zeros((n, 120))
+    post = np.zeros((n, 3))
+    for counts, pop in ((pre, src), (post, out)):
+        t, i = r.spikes[pop.name]
+        np.add.at(counts, (np.round(t / dt).astype(int) - 1, i), 1)
+    W = W0.astype(np.float64).copy()
+    state = rule.init_state(q, np.random.default_rng(0))
+    for k in range(n):
+        dW, _ = twin(rule, W, pre[k], post[k], None, state, dt)
+        W += dW
+    assert np.allclose(q.W, W, rtol=1e-9, atol=1e-12), \
+        f"the event-driven kernels and numpy_twin's clock-driven replay differ (max abs " \
+        f"difference {_max_diff(q.W, W):.3g})"
+
+
 _CHECKS = (check_constructible, check_metadata, check_bad_hyperparameters, check_state,
            check_params_round_trip, check_deterministic, check_kernel_never_writes_W,
            check_kernel_adds_to_dW, check_signals, check_elementwise_claim,
            check_row_local_claim, check_dtypes_kept,
            check_online_equals_batch1, check_numpy_twin, check_affine_kernel,
            check_segment_kernel, check_reward_segment_kernel, check_rest_kernel,
-           check_finite_long_run)
+           check_spike_driven, check_finite_long_run)
 
 
