@@ -18,7 +18,8 @@ Poisson sources draw their spikes inside the compiled loop from exponential inte
 intervals: a population of n units with rates r_k is one Poisson process of rate sum(r_k)
 whose events go to unit k with probability r_k / sum(r_k) (the superposition of independent
 Poisson processes), so each spike costs one exponential and one uniform draw, and nothing is
-sorted. The generator is Numba's, seeded from ``seed``: the same seed gives the same spikes.
+sorted. The draws come from a NumPy Generator made from ``seed`` and handed to the compiled
+loop (no global state): the same seed gives the same spikes.
 """
 
 from __future__ import annotations
@@ -167,7 +168,7 @@ def deliver(G, W, j):
 
 
 @jit
-def source_events(t_next, t_end, rate_cum, total, out):
+def source_events(gen, t_next, t_end, rate_cum, total, out):
     """The units of the events of a merged Poisson process from ``t_next[0]`` up to
     ``t_end``, in ``out``: returns their count and moves ``t_next[0]`` to the first event
     after ``t_end``. ``out`` holds many more events than a step expects (see
@@ -179,9 +180,9 @@ def source_events(t_next, t_end, rate_cum, total, out):
     uniform = rate_cum[units - 1] < 0.0  # every unit at the same rate (see simulate)
     while t < t_end and n < out.shape[0]:
         if uniform:
-            lo = min(int(np.random.random() * units), units - 1)
+            lo = min(int(gen.random() * units), units - 1)
         else:
-            u = np.random.random() * total
+            u = gen.random() * total
             lo = 0
             hi = units - 1
             while lo < hi:  # the first unit whose cumulative rate exceeds u
@@ -192,7 +193,7 @@ def source_events(t_next, t_end, rate_cum, total, out):
                     lo = mid + 1
         out[n] = lo
         n += 1
-        t += -math.log(1.0 - np.random.random()) / total
+        t += -math.log(1.0 - gen.random()) / total
     t_next[0] = t
     return n
 
@@ -256,11 +257,10 @@ def _source(net):
                 imports.append(defs[-1])
     pops = net.populations
     e("@jit")
-    e("def run(n_steps, dt, seed, P, S, Ws, params, states, EP, EQ, rates, totals, t_next, buffers,")
+    e("def run(n_steps, dt, gen, P, S, Ws, params, states, EP, EQ, rates, totals, t_next, buffers,")
     e("        src_s, src_i, src_pos, counts, rec_on, rec_t, rec_i, n_state_max, state_every,")
     e("        state_rec, n_w_max, w_every, w_rec):")
     e.indent()
-    e("np.random.seed(seed)")
     e("n_state = 0")
     e("n_w = 0")
     e("left_state = state_every if n_state_max > 0 else -1")  # -1: never 0 again
@@ -342,7 +342,7 @@ def _source(net):
             e.dedent()
             e.dedent()
         elif p.activation == "poisson":
-            e(f"n{i} = source_events(tn{i}, t, rc{i}, tot{i}, idx{i}) if tn{i}[0] < t else 0")
+            e(f"n{i} = source_events(gen, tn{i}, t, rc{i}, tot{i}, idx{i}) if tn{i}[0] < t else 0")
         elif p.activation == "spike_source":
             e(f"n{i} = 0")
             e(f"while pos{i} < ss{i}.shape[0] and ss{i}[pos{i}] == s:")
@@ -600,7 +600,7 @@ def simulate(net, duration, *, dt=1e-4, seed=None, monitor=None) -> SimResult:
     run = _driver(net)
     start = time.perf_counter()
     buffers = np.array([_source_buffer(totals[p.index] * dt) for p in pops], np.int64)
-    n_state, n_w, recs = run(n_steps, f64(dt), seed, P, S, Ws, params, states, EP, EQ,
+    n_state, n_w, recs = run(n_steps, f64(dt), rng, P, S, Ws, params, states, EP, EQ,
                              tuple(rates), totals, t_next, buffers, tuple(src_s), tuple(src_i),
                              np.zeros(len(pops), np.int64), counts, rec_on, rec_t, rec_i,
                              n_state_max, state_every, state_rec, n_w_max, w_every, w_rec)
