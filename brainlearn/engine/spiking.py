@@ -14,6 +14,11 @@ every postsynaptic spike runs ``on_post``. Traces decay lazily: each neuron's tr
 time they were last brought up to date, and are decayed when a spike reads them, so the work
 is proportional to the spikes times the fan-out.
 
+A rate rule tagged ``spike_counts`` (the calcium rule) runs on a spiking projection
+clock-driven: after the presynaptic spikes of each step are delivered, its kernel is called
+once with ``pre[j]`` / ``post[i]`` the spike counts of the step, and its change is added to
+``W``, exactly as :func:`brainlearn.protocols.apply` drives it with given spike trains.
+
 Poisson sources draw their spikes inside the compiled loop from exponential inter-spike
 intervals: a population of n units with rates r_k is one Poisson process of rate sum(r_k)
 whose events go to unit k with probability r_k / sum(r_k) (the superposition of independent
@@ -222,9 +227,20 @@ def _structure(net):
     ends, targets and rules (the kernels by identity)."""
     pops = tuple(p.activation for p in net.populations)
     projs = tuple((q.pre.index, q.post.index, q.target,
-                   None if q.rule is None else (type(q.rule).on_pre, type(q.rule).on_post))
+                   None if q.rule is None else (type(q.rule).on_pre, type(q.rule).on_post)
+                   if _event_driven(q) else ("clock", type(q.rule).kernel))
                   for q in net.projections)
     return pops, projs
+
+
+def _event_driven(q):
+    """Whether projection q learns from spike events (a spiking rule); a rule tagged
+    ``spike_counts`` runs clock-driven instead."""
+    return q.rule is not None and isinstance(q.rule, SpikingRule)
+
+
+def _clock(q):
+    return q.rule is not None and not isinstance(q.rule, SpikingRule)
 
 
 def _decay(e, x, E, k, G, iG):
@@ -243,6 +259,18 @@ def _source(net):
     env, imports, defs = {}, [], []
     for k, q in enumerate(net.projections):
         if q.rule is None:
+            continue
+        if _clock(q):  # a clock-driven kernel: one call per step, not inlined
+            fn = type(q.rule).kernel
+            name = f"kernel{k}"
+            env[f"_src_{name}"] = fn
+            defs.append(f"{name} = _src_{name}")
+            where = importable(fn)
+            if where is None:
+                imports = None
+            elif imports is not None:
+                imports.append(f"from {where[0]} import {where[1]} as _src_{name}")
+                imports.append(defs[-1])
             continue
         for kind in ("on_pre", "on_post"):
             fn = getattr(type(q.rule), kind)
@@ -294,7 +322,15 @@ def _source(net):
         e(f"on{i} = rec_on[{i}]")
     for k, q in enumerate(net.projections):
         e(f"W{k} = Ws[{k}]")
-        if q.rule is not None:
+        if _clock(q):
+            e(f"st{k} = states[{k}]")
+            e(f"pa{k} = params[{k}]")
+            e(f"cp{k} = np.zeros(W{k}.shape[1], W{k}.dtype)")
+            e(f"cq{k} = np.zeros(W{k}.shape[0], W{k}.dtype)")
+            e(f"mod{k} = np.zeros(W{k}.shape[0], W{k}.dtype)")
+            e(f"dW{k} = np.zeros_like(W{k})")
+            e(f"db{k} = np.zeros(W{k}.shape[0], W{k}.dtype)")
+        elif q.rule is not None:
             e(f"st{k} = states[{k}]")
             e(f"xp{k} = st{k}.x_pre")
             e(f"xq{k} = st{k}.x_post")
@@ -310,7 +346,7 @@ def _source(net):
     e.indent()
     e("t = (s + 1) * dt")
     for k, q in enumerate(net.projections):
-        if q.rule is not None:
+        if _event_driven(q):
             for side, x, E in (("p", "xp", "EP"), ("q", "xq", "EQ")):
                 # the trace clock, written out (a call per step costs more than its work);
                 # the rare renormalisation is a call
@@ -384,7 +420,7 @@ def _source(net):
         e.indent()
         e(f"{g}[i] += W{k}[i, j]")
         e.dedent()
-        if q.rule is not None:
+        if _event_driven(q):
             _decay(e, f"xp{k}", f"EP{k}", "j", f"Gp{k}", f"iGp{k}")
             e(f"for i in range(W{k}.shape[0]):")
             e.indent()
@@ -392,8 +428,33 @@ def _source(net):
             e.dedent()
             e(f"on_pre{k}(W{k}, j, xp{k}, xq{k}, pa{k}, st{k})")
         e.dedent()
-    # 3. postsynaptic spikes: on_post
+    # 3. postsynaptic spikes: on_post; clock-driven rules see the spike counts of the step
     for k, q in enumerate(net.projections):
+        if _clock(q):
+            pre, post = q.pre.index, q.post.index
+            e(f"for c in range(n{pre}):")
+            e.indent()
+            e(f"cp{k}[idx{pre}[c]] += 1.0")
+            e.dedent()
+            e(f"for c in range(n{post}):")
+            e.indent()
+            e(f"cq{k}[idx{post}[c]] += 1.0")
+            e.dedent()
+            e(f"kernel{k}(W{k}, cp{k}, cq{k}, mod{k}, pa{k}, st{k}, dt, dW{k}, db{k})")
+            e(f"for i in range(W{k}.shape[0]):")
+            e.indent()
+            e(f"cq{k}[i] = 0.0")
+            e(f"for j in range(W{k}.shape[1]):")
+            e.indent()
+            e(f"W{k}[i, j] += dW{k}[i, j]")
+            e(f"dW{k}[i, j] = 0.0")
+            e.dedent()
+            e.dedent()
+            e(f"for j in range(W{k}.shape[1]):")
+            e.indent()
+            e(f"cp{k}[j] = 0.0")
+            e.dedent()
+            continue
         if q.rule is None:
             continue
         post = q.post.index
@@ -433,7 +494,7 @@ def _source(net):
     e.dedent()
     e.dedent()
     for k, q in enumerate(net.projections):  # every trace to the end of the run
-        if q.rule is not None:
+        if _event_driven(q):
             e(f"for k in range(states[{k}].x_pre.shape[1]):")
             e.indent()
             e(f"lazy_decay(xp{k}, EP{k}, k, Gp{k}, iGp{k})")
@@ -491,15 +552,22 @@ def _check(net, duration, dt, seed):
             raise ValueError(f"population {p.name!r} is a rate population ({p.activation}); "
                              "a spiking network holds spiking populations and spike sources")
     for q in net.projections:
-        if q.rule is not None and not isinstance(q.rule, SpikingRule):
+        if q.rule is None or isinstance(q.rule, SpikingRule):
+            continue
+        if not getattr(q.rule, "tags", None) or not q.rule.tags.spike_counts \
+                or getattr(q.rule, "rules", None) is not None:
             raise ValueError(f"projection {q.name!r} has the rule {q.rule.name!r}, which is not "
                              "a spiking rule; allowed on a spiking network: "
                              + ", ".join(_spiking_rule_names()))
+        if getattr(q.rule, "rates", False):
+            raise ValueError(f"projection {q.name!r}: {q.rule.name} with rates=True reads rates; "
+                             "on a spiking network it reads spike counts (rates=False)")
 
 
 def _spiking_rule_names():
     from .. import rules
-    return [n for n in rules.available() if issubclass(rules.get(n), SpikingRule)]
+    return [n for n in rules.available() if issubclass(rules.get(n), SpikingRule)
+            or rules.get(n).tags.spike_counts]
 
 
 def simulate(net, duration, *, dt=1e-4, seed=None, monitor=None) -> SimResult:
@@ -510,7 +578,9 @@ def simulate(net, duration, *, dt=1e-4, seed=None, monitor=None) -> SimResult:
     net : Network
         With spiking populations (``add_population(n, neuron=...)``), Poisson sources
         (``add_poisson``) and spike sources (``add_spike_source``). Plastic projections carry a
-        spiking rule (``rule="stdp"``).
+        spiking rule (``rule="stdp"``, event-driven), or a rule tagged ``spike_counts``
+        (``rule="calcium"``), whose kernel runs clock-driven: once per step, on the spike
+        counts of the step, so its work is n_pre x n_post per step.
     duration, dt : float
         Seconds.
     seed : int or None
@@ -555,9 +625,9 @@ def simulate(net, duration, *, dt=1e-4, seed=None, monitor=None) -> SimResult:
     params = tuple(kernel_params(q.rule, net.dtype) if q.rule is not None else (0,)
                    for q in projs)
     states = tuple(q.state if q.rule is not None else (0,) for q in projs)
-    EP = tuple(np.ones((len(q.rule.traces["pre"]) if q.rule is not None else 0, q.pre.size))
+    EP = tuple(np.ones((len(q.rule.traces["pre"]) if _event_driven(q) else 0, q.pre.size))
                for q in projs)
-    EQ = tuple(np.ones((len(q.rule.traces["post"]) if q.rule is not None else 0, q.post.size))
+    EQ = tuple(np.ones((len(q.rule.traces["post"]) if _event_driven(q) else 0, q.post.size))
                for q in projs)
     rates, totals = [], np.zeros(len(pops))
     t_next = np.zeros((len(pops), 1))

@@ -111,6 +111,8 @@ _TAG_DOCS = {
     "unstable": "may diverge by design (plain Hebb): no long-run finiteness check",
     "state_uses_network": "init_state reads the rest of the network",
     "online_equals_batch1": "online training equals minibatches of one",
+    "spike_counts": "the kernel reads pre/post as spike counts per step, so bl.simulate may "
+                    "run it clock-driven on a spiking projection",
 }
 
 
@@ -139,6 +141,7 @@ class Tags:
     unstable: bool = False
     state_uses_network: bool = False
     online_equals_batch1: bool = True
+    spike_counts: bool = False
 
     def __post_init__(self):
         if self.family not in FAMILIES:

@@ -300,7 +300,7 @@ class Calcium(LocalRule):
     w0: float = hyperparameter(1.0, low=0.0, low_open=True, doc="weight of the DOWN state")
     rates: bool = hyperparameter(False, doc="pre/post are rates in Hz (Bernoulli spikes)")
 
-    tags = dict(family="ltp", elementwise=True)
+    tags = dict(family="ltp", elementwise=True, spike_counts=True)
     summary = "calcium thresholds for LTD/LTP on a bistable, noisy efficacy (spike-driven)"
     equation = (r"\tau \dot\rho = -\rho(1-\rho)(\rho_\star-\rho) + \gamma_p(1-\rho)\Theta(c-\theta_p)"
                 r" - \gamma_d \rho\, \Theta(c-\theta_d) + \mathrm{noise}")
