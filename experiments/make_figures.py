@@ -1,6 +1,6 @@
 """Regenerate every curated figure in ``figures/``.
 
-1. Runs each built-in study (``learning``, ``retention``, ``spacing``) at full size into a
+1. Runs each built-in study (``learning``, ``retention``, ``spacing``, ``stdp``) at full size into a
    results folder (default ``results/curated``), through :func:`brainlearn.studies.run_study`:
    the same code as ``brainlearn run``; and ``representations``, the learning study swept over
    the hidden size and the readout's labels per class (:data:`VARIANTS`). Existing results there are replaced (``--resume``
@@ -32,7 +32,7 @@ _ROOT = os.path.dirname(HERE)
 if os.path.isfile(os.path.join(_ROOT, "brainlearn", "__init__.py")):
     sys.path.insert(0, _ROOT)  # in a checkout, use its brainlearn rather than an installed one
 
-STUDIES = ("learning", "representations", "retention", "spacing")
+STUDIES = ("learning", "representations", "retention", "spacing", "stdp")
 #: studies run under another name: folder -> (study, rules, --set overrides, --grid, figures)
 VARIANTS = {
     # where learned features could matter: the learning study swept over the hidden size and

@@ -28,6 +28,7 @@ PANELS = {
     "memory": ["hopfield_hebb", "storkey", "pseudo_inverse", "clipped_hebb", "stochastic_binary",
                "cascade"],
     "spacing": ["tag_and_capture", "calcium"],
+    "stdp": ["stdp", "stdp_soft", "stdp_nearest", "triplet_stdp", "calcium"],
     # the main job (experiments/compare.py) draws its rules together in the objectives figure
     # (the hidden layers and backprop's) and the feature-retention figure
     "main job, objectives": ["backprop", "oja", "sanger", "bcm", "competitive",
@@ -46,7 +47,7 @@ def test_rules_drawn_together_get_distinct_colours(panel):
 def test_the_memory_and_spacing_defaults_are_the_panels_tested():
     # the studies' own default rules, so that a new built-in rule joins a panel's test
     from brainlearn.studies import get_study
-    for name in ("memory", "spacing"):
+    for name in ("memory", "spacing", "stdp"):
         study = get_study(name)
         rules = study.default_rules(study.make_config(True))
         assert set(rules) <= set(PANELS[name]), (name, rules)

@@ -280,6 +280,56 @@ def test_calcium_runs_clock_driven_on_a_spiking_projection():
         bl.simulate(net, 0.01)
 
 
+def _rewarded_pair(delay, reward):
+    """One pre spike at 0.1 s on a plastic (inhibitory) synapse, a post spike forced ``delay``
+    later, and the given reward pulses; returns the weight change and the spike times."""
+    net = bl.Network(seed=0)
+    pre = net.add_spike_source([0.1], [0])
+    kick = net.add_spike_source([0.1 + delay], [0])
+    post = net.add_population(1, neuron=LIF(t_ref=1.0))
+    rule = bl.rules.RewardSTDP(lr=2.0, a_plus=0.01, a_minus=0.0105, tau_c=0.8, w_max=1.0)
+    q = net.connect(pre, post, rule=rule, init=[[0.5]], target="inh")
+    net.connect(kick, post, init=[[50.0]])
+    r = bl.simulate(net, 2.0, dt=1e-4, reward=reward)
+    return q.W[0, 0] - 0.5, r.spikes[pre.name][0][0], r.spikes[post.name][0][0], rule
+
+
+@pytest.mark.parametrize("delay", [5e-3, -5e-3])
+def test_reward_stdp_credits_a_pairing_with_a_reward_a_second_later(delay):
+    """Izhikevich 2007's distal reward: a pairing leaves an eligibility that decays with
+    tau_c; a reward 1 s later changes the weight by lr r A exp(-|dt|/tau) exp(-(t_r - t)/tau_c),
+    with the pair's sign; without a reward nothing changes."""
+    dw0, *_ = _rewarded_pair(delay, None)
+    assert dw0 == 0.0
+    dw, t_pre, t_post, rule = _rewarded_pair(delay, ([1.1], [1.5]))
+    t_last = max(t_pre, t_post)
+    # rewards act at the end of their step: 1.1 s falls in the step that ends at 1.1001 s
+    decay = math.exp(-(1.1001 - t_last) / rule.tau_c)
+    if delay > 0:
+        expected = rule.a_plus * math.exp(-(t_post - t_pre) / rule.tau_plus)
+    else:
+        expected = -rule.a_minus * math.exp(-(t_pre - t_post) / rule.tau_minus)
+    assert dw == pytest.approx(rule.lr * 1.5 * expected * decay * rule.w_max, rel=1e-9)
+    # a punishment reverses it; the eligibility of the same pairing, 1 s later, is smaller
+    dw_neg, *_ = _rewarded_pair(delay, ([1.1], [-1.5]))
+    assert dw_neg == pytest.approx(-dw, rel=1e-9)
+    dw_late, *_ = _rewarded_pair(delay, ([1.9], [1.5]))
+    assert abs(dw_late) == pytest.approx(abs(dw) * math.exp(-0.8 / rule.tau_c), rel=1e-9)
+
+
+def test_reward_input_is_checked_by_name():
+    net, _ = _one_neuron(LIF())
+    with pytest.raises(ValueError, match="reward has 2 times and 1 values"):
+        bl.simulate(net, 1.0, reward=([0.1, 0.2], [1.0]))
+    with pytest.raises(ValueError, match=r"reward times span \[0.1, 1.5\] s; allowed: 0 <= t < "
+                                         "duration=1.0"):
+        bl.simulate(net, 1.0, reward=([0.1, 1.5], [1.0, 1.0]))
+    with pytest.raises(ValueError, match="reward has NaN or inf"):
+        bl.simulate(net, 1.0, reward=([0.1], [float("nan")]))
+    with pytest.raises(ValueError, match="reward=5; allowed: \\(times, values\\)"):
+        bl.simulate(net, 1.0, reward=5)
+
+
 @pytest.mark.parametrize("delta", [-40e-3, -10e-3, -2e-3, 2e-3, 10e-3, 40e-3])
 def test_pair_stdp_window_follows_its_equation(delta):
     """One pair at dt = t_post - t_pre: +A_plus exp(-dt / tau_plus) w_max for dt > 0,
@@ -365,7 +415,8 @@ def test_bad_input_is_named():
 # -- the study -----------------------------------------------------------------------------------
 def test_stdp_study_rows_and_the_soft_bound_control():
     from brainlearn.studies.stdp import N_BINS, StdpConfig, run
-    config = StdpConfig(n_inputs=1000, input_rate=15.0, duration=20.0, record_every=10.0)
+    config = StdpConfig(n_inputs=1000, input_rate=15.0, duration=20.0, record_every=10.0,
+                        pairing_freqs=(1.0, 50.0))
     rows = {rule: run(config, rule, 0) for rule in ("stdp", "stdp_soft")}
     for rule, rr in rows.items():
         dens = [r["value"] for r in rr if r["metric"] == "weight_density"]
@@ -385,6 +436,25 @@ def test_stdp_study_rows_and_the_soft_bound_control():
     # soft bounds pull every weight toward the middle; hard bounds let them reach the ends
     assert final["stdp_soft"]["frac_high"] + final["stdp_soft"]["frac_low"] < 0.02
     assert final["stdp"]["frac_high"] + final["stdp"]["frac_low"] > 0.25  # from 0.2 uniform
+    # 60 pairs: the pair rule potentiates at +10 ms and depresses at -10 ms at 1 Hz, by about
+    # 60 pairs' worth of its window
+    pairs = {(r["task"], r["step"]): r["value"] for r in rows["stdp"] if r["metric"] == "pairing_dw"}
+    assert set(pairs) == {(t, f) for t in ("pairing+10ms", "pairing-10ms") for f in (10, 500)}
+    one = 60 * math.exp(-0.5)
+    assert pairs["pairing+10ms", 10] == pytest.approx(one * config.a_plus, rel=0.05)
+    assert pairs["pairing-10ms", 10] == pytest.approx(-one * config.a_plus * config.a_ratio,
+                                                      rel=0.05)
+
+
+def test_the_calcium_rule_follows_sjostroms_frequency_dependence():
+    """Graupner & Brunel's cortical set under Sjostrom's protocol: post-before-pre pairs
+    depress at 1 Hz and potentiate at 50 Hz; pre-before-post pairs potentiate more at 50 Hz."""
+    from brainlearn.studies.stdp import CALCIUM_CORTEX, pairing
+    rule = bl.rules.Calcium(**CALCIUM_CORTEX)
+    minus = dict(pairing(rule, (1.0, 50.0), -0.01))
+    plus = dict(pairing(rule, (1.0, 50.0), 0.01))
+    assert minus[1.0] < -0.1 and minus[50.0] > 0.3
+    assert plus[50.0] > plus[1.0] + 0.3
 
 
 # -- AdEx and Izhikevich against NumPy-integrated traces ----------------------------------------

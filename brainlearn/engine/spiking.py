@@ -227,7 +227,8 @@ def _structure(net):
     ends, targets and rules (the kernels by identity)."""
     pops = tuple(p.activation for p in net.populations)
     projs = tuple((q.pre.index, q.post.index, q.target,
-                   None if q.rule is None else (type(q.rule).on_pre, type(q.rule).on_post)
+                   None if q.rule is None else (type(q.rule).on_pre, type(q.rule).on_post,
+                                                type(q.rule).on_reward)
                    if _event_driven(q) else ("clock", type(q.rule).kernel))
                   for q in net.projections)
     return pops, projs
@@ -272,8 +273,10 @@ def _source(net):
                 imports.append(f"from {where[0]} import {where[1]} as _src_{name}")
                 imports.append(defs[-1])
             continue
-        for kind in ("on_pre", "on_post"):
+        for kind in ("on_pre", "on_post", "on_reward"):
             fn = getattr(type(q.rule), kind)
+            if fn is None:
+                continue
             name = f"{kind}{k}"
             env[f"_src_{name}"] = fn
             defs.append(f"{name} = inline_copy(_src_{name})")
@@ -287,8 +290,11 @@ def _source(net):
     e("@jit")
     e("def run(n_steps, dt, gen, P, S, Ws, params, states, EP, EQ, rates, totals, t_next, buffers,")
     e("        src_s, src_i, src_pos, counts, rec_on, rec_t, rec_i, n_state_max, state_every,")
-    e("        state_rec, n_w_max, w_every, w_rec):")
+    e("        state_rec, n_w_max, w_every, w_rec, rew_s, rew_v):")
     e.indent()
+    rewarded = [k for k, q in enumerate(net.projections)
+                if _event_driven(q) and type(q.rule).on_reward is not None]
+    e("rpos = 0")
     e("n_state = 0")
     e("n_w = 0")
     e("left_state = state_every if n_state_max > 0 else -1")  # -1: never 0 again
@@ -337,6 +343,8 @@ def _source(net):
             e(f"EP{k} = EP[{k}]")
             e(f"EQ{k} = EQ[{k}]")
             e(f"pa{k} = params[{k}]")
+            if k in rewarded:  # the rule's clock, kept in its state across calls
+                e(f"now{k} = st{k}.now[0]")
             for side, rate in (("p", "rate_pre"), ("q", "rate_post")):
                 e(f"G{side}{k} = np.ones(states[{k}].{rate}.shape[0])")
                 e(f"iG{side}{k} = np.ones(states[{k}].{rate}.shape[0])")
@@ -345,6 +353,8 @@ def _source(net):
     e("for s in range(n_steps):")
     e.indent()
     e("t = (s + 1) * dt")
+    for k in rewarded:
+        e(f"st{k}.now[0] = now{k} + t")
     for k, q in enumerate(net.projections):
         if _event_driven(q):
             for side, x, E in (("p", "xp", "EP"), ("q", "xq", "EQ")):
@@ -468,7 +478,20 @@ def _source(net):
         e.dedent()
         e(f"on_post{k}(W{k}, i, xp{k}, xq{k}, pa{k}, st{k})")
         e.dedent()
-    # 4. monitors
+    # 4. the reward of the step (a pulse): every rewarded projection's on_reward
+    if rewarded:
+        e("rew = 0.0")
+        e("while rpos < rew_s.shape[0] and rew_s[rpos] == s:")
+        e.indent()
+        e("rew += rew_v[rpos]")
+        e("rpos += 1")
+        e.dedent()
+        e("if rew != 0.0:")
+        e.indent()
+        for k in rewarded:
+            e(f"on_reward{k}(W{k}, rew, xp{k}, xq{k}, pa{k}, st{k})")
+        e.dedent()
+    # 5. monitors
     e("left_state -= 1")
     e("if left_state == 0:")
     e.indent()
@@ -564,13 +587,37 @@ def _check(net, duration, dt, seed):
                              "on a spiking network it reads spike counts (rates=False)")
 
 
+def _rewards(reward, duration, dt):
+    """The reward pulses as (steps, values), sorted by step."""
+    if reward is None:
+        return np.zeros(0, np.int64), np.zeros(0)
+    try:
+        times, values = reward
+        times = np.asarray(times, np.float64).ravel()
+        values = np.asarray(values, np.float64).ravel()
+    except (TypeError, ValueError):
+        raise ValueError(f"reward={reward!r}; allowed: (times, values), two sequences of "
+                         "numbers of the same length") from None
+    if times.shape != values.shape:
+        raise ValueError(f"reward has {times.size} times and {values.size} values; allowed: "
+                         "as many values as times")
+    if not (np.all(np.isfinite(times)) and np.all(np.isfinite(values))):
+        raise ValueError("reward has NaN or inf; allowed: finite times and values")
+    if times.size and (times.min() < 0 or times.max() >= duration):
+        raise ValueError(f"reward times span [{times.min():g}, {times.max():g}] s; allowed: "
+                         f"0 <= t < duration={duration!r}")
+    steps = np.floor(times / dt + 1e-9).astype(np.int64)
+    order = np.argsort(steps, kind="stable")
+    return np.ascontiguousarray(steps[order]), np.ascontiguousarray(values[order])
+
+
 def _spiking_rule_names():
     from .. import rules
     return [n for n in rules.available() if issubclass(rules.get(n), SpikingRule)
             or rules.get(n).tags.spike_counts]
 
 
-def simulate(net, duration, *, dt=1e-4, seed=None, monitor=None) -> SimResult:
+def simulate(net, duration, *, dt=1e-4, seed=None, monitor=None, reward=None) -> SimResult:
     """Run a spiking network for ``duration`` seconds in steps of ``dt``.
 
     Parameters
@@ -588,6 +635,10 @@ def simulate(net, duration, *, dt=1e-4, seed=None, monitor=None) -> SimResult:
         spikes and weights.
     monitor : Monitor, optional
         What to record (default: every population's spikes).
+    reward : (times, values) or None
+        Reward pulses (a dopamine signal): at the end of the step holding ``times[k]``
+        (seconds from the start of this call) every projection whose rule has an
+        ``on_reward`` kernel (``reward_stdp``) receives ``values[k]``.
 
     Returns
     -------
@@ -597,6 +648,7 @@ def simulate(net, duration, *, dt=1e-4, seed=None, monitor=None) -> SimResult:
         over to the next call.
     """
     _check(net, duration, dt, seed)
+    rew_s, rew_v = _rewards(reward, duration, dt)
     monitor = Monitor() if monitor is None else monitor
     if not isinstance(monitor, Monitor):
         raise TypeError(f"monitor={monitor!r}; allowed: a bl.Monitor")
@@ -673,7 +725,8 @@ def simulate(net, duration, *, dt=1e-4, seed=None, monitor=None) -> SimResult:
     n_state, n_w, recs = run(n_steps, f64(dt), rng, P, S, Ws, params, states, EP, EQ,
                              tuple(rates), totals, t_next, buffers, tuple(src_s), tuple(src_i),
                              np.zeros(len(pops), np.int64), counts, rec_on, rec_t, rec_i,
-                             n_state_max, state_every, state_rec, n_w_max, w_every, w_rec)
+                             n_state_max, state_every, state_rec, n_w_max, w_every, w_rec,
+                             rew_s, rew_v)
     wall = time.perf_counter() - start
     t_end = n_steps * dt
     for p in pops:

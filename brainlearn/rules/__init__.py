@@ -20,7 +20,7 @@ from .ltp import Calcium
 from .memory import HopfieldHebb, PseudoInverse, Storkey
 from .palimpsest import Cascade, ClippedHebb, StochasticBinary
 from .threshold import ThresholdLTP
-from .stdp import STDP, SpikingRule, TripletSTDP
+from .stdp import STDP, RewardSTDP, SpikingRule, TripletSTDP
 from .three_factor import RewardHebbian
 
 __all__ = ["LearningRule", "LocalRule", "GradientRule", "Tags", "kernel_params", "params_type",
@@ -30,5 +30,5 @@ __all__ = ["LearningRule", "LocalRule", "GradientRule", "Tags", "kernel_params",
            "Backprop", "FeedbackAlignment", "DirectFeedbackAlignment", "Delta",
            "EWC", "SynapticIntelligence", "Calcium", "TagAndCapture",
            "Hebb", "Oja", "Sanger", "BCM", "Covariance", "Competitive", "AntiHebbian",
-           "ThresholdLTP", "SynapticScaling", "STDP", "SpikingRule", "TripletSTDP", "RewardHebbian", "WeightDecay", "Clip", "RowNormalize",
+           "ThresholdLTP", "SynapticScaling", "STDP", "SpikingRule", "TripletSTDP", "RewardSTDP", "RewardHebbian", "WeightDecay", "Clip", "RowNormalize",
            "HopfieldHebb", "Storkey", "PseudoInverse", "ClippedHebb", "StochasticBinary", "Cascade"]

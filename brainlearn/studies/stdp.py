@@ -11,10 +11,19 @@ mean w/w_max 0.47, 19% of the weights above 0.9 w_max and 24% below 0.1 w_max.
 The control is the same rule with multiplicative (soft) bounds (van Rossum, Bi & Turrigiano
 2000): the weight dependence removes the competition, and the distribution is unimodal.
 
+Frequency dependence (tasks ``pairing+10ms`` and ``pairing-10ms``): 60 pre/post pairs at
+each frequency of ``pairing_freqs``, post 10 ms after or before pre (Sjostrom, Turrigiano &
+Nelson 2001), given to the rule as spike trains (:func:`brainlearn.protocols.apply`);
+``pairing_dw`` is the relative weight change (``step`` = frequency in 0.1 Hz). A pair rule
+cannot follow the data; the triplet rule (Pfister & Gerstner 2006, visual-cortex fit) and the
+calcium rule (Graupner & Brunel 2012, their cortical parameter set) should.
+
 The time course's ``step`` is simulated milliseconds. ``window_dw`` (task ``window``): the weight change of one pair at each delay of
 ``window_delays`` (``step`` = the measured delay in 0.1 ms). Rules (labels): ``stdp`` (additive, all-to-all), ``stdp_soft`` (multiplicative), and
-``stdp_nearest`` (additive, nearest-spike pairing); any registered spiking rule may be given
-with ``--rules``. Metrics per time point: ``w_mean`` (in units of ``w_max``), ``frac_high``
+``stdp_nearest`` (additive, nearest-spike pairing), ``triplet_stdp`` (the visual-cortex
+all-to-all fit, amplitudes in units of ``w_max``), ``calcium`` (Graupner & Brunel's cortical
+set, DOWN and UP weights ``w_max / b`` and ``w_max``, run clock-driven); any registered
+spiking rule may be given with ``--rules``. Metrics per time point: ``w_mean`` (in units of ``w_max``), ``frac_high``
 (w > 0.9 w_max), ``frac_low`` (w < 0.1 w_max), ``post_rate`` (Hz, over the last interval);
 at the end, ``weight_density``: the fraction of weights in each of 20 bins (``step`` = bin);
 ``wall_time``: the seconds of the simulation itself (compiled code cached).
@@ -32,12 +41,27 @@ from .. import neurons
 from ..network import Network
 from ._base import Study, register_study
 
-__all__ = ["StdpConfig", "StdpStudy", "run", "VARIANTS", "N_BINS"]
+__all__ = ["StdpConfig", "StdpStudy", "run", "pairing", "VARIANTS", "N_BINS", "SJOSTROM_2001",
+           "CALCIUM_CORTEX"]
 
 N_BINS = 20
 HEADLINE = ("w_mean", "frac_high", "frac_low", "post_rate", "wall_time")
 #: the labelled variants of the pair rule
 VARIANTS = {"stdp": {}, "stdp_soft": {"soft": True}, "stdp_nearest": {"nearest": True}}
+#: Sjostrom, Turrigiano & Nelson (2001), Neuron 32:1149, Fig. 1D / 7B (visual cortex L5, 60
+#: pairs): relative weight change and its SEM against the pairing frequency, for post 10 ms
+#: after pre (+10) and before it (-10), as Pfister & Gerstner (2006) fitted them
+SJOSTROM_2001 = {
+    "freqs": (0.1, 10.0, 20.0, 40.0, 50.0),
+    0.01: ((-0.04, 0.14, 0.29, 0.53, 0.56), (0.05, 0.10, 0.14, 0.11, 0.26)),
+    -0.01: ((-0.29, -0.41, -0.34, 0.56, 0.75), (0.08, 0.11, 0.10, 0.32, 0.19)),
+}
+#: Graupner & Brunel (2012)'s parameters fitted to the cortical data of Sjostrom et al. (the
+#: set that Higgins, Graupner & Brunel 2014 reuse in their Table 1); the noise, beta and b
+#: stay at the calcium rule's defaults
+CALCIUM_CORTEX = dict(tau_ca=22.6936e-3, c_pre=0.5617539, c_post=1.23964, theta_d=1.0,
+                      theta_p=1.3, gamma_d=331.909, gamma_p=725.085, tau=346.3615,
+                      delay=4.6098e-3)
 
 
 @dataclass(frozen=True)
@@ -65,6 +89,8 @@ class StdpConfig:
         Seconds between time points of the time course.
     window_delays : tuple of float
         Delays ``t_post - t_pre`` (seconds) at which one pair measures the rule's window.
+    pairing_freqs : tuple of float
+        Frequencies (Hz) of the 60-pair protocols at +-10 ms.
     """
 
     n_inputs: int = 1000
@@ -78,12 +104,14 @@ class StdpConfig:
     window_delays: tuple[float, ...] = (-0.08, -0.06, -0.04, -0.03, -0.02, -0.015, -0.01, -0.005,
                                         -0.002, 0.002, 0.005, 0.01, 0.015, 0.02, 0.03, 0.04,
                                         0.06, 0.08)
+    pairing_freqs: tuple[float, ...] = (0.1, 1.0, 5.0, 10.0, 20.0, 30.0, 40.0, 50.0)
 
     @classmethod
     def quick(cls) -> "StdpConfig":
         """The quick size: 30 s at twice the learning rate (the distribution is then about
         where the full run ends)."""
-        return cls(duration=30.0, a_plus=0.02, record_every=2.0)
+        return cls(duration=30.0, a_plus=0.02, record_every=2.0,
+                   pairing_freqs=SJOSTROM_2001["freqs"])
 
     def __post_init__(self):
         if isinstance(self.n_inputs, bool) or not isinstance(self.n_inputs, int) \
@@ -107,6 +135,10 @@ def _rule(label, config):
                 w_max=config.w_max, w_min=0.0)
     if label in VARIANTS:
         return rules.STDP(**base, **VARIANTS[label])
+    if label == "triplet_stdp":
+        return rules.TripletSTDP.fitted("visual_cortex", w_max=config.w_max)
+    if label == "calcium":
+        return rules.Calcium(**CALCIUM_CORTEX, b=5.0, w0=config.w_max / 5.0)
     cls = rules.get(label)
     names = {f.name for f in dataclasses.fields(cls)}
     return cls(**{k: v for k, v in base.items() if k in names})
@@ -155,9 +187,43 @@ def run(config, rule, seed) -> list:
     add(0, "frac_low", (w < 0.1).mean(), task="final")
     add(0, "post_rate", spikes / config.duration, task="final")
     add(0, "wall_time", wall, task="final")
-    for delay, dw in window(_rule(rule, config), config.window_delays):
-        add(int(round(delay * 1e4)), "window_dw", dw, task="window")
+    the_rule = _rule(rule, config)
+    if hasattr(the_rule, "w_max"):  # the window of the STDP family, one pair per delay
+        for delay, dw in window(the_rule, config.window_delays):
+            add(int(round(delay * 1e4)), "window_dw", dw, task="window")
+    for delay in (0.01, -0.01):
+        for freq, dw in pairing(the_rule, config.pairing_freqs, delay, seed=seed):
+            add(int(round(freq * 10)), "pairing_dw", dw, task=f"pairing{delay * 1e3:+.0f}ms")
     return rows
+
+
+def pairing(rule, freqs, delay, n_pairs=60, dt=1e-4, seed=0):
+    """The relative weight change after ``n_pairs`` pre/post pairs at each of ``freqs`` (Hz),
+    post ``delay`` seconds after pre, given as spike trains (Sjostrom et al. 2001's protocol).
+
+    STDP rules (a ``w_max``): one synapse from w = 0 with the lower bound moved to -w_max, so
+    that no bound is reached; the change is in units of ``w_max`` (Pfister & Gerstner's
+    normalised change). The calcium rule: 400 synapses from its initial weights (a fraction
+    ``beta`` DOWN), the change of the mean weight with each synapse counted UP or DOWN at the
+    end (Graupner & Brunel's "change in synaptic strength")."""
+    from .. import protocols as P
+    out = []
+    for freq in freqs:
+        net = Network(seed=seed)
+        x, y = net.add_input(1), net.add_population(1)
+        if hasattr(rule, "w_max"):
+            r = dataclasses.replace(rule, w_min=-rule.w_max)
+            q = net.connect(x, y, rule=r, init=[[0.0]])
+        else:
+            x = net.add_input(400)
+            q = net.connect(x, y, rule=rule, init=rule.initial_weights((1, 400), seed=seed))
+            rho0 = np.array(q.state.rho, copy=True)
+        P.apply(q, P.spike_pairing(n_pairs, freq, delay) + P.silence(0.5), dt=dt)
+        if hasattr(rule, "w_max"):
+            out.append((freq, float(q.W[0, 0]) / rule.w_max))
+        else:
+            out.append((freq, rule.synaptic_change(rho0, q.state.rho) - 1.0))
+    return out
 
 
 def window(rule, delays, dt=1e-4):
@@ -205,6 +271,14 @@ class StdpStudy(Study):
                         "as in Song, Miller & Abbott 2000 Fig. 2 and Brian2's example (mean "
                         "0.47, 19% above 0.9, 24% below 0.1); soft bounds (stdp_soft) keep one "
                         "mode.",
+        "stdp_frequency": "Relative weight change after 60 pre/post pairs against the pairing "
+                          "frequency, post 10 ms after pre (left) and 10 ms before (right), "
+                          "per rule (mean and 95% CI over seeds), with the data of Sjostrom, "
+                          "Turrigiano & Nelson 2001 (squares, mean and SEM). The pair rule "
+                          "(stdp) depends on timing only; the triplet rule (Pfister & Gerstner "
+                          "2006, visual-cortex fit) and the calcium rule (Graupner & Brunel "
+                          "2012, cortical set) turn post-before-pre pairs into LTP above "
+                          "about 30 Hz, as the data do.",
         "stdp_course": "Fraction of weights above 0.9 w_max (solid) and below 0.1 w_max "
                        "(dashed), and the output rate, against simulated time (mean and 95% "
                        "CI over seeds).",
@@ -215,14 +289,15 @@ class StdpStudy(Study):
         return issubclass(rule_cls, SpikingRule)
 
     def default_rules(self, config) -> list:
-        # the paper's rule and its control; stdp_nearest (nearest-spike pairing) is run on
-        # request: without a refractory period its neuron ends near 400 Hz, all weights high
-        return ["stdp", "stdp_soft"]
+        # the paper's rule and its control, and the two rules that follow the frequency
+        # dependence of pairing; stdp_nearest (nearest-spike pairing) is run on request:
+        # without a refractory period its neuron ends near 400 Hz, all weights high
+        return ["stdp", "stdp_soft", "triplet_stdp", "calcium"]
 
     def valid_rules(self, config) -> list:
         from .. import rules
         spiking = [n for n in rules.available() if self.fits(rules.get(n))]
-        return sorted(set(VARIANTS) | set(spiking))
+        return sorted(set(VARIANTS) | set(spiking) | {"calcium"})
 
     def run_one(self, config, rule, seed) -> list:
         return run(config, rule, seed)
@@ -330,6 +405,32 @@ class StdpStudy(Study):
         ax.set_title("The pair rule's window, one pair per delay")
         ax.legend(fontsize=7)
         paths += save_figure(fig, os.path.join(figdir, "stdp_window"))
+
+        if any(r["metric"] == "pairing_dw" for r in rows):
+            fig = Figure(figsize=(9.6, 3.8), layout="constrained")
+            axes = fig.subplots(1, 2, sharey=True)
+            for ax, delay in zip(axes, (0.01, -0.01)):
+                task = f"pairing{delay * 1e3:+.0f}ms"
+                for rule in rules:
+                    series = {}
+                    for r in rows:
+                        if r["rule"] == rule and r["task"] == task:
+                            series.setdefault(int(r["step"]) / 10, []).append(float(r["value"]))
+                    if series:
+                        f = sorted(series)
+                        m, half = mean_ci([series[x] for x in f], axis=1)
+                        ax.plot(f, m, "o-", ms=3, color=rule_color(rule), label=rule)
+                        band(ax, f, m, half, rule_color(rule))
+                data, sem = SJOSTROM_2001[delay]
+                ax.errorbar(SJOSTROM_2001["freqs"], data, yerr=sem, fmt="s", color="black",
+                            ms=5, capsize=3, label="Sjostrom et al. 2001 (mean, SEM)")
+                ax.axhline(0, color="0.6", lw=0.6)
+                ax.set_xlabel("pairing frequency (Hz)")
+                ax.set_title(f"post {abs(delay) * 1e3:.0f} ms {'after' if delay > 0 else 'before'}"
+                             " pre, 60 pairs")
+            axes[0].set_ylabel("relative weight change")
+            axes[0].legend(fontsize=7)
+            paths += save_figure(fig, os.path.join(figdir, "stdp_frequency"))
         return paths
 
     def findings(self, summary_rows, rows, config) -> dict:
@@ -356,6 +457,20 @@ class StdpStudy(Study):
             if taus:
                 fits.append(f"{rule} decays with {taus.get(1, math.nan):.1f} ms after and "
                             f"{taus.get(-1, math.nan):.1f} ms before the presynaptic spike")
+        errors = []
+        for rule in rules:
+            err = []
+            for delay in (0.01, -0.01):
+                got = {int(r["step"]): float(r["value"]) for r in rows if r["rule"] == rule
+                       and r["task"] == f"pairing{delay * 1e3:+.0f}ms"}
+                data = SJOSTROM_2001[delay][0]
+                err += [got[int(round(f * 10))] - d for f, d in zip(SJOSTROM_2001["freqs"], data)
+                        if int(round(f * 10)) in got]
+            if err:
+                errors.append(f"{rule} {math.sqrt(np.mean(np.square(err))):.2f}")
+        if errors:
+            found["stdp_frequency"] = ("Root-mean-square distance to Sjostrom et al.'s ten "
+                                       "points (relative change): " + "; ".join(errors) + ".")
         if fits:
             found["stdp_window"] = ("Fitted to the measured pairs: " + "; ".join(fits)
                                     + " (Bi & Poo's data: 16.8 ms and 33.7 ms; Song et al.'s "

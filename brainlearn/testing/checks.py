@@ -782,7 +782,8 @@ def check_spike_driven(rule):
     """A spiking rule's event kernels, run by :func:`brainlearn.simulate` on Poisson inputs
     onto LIF neurons, give the weights its ``numpy_twin`` gives when it replays the recorded
     spike trains step by step (clock-driven: traces decay, then the step's presynaptic
-    spikes, then its postsynaptic ones)."""
+    spikes, then its postsynaptic ones, then the step's reward as ``mod[0]`` for a rule with
+    an ``on_reward`` kernel)."""
     from ..engine.spiking import simulate
     from ..neurons import LIF
     from ..network import Network
@@ -802,9 +803,15 @@ def check_spike_driven(rule):
     kick = net.add_poisson(1, rate=200.0)
     net.connect(kick, out, init=np.full((3, 1), 0.3 * scale))
     dt, T = 1e-4, 1.0
-    r = simulate(net, T, dt=dt, seed=5)
+    # a rule with a reward kernel gets reward pulses of both signs (mod[0] for the twin)
+    rewarded = type(rule).on_reward is not None
+    reward = ([0.25, 0.5, 0.75, 0.9], [1.0, -0.5, 2.0, 1.0]) if rewarded else None
+    r = simulate(net, T, dt=dt, seed=5, reward=reward)
     assert r.counts[out.name].sum() > 0, "the example neurons never fired"
     n = int(round(T / dt))
+    mod = np.zeros((n, 1))
+    if rewarded:
+        np.add.at(mod[:, 0], np.floor(np.array(reward[0]) / dt + 1e-9).astype(int), reward[1])
     pre = np.zeros((n, 120))
     post = np.zeros((n, 3))
     for counts, pop in ((pre, src), (post, out)):
@@ -813,8 +820,10 @@ def check_spike_driven(rule):
     W = W0.astype(np.float64).copy()
     state = rule.init_state(q, np.random.default_rng(0))
     for k in range(n):
-        dW, _ = twin(rule, W, pre[k], post[k], None, state, dt)
+        dW, _ = twin(rule, W, pre[k], post[k], mod[k] if rewarded else None, state, dt)
         W += dW
+    if rewarded:
+        assert np.abs(W - W0).max() > 0.01 * hi, "the rewards hardly moved the twin's weights"
     assert np.allclose(q.W, W, rtol=1e-9, atol=1e-12), \
         f"the event-driven kernels and numpy_twin's clock-driven replay differ (max abs " \
         f"difference {_max_diff(q.W, W):.3g})"
