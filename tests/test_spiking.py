@@ -578,3 +578,18 @@ def test_check_spike_driven_fails_a_rule_whose_kernels_disagree_with_its_twin():
     with pytest.raises(AssertionError, match="event-driven kernels and numpy_twin's "
                                              "clock-driven replay differ"):
         bl.testing.check_spike_driven(Forgetful(w_max=0.05))
+
+
+@pytest.mark.parametrize("study_name", ["learning", "retention"])
+def test_rate_studies_leave_spiking_rules_out_and_say_why(study_name):
+    from brainlearn.studies import get_study
+    from brainlearn.studies import learning, retention
+    study = get_study(study_name)
+    module = learning if study_name == "learning" else retention
+    valid = study.valid_rules(study.make_config(True))
+    spiking = [n for n in bl.rules.available() if issubclass(bl.rules.get(n), bl.rules.SpikingRule)]
+    assert {"stdp", "triplet_stdp", "reward_stdp"} <= set(spiking)
+    for name in spiking:
+        cls = bl.rules.get(name)
+        assert not study.fits(cls) and name not in valid and module.role_of(cls) is None
+        assert "a spiking rule" in module.exclusion(cls)

@@ -264,6 +264,8 @@ def role_of(rule_cls) -> str | None:
     """The role of a rule class in the study (see the module docstring), or None when the rule
     cannot learn a classifier here (lateral, or without presynaptic and postsynaptic activity)."""
     needs = set(getattr(rule_cls, "needs", ()))
+    if getattr(rule_cls, "on_pre", None) is not None:  # a spiking rule: no role in rate networks
+        return None
     if rule_cls.tags.lateral or not {"pre", "post"} <= needs:
         return None
     if rule_cls.tags.output_only:

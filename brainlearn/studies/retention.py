@@ -420,6 +420,8 @@ def role_of(rule_cls) -> str | None:
     it runs in its role.
     """
     needs = set(getattr(rule_cls, "needs", ()))
+    if getattr(rule_cls, "on_pre", None) is not None:  # a spiking rule: no role in rate networks
+        return None
     if rule_cls.tags.lateral or rule_cls.tags.constraint:
         return None
     if "error" in needs and rule_cls.tags.family == "gradient" \
