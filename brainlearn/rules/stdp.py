@@ -88,6 +88,15 @@ class SpikingRule(LocalRule):
                          np.array(ratep, W.dtype), np.array(ratq, W.dtype))
 
 
+@jit
+def decay_traces(x, rates, dt):
+    """One step of ``dt`` seconds of decay for every trace (row r of ``x`` at ``rates[r]``)."""
+    for r in range(x.shape[0]):
+        f = math.exp(-dt * rates[r])
+        for k in range(x.shape[1]):
+            x[r, k] *= f
+
+
 def clock_kernel(on_pre, on_post):
     """The clock-driven kernel of a spiking rule from its event kernels.
 
@@ -101,14 +110,8 @@ def clock_kernel(on_pre, on_post):
         Wn = W.copy()
         xp = state.x_pre
         xq = state.x_post
-        for r in range(xp.shape[0]):
-            f = math.exp(-dt * state.rate_pre[r])
-            for j in range(xp.shape[1]):
-                xp[r, j] *= f
-        for r in range(xq.shape[0]):
-            f = math.exp(-dt * state.rate_post[r])
-            for i in range(xq.shape[1]):
-                xq[r, i] *= f
+        decay_traces(xp, state.rate_pre, dt)
+        decay_traces(xq, state.rate_post, dt)
         for j in range(pre.shape[0]):
             for _ in range(int(pre[j] + 0.5)):
                 on_pre(Wn, j, xp, xq, params, state)
@@ -134,14 +137,8 @@ def clock_kernel_reward(on_pre, on_post, on_reward):
         Wn = W.copy()
         xp = state.x_pre
         xq = state.x_post
-        for r in range(xp.shape[0]):
-            f = math.exp(-dt * state.rate_pre[r])
-            for j in range(xp.shape[1]):
-                xp[r, j] *= f
-        for r in range(xq.shape[0]):
-            f = math.exp(-dt * state.rate_post[r])
-            for i in range(xq.shape[1]):
-                xq[r, i] *= f
+        decay_traces(xp, state.rate_pre, dt)
+        decay_traces(xq, state.rate_post, dt)
         for j in range(pre.shape[0]):
             for _ in range(int(pre[j] + 0.5)):
                 on_pre(Wn, j, xp, xq, params, state)
