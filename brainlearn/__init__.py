@@ -12,6 +12,7 @@ LTP-style local learning rules; a Numba-compiled engine runs them.
 from . import datasets, neurons, rules
 from ._version import __version__
 from .engine import DivergenceError, History, end_task, evaluate, predict, rest, train
+from .engine.presenting import Presentation, Responses, present
 from .engine.spiking import Monitor, SimResult, simulate
 from .network import Network, Population, Projection, init, mlp
 from .network.io import load, save
@@ -30,7 +31,7 @@ __all__ = [
     "__version__",
     "Network", "Population", "Projection", "mlp", "init",
     "train", "evaluate", "predict", "rest", "end_task", "History", "DivergenceError",
-    "simulate", "Monitor", "SimResult", "neurons",
+    "simulate", "Monitor", "SimResult", "present", "Presentation", "Responses", "neurons",
     "save", "load",
     "datasets", "rules", "testing", "protocols", "memory", "studies",
 ]

@@ -134,9 +134,11 @@ class LIF(NeuronModel):
                 raise ValueError(f"LIF: {k}={getattr(self, k)!r}; allowed: >= 0")
         if self.synapse not in ("conductance", "current"):
             raise ValueError(f"LIF: synapse={self.synapse!r}; allowed: conductance, current")
-        if not self.v_reset < self.v_thresh:
+        if self.theta_plus == 0 and not self.v_reset < self.v_thresh:
+            # with an adaptive threshold, v_thresh may lie below the reset: Diehl & Cook's
+            # threshold is v_thresh - 20 mV + theta, with theta starting at 20 mV
             raise ValueError(f"LIF: v_reset={self.v_reset!r} must be below "
-                             f"v_thresh={self.v_thresh!r}")
+                             f"v_thresh={self.v_thresh!r} (or the threshold adapt: theta_plus > 0)")
 
     @property
     def code(self):  # noqa: D401 - the two synapse kinds are two integrators

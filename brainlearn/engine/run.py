@@ -24,6 +24,7 @@ from .fastpaths import fast_path
 from .kernels import block_grams, gather_chunks, gathered_grams, is_run
 from ..rules.base import kernel_params
 from .plan import make_plan
+from . import presenting as _presenting
 
 __all__ = ["train", "evaluate", "predict", "activities", "History", "DivergenceError",
            "default_loss"]
@@ -530,7 +531,7 @@ def _driver_args(net, plan):
 
 # -- public API -------------------------------------------------------------------------------------
 def train(net, data, *, epochs=1, batch_size=1, loss=None, shuffle=True, seed=None, dt=1.0,
-          eval_every=None, quiet=None, driver="auto") -> History:
+          eval_every=None, quiet=None, driver="auto", presentation=None) -> History:
     """Train ``net`` on ``data`` with the learning rules attached to its projections.
 
     Parameters
@@ -568,6 +569,14 @@ def train(net, data, *, epochs=1, batch_size=1, loss=None, shuffle=True, seed=No
         blocks of samples through matrix products instead (online learning all the
         same -- every sample sees the weights left by the one before -- equal to
         "online" up to rounding).
+    presentation : Presentation, optional
+        On a spiking network (Poisson inputs, spiking populations): how each sample is
+        shown (time, rest, integration step, rates; :class:`brainlearn.Presentation`,
+        default Diehl & Cook's protocol). ``bl.train`` then runs :func:`brainlearn.present`
+        with learning on, one sample after another; ``y`` is not used, ``batch_size``,
+        ``loss``, ``dt`` and ``driver`` do not apply, and the history records per record
+        the samples seen, the wall time, ``spikes`` (the watched population's mean spike
+        count per sample) and ``repeats`` (the fraction of samples shown again).
 
     Returns
     -------
@@ -582,14 +591,23 @@ def train(net, data, *, epochs=1, batch_size=1, loss=None, shuffle=True, seed=No
     batch_size = _check_int(batch_size, "batch_size", 1)
     if eval_every is not None:
         eval_every = _check_int(eval_every, "eval_every", 1)
+    if seed is not None:
+        _check_int(seed, "seed", 0)
+    if getattr(net, "is_spiking", False):
+        for name, value, default in (("batch_size", batch_size, 1), ("loss", loss, None),
+                                     ("dt", dt, 1.0), ("driver", driver, "auto")):
+            if value != default:
+                raise ValueError(f"{name}={value!r} does not apply to a spiking network; its "
+                                 "samples are shown as presentation=bl.Presentation(...) says")
+        return _train_spiking(net, data, epochs, shuffle, seed, presentation, eval_every, quiet)
+    if presentation is not None:
+        raise ValueError("presentation= applies to spiking networks; this one is a rate network")
     if driver not in ("auto", "online", "minibatch"):
         raise ValueError(f"driver={driver!r}; allowed: auto, online, minibatch")
     if driver == "online" and batch_size != 1:
         raise ValueError(f"driver='online' needs batch_size=1, got {batch_size}")
     if not (isinstance(dt, (int, float, np.floating)) and math.isfinite(dt) and dt > 0):
         raise ValueError(f"dt={dt!r} must be a finite number > 0 (seconds)")
-    if seed is not None:
-        _check_int(seed, "seed", 0)
     x, y, x_test, y_test = _split(net, data)
     x = _as_inputs(net, x)
     n = x.shape[0]
@@ -675,10 +693,53 @@ def train(net, data, *, epochs=1, batch_size=1, loss=None, shuffle=True, seed=No
     return history
 
 
-def _progress(total, quiet):
+def _train_spiking(net, data, epochs, shuffle, seed, protocol, eval_every, quiet):
+    x = _split(net, data)[0]
+    x = _presenting.check_samples(net, x)
+    protocol = _presenting.Presentation() if protocol is None else protocol
+    if not isinstance(protocol, _presenting.Presentation):
+        raise TypeError(f"presentation={protocol!r}; allowed: a bl.Presentation")
+    n = x.shape[0]
+    if n == 0:
+        raise ValueError("x has no samples")
+    rng = np.random.default_rng(net.seed if seed is None else seed)
+    watched = _presenting.watched(net, protocol)
+    history = History()
+    chunk = eval_every or n
+    bar = _progress(epochs * n, quiet, at_least=500)
+    t0 = time.perf_counter()
+    seen = 0
+    try:
+        for epoch in range(epochs):
+            order = rng.permutation(n) if shuffle else np.arange(n)
+            start = 0
+            while start < n:
+                stop = min(n, start + (chunk - seen % chunk if eval_every else n))
+                part = order[start:stop]
+                r = _presenting.present(net, x[part], protocol=protocol, learn=True,
+                                        seed=int(rng.integers(2**63)))
+                if not all(np.isfinite(q.W).all() for q in net.projections):
+                    raise DivergenceError(f"training diverged in epoch {epoch}: non-finite "
+                                          f"weights by sample {seen + len(part)}", epoch,
+                                          seen + len(part))
+                seen += len(part)
+                start = stop
+                if bar is not None:
+                    bar.update(len(part))
+                history.append(epoch=epoch + stop / n, samples=seen,
+                               wall_time=time.perf_counter() - t0,
+                               spikes=float(r.counts[watched.name].sum(axis=1).mean()),
+                               repeats=float((r.repeats > 0).mean()))
+    finally:
+        if bar is not None:
+            bar.close()
+    return history
+
+
+def _progress(total, quiet, at_least=50_000):
     if quiet is None:
         quiet = not (hasattr(sys.stderr, "isatty") and sys.stderr.isatty())
-    if quiet or total < 50_000:
+    if quiet or total < at_least:
         return None
     from tqdm.auto import tqdm
     return tqdm(total=total, unit="sample", unit_scale=True, leave=False, desc="train")

@@ -290,7 +290,7 @@ def _source(net):
     e("@jit")
     e("def run(n_steps, dt, gen, P, S, Ws, params, states, EP, EQ, rates, totals, t_next, buffers,")
     e("        src_s, src_i, src_pos, counts, rec_on, rec_t, rec_i, n_state_max, state_every,")
-    e("        state_rec, n_w_max, w_every, w_rec, rew_s, rew_v):")
+    e("        state_rec, n_w_max, w_every, w_rec, rew_s, rew_v, learn):")
     e.indent()
     rewarded = [k for k, q in enumerate(net.projections)
                 if _event_driven(q) and type(q.rule).on_reward is not None]
@@ -431,17 +431,22 @@ def _source(net):
         e(f"{g}[i] += W{k}[i, j]")
         e.dedent()
         if _event_driven(q):
+            e("if learn:")
+            e.indent()
             _decay(e, f"xp{k}", f"EP{k}", "j", f"Gp{k}", f"iGp{k}")
             e(f"for i in range(W{k}.shape[0]):")
             e.indent()
             _decay(e, f"xq{k}", f"EQ{k}", "i", f"Gq{k}", f"iGq{k}")
             e.dedent()
             e(f"on_pre{k}(W{k}, j, xp{k}, xq{k}, pa{k}, st{k})")
+            e.dedent()
         e.dedent()
     # 3. postsynaptic spikes: on_post; clock-driven rules see the spike counts of the step
     for k, q in enumerate(net.projections):
         if _clock(q):
             pre, post = q.pre.index, q.post.index
+            e("if learn:")
+            e.indent()
             e(f"for c in range(n{pre}):")
             e.indent()
             e(f"cp{k}[idx{pre}[c]] += 1.0")
@@ -464,11 +469,12 @@ def _source(net):
             e.indent()
             e(f"cp{k}[j] = 0.0")
             e.dedent()
+            e.dedent()
             continue
         if q.rule is None:
             continue
         post = q.post.index
-        e(f"for c in range(n{post}):")
+        e(f"for c in range(n{post} if learn else 0):")
         e.indent()
         e(f"i = idx{post}[c]")
         _decay(e, f"xq{k}", f"EQ{k}", "i", f"Gq{k}", f"iGq{k}")
@@ -486,7 +492,7 @@ def _source(net):
         e("rew += rew_v[rpos]")
         e("rpos += 1")
         e.dedent()
-        e("if rew != 0.0:")
+        e("if rew != 0.0 and learn:")
         e.indent()
         for k in rewarded:
             e(f"on_reward{k}(W{k}, rew, xp{k}, xq{k}, pa{k}, st{k})")
@@ -617,6 +623,139 @@ def _spiking_rule_names():
             or rules.get(n).tags.spike_counts]
 
 
+def _seed_from(net, seed):
+    """The seed of a run: ``seed``, or (None) one drawn from the network's generator, so
+    that consecutive runs of a network draw new spikes and a network made with a seed
+    replays the same sequence of runs."""
+    if seed is not None:
+        return int(seed)
+    return int(net.rng.integers(2**63))
+
+
+def _check_monitor(net, monitor):
+    if not isinstance(monitor, Monitor):
+        raise TypeError(f"monitor={monitor!r}; allowed: a bl.Monitor")
+    names = {p.name for p in net.populations}
+    wanted = set(names) if monitor.spikes is True else set() if monitor.spikes is False \
+        else set(monitor.spikes)
+    for n in list(wanted) + list(monitor.state):
+        if n not in names:
+            raise ValueError(f"monitor names population {n!r}; have: {', '.join(sorted(names))}")
+    pnames = {q.name for q in net.projections}
+    for n in monitor.weights:
+        if n not in pnames:
+            raise ValueError(f"monitor names projection {n!r}; have: {', '.join(sorted(pnames))}")
+    for pop, variables in monitor.state.items():
+        bad = [v for v in variables if v not in _neurons.VARIABLES]
+        if bad:
+            raise ValueError(f"monitor.state[{pop!r}] has {bad}; allowed: "
+                             f"{', '.join(_neurons.VARIABLES)}")
+    return wanted
+
+
+def normalize(net) -> None:
+    """Synaptic normalisation: scale the weights of every projection made with
+    ``normalize=total`` so that each postsynaptic neuron's incoming weights sum to
+    ``total`` (rows whose sum is 0 are left alone). :func:`simulate` applies it at the start
+    of every call, :func:`brainlearn.present` before every sample (Diehl & Cook 2015)."""
+    for q in net.projections:
+        total = getattr(q, "normalize", None)
+        if total is None:
+            continue
+        sums = q.W.sum(axis=1)
+        scale = np.divide(total, sums, out=np.ones_like(sums), where=sums != 0)
+        q.W *= scale[:, None]
+
+
+class _Sim:
+    """The arrays of a spiking network's compiled simulator, made once for a sequence of
+    runs (:func:`simulate` makes one per call, :func:`brainlearn.present` one for all its
+    samples): the state arrays are the network's own, so every run changes the network."""
+
+    def __init__(self, net, dt, seed, monitor, wanted, max_steps):
+        pops, projs = net.populations, net.projections
+        self.net, self.dt = net, float(dt)
+        self.P = [p.neuron.values() if p.is_spiking else np.zeros(0) for p in pops]
+        self.S = tuple(p.neuron_state if p.is_spiking else np.zeros((_neurons.N_VARS, 0))
+                       for p in pops)
+        self.Ws = tuple(q.W for q in projs)
+        self.params = tuple(kernel_params(q.rule, net.dtype) if q.rule is not None else (0,)
+                            for q in projs)
+        self.states = tuple(q.state if q.rule is not None else (0,) for q in projs)
+        self.EP = tuple(np.ones((len(q.rule.traces["pre"]) if _event_driven(q) else 0,
+                                 q.pre.size)) for q in projs)
+        self.EQ = tuple(np.ones((len(q.rule.traces["post"]) if _event_driven(q) else 0,
+                                 q.post.size)) for q in projs)
+        self.rng = np.random.default_rng(seed)
+        self.rates = [np.zeros(1) for _ in pops]
+        self.totals = np.zeros(len(pops))
+        self.t_next = np.zeros((len(pops), 1))
+        for p in pops:
+            if p.activation == "poisson":
+                self.set_rate(p, p.rate)
+        self.counts = tuple(np.zeros(p.size, np.int64) for p in pops)
+        self.rec_on = np.array([p.name in wanted for p in pops])
+        self.rec_t = tuple(np.zeros(64, np.int64) for _ in pops)
+        self.rec_i = tuple(np.zeros(64, np.int64) for _ in pops)
+        self.state_every = max(1, int(round(monitor.state_every / dt))) if monitor.state else 0
+        self.n_state_max = max_steps // self.state_every if self.state_every else 0
+        self.state_rec = tuple(np.zeros((self.n_state_max, _neurons.N_VARS, p.size))
+                               if p.name in monitor.state else np.zeros((0, _neurons.N_VARS, 0))
+                               for p in pops)
+        self.w_every = max(1, int(round(monitor.weights_every / dt))) if monitor.weights else 0
+        self.n_w_max = max_steps // self.w_every if self.w_every else 0
+        self.w_rec = tuple(np.zeros((self.n_w_max,) + q.W.shape, q.W.dtype)
+                           if q.name in monitor.weights else np.zeros((0, 0, 0), q.W.dtype)
+                           for q in projs)
+        self.driver = _driver(net)
+
+    def set_rate(self, p, rate):
+        """Poisson population ``p`` fires at ``rate`` (scalar or (n,)) from now on."""
+        i = p.index
+        rate = np.broadcast_to(np.asarray(rate, np.float64), (p.size,))
+        cum = np.cumsum(rate)
+        self.totals[i] = cum[-1] if cum.size else 0.0
+        if np.all(rate == rate[0]):
+            cum = np.full(p.size, -1.0)  # the mark of equal rates: draw the unit directly
+        self.rates[i] = cum
+        self.t_next[i, 0] = self.rng.exponential(1.0 / self.totals[i]) \
+            if self.totals[i] > 0 else np.inf
+
+    def run(self, n_steps, rew_s=None, rew_v=None, learn=True, P=None):
+        """Advance ``n_steps`` steps; returns (state samples, weight snapshots, spikes)."""
+        net, dt = self.net, self.dt
+        pops = net.populations
+        src_s, src_i = [], []
+        for p in pops:
+            if p.activation == "spike_source":
+                t0 = getattr(p, "_clock", 0.0)
+                steps = np.floor((p.spike_times - t0) / dt + 1e-9).astype(np.int64)
+                keep = (steps >= 0) & (steps < n_steps)
+                src_s.append(np.ascontiguousarray(steps[keep]))
+                src_i.append(np.ascontiguousarray(p.spike_indices[keep]))
+            else:
+                src_s.append(np.zeros(0, np.int64))
+                src_i.append(np.zeros(0, np.int64))
+        if rew_s is None:
+            rew_s, rew_v = np.zeros(0, np.int64), np.zeros(0)
+        buffers = np.array([_source_buffer(self.totals[p.index] * dt) for p in pops], np.int64)
+        out = self.driver(n_steps, np.float64(dt), self.rng, tuple(self.P if P is None else P),
+                          self.S, self.Ws, self.params, self.states, self.EP, self.EQ,
+                          tuple(self.rates), self.totals, self.t_next, buffers, tuple(src_s),
+                          tuple(src_i), np.zeros(len(pops), np.int64), self.counts,
+                          self.rec_on, self.rec_t, self.rec_i, min(self.n_state_max, n_steps
+                          // self.state_every if self.state_every else 0), self.state_every,
+                          self.state_rec, min(self.n_w_max, n_steps // self.w_every
+                                              if self.w_every else 0), self.w_every,
+                          self.w_rec, rew_s, rew_v, bool(learn))
+        t_end = n_steps * dt
+        self.t_next[:, 0] -= t_end  # the next events' times, from the start of the next run
+        for p in pops:
+            if p.activation == "spike_source":
+                p._clock = getattr(p, "_clock", 0.0) + t_end
+        return out
+
+
 def simulate(net, duration, *, dt=1e-4, seed=None, monitor=None, reward=None) -> SimResult:
     """Run a spiking network for ``duration`` seconds in steps of ``dt``.
 
@@ -627,12 +766,14 @@ def simulate(net, duration, *, dt=1e-4, seed=None, monitor=None, reward=None) ->
         (``add_poisson``) and spike sources (``add_spike_source``). Plastic projections carry a
         spiking rule (``rule="stdp"``, event-driven), or a rule tagged ``spike_counts``
         (``rule="calcium"``), whose kernel runs clock-driven: once per step, on the spike
-        counts of the step, so its work is n_pre x n_post per step.
+        counts of the step, so its work is n_pre x n_post per step. Projections made with
+        ``normalize=total`` are normalised (:func:`normalize`) at the start.
     duration, dt : float
         Seconds.
     seed : int or None
-        Seeds the Poisson sources (None: the network's seed). The same seed gives the same
-        spikes and weights.
+        Seeds the Poisson sources. None draws a seed from the network's generator, so that
+        consecutive calls draw new spikes (and a network made with a seed replays the same
+        runs); the same seed gives the same spikes and weights.
     monitor : Monitor, optional
         What to record (default: every population's spikes).
     reward : (times, values) or None
@@ -650,97 +791,25 @@ def simulate(net, duration, *, dt=1e-4, seed=None, monitor=None, reward=None) ->
     _check(net, duration, dt, seed)
     rew_s, rew_v = _rewards(reward, duration, dt)
     monitor = Monitor() if monitor is None else monitor
-    if not isinstance(monitor, Monitor):
-        raise TypeError(f"monitor={monitor!r}; allowed: a bl.Monitor")
+    wanted = _check_monitor(net, monitor)
     pops, projs = net.populations, net.projections
-    names = {p.name for p in pops}
-    wanted = set(names) if monitor.spikes is True else set() if monitor.spikes is False \
-        else set(monitor.spikes)
-    for n in list(wanted) + list(monitor.state):
-        if n not in names:
-            raise ValueError(f"monitor names population {n!r}; have: {', '.join(sorted(names))}")
-    pnames = {q.name for q in projs}
-    for n in monitor.weights:
-        if n not in pnames:
-            raise ValueError(f"monitor names projection {n!r}; have: {', '.join(sorted(pnames))}")
-    for pop, variables in monitor.state.items():
-        bad = [v for v in variables if v not in _neurons.VARIABLES]
-        if bad:
-            raise ValueError(f"monitor.state[{pop!r}] has {bad}; allowed: "
-                             f"{', '.join(_neurons.VARIABLES)}")
     n_steps = int(round(duration / dt))
-    seed = (net.seed or 0) if seed is None else int(seed)
-    f64 = np.float64
-    P = tuple(p.neuron.values() if p.is_spiking else np.zeros(0) for p in pops)
-    S = tuple(p.neuron_state if p.is_spiking else np.zeros((_neurons.N_VARS, 0)) for p in pops)
-    Ws = tuple(q.W for q in projs)
-    params = tuple(kernel_params(q.rule, net.dtype) if q.rule is not None else (0,)
-                   for q in projs)
-    states = tuple(q.state if q.rule is not None else (0,) for q in projs)
-    EP = tuple(np.ones((len(q.rule.traces["pre"]) if _event_driven(q) else 0, q.pre.size))
-               for q in projs)
-    EQ = tuple(np.ones((len(q.rule.traces["post"]) if _event_driven(q) else 0, q.post.size))
-               for q in projs)
-    rates, totals = [], np.zeros(len(pops))
-    t_next = np.zeros((len(pops), 1))
-    rng = np.random.default_rng(seed)
-    for p in pops:
-        if p.activation == "poisson":
-            cum = np.cumsum(p.rate)
-            totals[p.index] = cum[-1] if cum.size else 0.0
-            if np.all(p.rate == p.rate[0]):
-                cum = np.full(p.size, -1.0)  # the mark of equal rates: draw the unit directly
-            rates.append(cum)
-            t_next[p.index, 0] = rng.exponential(1.0 / totals[p.index]) \
-                if totals[p.index] > 0 else np.inf
-        else:
-            rates.append(np.zeros(1))
-    src_s, src_i = [], []
-    for p in pops:
-        if p.activation == "spike_source":
-            t0 = getattr(p, "_clock", 0.0)
-            steps = np.floor((p.spike_times - t0) / dt + 1e-9).astype(np.int64)
-            keep = (steps >= 0) & (steps < n_steps)
-            src_s.append(np.ascontiguousarray(steps[keep]))
-            src_i.append(np.ascontiguousarray(p.spike_indices[keep]))
-        else:
-            src_s.append(np.zeros(0, np.int64))
-            src_i.append(np.zeros(0, np.int64))
-    counts = tuple(np.zeros(p.size, np.int64) for p in pops)
-    rec_on = np.array([p.name in wanted for p in pops])
-    rec_t = tuple(np.zeros(64, np.int64) for _ in pops)
-    rec_i = tuple(np.zeros(64, np.int64) for _ in pops)
-    state_every = max(1, int(round(monitor.state_every / dt))) if monitor.state else 0
-    n_state_max = n_steps // state_every if state_every else 0
-    state_rec = tuple(np.zeros((n_state_max, _neurons.N_VARS, p.size))
-                      if p.name in monitor.state else np.zeros((0, _neurons.N_VARS, 0))
-                      for p in pops)
-    w_every = max(1, int(round(monitor.weights_every / dt))) if monitor.weights else 0
-    n_w_max = n_steps // w_every if w_every else 0
-    w_rec = tuple(np.zeros((n_w_max,) + q.W.shape, q.W.dtype) if q.name in monitor.weights
-                  else np.zeros((0, 0, 0), q.W.dtype) for q in projs)
-    run = _driver(net)
+    normalize(net)
+    sim = _Sim(net, dt, _seed_from(net, seed), monitor, wanted, n_steps)
     start = time.perf_counter()
-    buffers = np.array([_source_buffer(totals[p.index] * dt) for p in pops], np.int64)
-    n_state, n_w, recs = run(n_steps, f64(dt), rng, P, S, Ws, params, states, EP, EQ,
-                             tuple(rates), totals, t_next, buffers, tuple(src_s), tuple(src_i),
-                             np.zeros(len(pops), np.int64), counts, rec_on, rec_t, rec_i,
-                             n_state_max, state_every, state_rec, n_w_max, w_every, w_rec,
-                             rew_s, rew_v)
+    n_state, n_w, recs = sim.run(n_steps, rew_s, rew_v)
     wall = time.perf_counter() - start
     t_end = n_steps * dt
-    for p in pops:
-        if p.activation == "spike_source":
-            p._clock = getattr(p, "_clock", 0.0) + t_end
     spikes = {p.name: (recs[2 * p.index] * dt + dt, recs[2 * p.index + 1])
               for p in pops if p.name in wanted}
     state = {}
-    times = np.arange(1, n_state + 1) * state_every * dt
+    times = np.arange(1, n_state + 1) * sim.state_every * dt
     for name, variables in monitor.state.items():
         p = next(x for x in pops if x.name == name)
-        state[name] = {v: state_rec[p.index][:n_state, _neurons.VARIABLES.index(v)].copy()
+        state[name] = {v: sim.state_rec[p.index][:n_state, _neurons.VARIABLES.index(v)].copy()
                        for v in variables}
-    weights = {q.name: w_rec[q.index][:n_w] for q in projs if q.name in monitor.weights}
+    weights = {q.name: sim.w_rec[q.index][:n_w] for q in projs if q.name in monitor.weights}
+    counts = sim.counts
     return SimResult(spikes, {p.name: counts[p.index] for p in pops},
                      {p.name: counts[p.index] / t_end for p in pops}, state, times, weights,
-                     np.arange(1, n_w + 1) * w_every * dt, t_end, float(dt), wall)
+                     np.arange(1, n_w + 1) * sim.w_every * dt, t_end, float(dt), wall)

@@ -406,7 +406,7 @@ class Network:
         return pop
 
     def connect(self, pre, post, rule=None, *, init="glorot", mask=None, bounds=None, name=None,
-                target="exc", **rule_params) -> Projection:
+                target="exc", normalize=None, **rule_params) -> Projection:
         """Connect ``pre`` to ``post`` and return the new :class:`Projection`.
 
         Parameters
@@ -424,6 +424,11 @@ class Network:
         target : str
             Into a spiking population: ``"exc"`` (a spike adds the weight to ``ge``) or
             ``"inh"`` (to ``gi``).
+        normalize : float, optional
+            Synaptic normalisation of a spiking projection: each postsynaptic neuron's
+            incoming weights are scaled to sum to ``normalize`` at the start of every
+            ``bl.simulate`` call and before every sample ``bl.present`` and ``bl.train``
+            show (Diehl & Cook 2015).
         """
         pre = self._resolve(pre, "pre")
         post = self._resolve(post, "post")
@@ -435,6 +440,15 @@ class Network:
                              "spike sources connect only to spiking populations")
         if target not in ("exc", "inh"):
             raise ValueError(f"target={target!r}; allowed: exc, inh")
+        if normalize is not None:
+            if not spiking:
+                raise ValueError(f"normalize={normalize!r} is for spiking projections; a rate "
+                                 "projection normalises with a rule (oja, weight_decay)")
+            if isinstance(normalize, bool) or not isinstance(normalize, (int, float)) \
+                    or not np.isfinite(normalize) or normalize <= 0:
+                raise ValueError(f"normalize={normalize!r}; allowed: a positive number (the "
+                                 "sum of each neuron's incoming weights) or None")
+            normalize = float(normalize)
         name = self._new_name(name, "proj", self.projections)
         shape = (post.size, pre.size)
         if isinstance(init, (np.ndarray, list, tuple)):
@@ -471,6 +485,7 @@ class Network:
                 "feed-forward engine does not run recurrent projections yet")
         proj = Projection(self, pre, post, W, rule, m, bounds, name, len(self.projections))
         proj.target = target
+        proj.normalize = normalize
         self.projections.append(proj)
         self._version += 1
         return proj
