@@ -12,7 +12,9 @@ the excitatory and inhibitory synaptic variables ``ge`` and ``gi`` (conductances
 to leak, or currents in volts for current-based synapses), the adaptation variable ``w``
 (AdEx, Izhikevich's ``u``; unused by LIF), the time left in the refractory period, and the
 adaptive threshold ``theta`` (added to the threshold; grows with each spike by
-``theta_plus`` and decays with ``tau_theta`` when those are set).
+``theta_plus`` and decays with ``tau_theta`` when those are set), and, for AdEx, the
+after-spike current ``z`` and the offset ``vt`` of the exponential's threshold ``V_T``
+(Clopath et al. 2010's additions; 0 unless set).
 """
 
 from __future__ import annotations
@@ -25,13 +27,14 @@ import numpy as np
 
 from ._jit import jit
 
-__all__ = ["NeuronModel", "LIF", "AdEx", "Izhikevich", "V", "GE", "GI", "W", "REF", "THETA", "N_VARS", "VARIABLES",
+__all__ = ["NeuronModel", "LIF", "AdEx", "Izhikevich", "V", "GE", "GI", "W", "REF", "THETA", "Z",
+           "VT", "N_VARS", "VARIABLES",
            "step_population", "step_factors", "MODELS"]
 
 #: rows of a population's state array
-V, GE, GI, W, REF, THETA = range(6)
-N_VARS = 6
-VARIABLES = ("v", "ge", "gi", "w", "refractory", "theta")
+V, GE, GI, W, REF, THETA, Z, VT = range(8)
+N_VARS = 8
+VARIABLES = ("v", "ge", "gi", "w", "refractory", "theta", "z", "vt")
 
 #: model codes (the first number of every parameter vector)
 LIF_CONDUCTANCE, LIF_CURRENT, ADEX, IZHIKEVICH = 0, 1, 2, 3
@@ -164,10 +167,22 @@ class AdEx(NeuronModel):
     E_L -70.6 mV, V_T -50.4 mV, Delta_T 2 mV, tau_w 144 ms, a 4 nS, b 0.0805 nA),
     with V_r = E_L and V_peak = 20 mV.
 
+    Clopath et al. (2010) added three things, each off by default (:meth:`clopath` turns
+    them on with the paper's values):
+
+    - a spike shape: for ``t_spike`` seconds after crossing :math:`V_\mathrm{peak}` the
+      potential is held at ``V_spike``; the reset and the jumps below follow;
+    - an after-spike depolarising current :math:`z`: :math:`z \leftarrow I_\mathrm{sp}` at
+      the reset, :math:`\tau_z \, dz/dt = -z`, added to the input current;
+    - an adaptive threshold of the exponential: :math:`V_T + v_t` with
+      :math:`v_t \leftarrow` ``VT_jump`` at the reset and :math:`\tau_{V_T} \, dv_t/dt = -v_t`.
+
     References
     ----------
     Brette & Gerstner (2005). Adaptive exponential integrate-and-fire model as an effective
     description of neuronal activity. J. Neurophysiol. 94, 3637-3642.
+    Clopath, Busing, Vasilaki & Gerstner (2010). Connectivity reflects coding: a model of
+    voltage-based STDP with homeostasis. Nat. Neurosci. 13, 344-352 (Methods, Table 1a).
     """
 
     C: float = 281e-12
@@ -188,18 +203,40 @@ class AdEx(NeuronModel):
     E_i: float = -80e-3
     theta_plus: float = 0.0
     tau_theta: float = 1e7
+    t_spike: float = 0.0
+    V_spike: float = 29.4e-3
+    I_sp: float = 0.0
+    tau_z: float = 40e-3
+    VT_jump: float = 0.0
+    tau_VT: float = 50e-3
 
     code: ClassVar[int] = ADEX
     layout: ClassVar[tuple] = ("C", "g_L", "E_L", "V_T", "Delta_T", "tau_w", "a", "b", "V_r",
                                "V_peak", "t_ref", "i_ext", "tau_e", "tau_i", "E_e", "E_i",
-                               "theta_plus", "tau_theta")
+                               "theta_plus", "tau_theta", "t_spike", "V_spike", "I_sp",
+                               "tau_z", "VT_jump", "tau_VT")
+
+    @classmethod
+    def clopath(cls, **changes) -> "AdEx":
+        """Clopath et al.'s (2010) cell (Table 1a, and the authors' published code for what
+        the table leaves open): the defaults' AdEx with b = 0.805 pA, a 2 ms spike held at
+        29.4 mV, reset to E_L + 21.1 mV, an after-spike current of 400 pA decaying in 40 ms
+        and V_T raised by 20 mV at each spike, relaxing in 50 ms. Under a 1 nA step it fires
+        94 spikes in 2 s at dt = 0.1 ms; the authors' code (1 ms Euler steps, b = 0.0805 pA)
+        fires 97."""
+        values = dict(b=0.805e-12, t_spike=2e-3, V_spike=29.4e-3, V_r=-70.6e-3 + 21.0984e-3,
+                      I_sp=400e-12, tau_z=40e-3, VT_jump=20e-3, tau_VT=50e-3)
+        values.update(changes)
+        return cls(**values)
 
     def __post_init__(self):
-        for k in ("C", "g_L", "Delta_T", "tau_w", "tau_e", "tau_i", "tau_theta"):
+        for k in ("C", "g_L", "Delta_T", "tau_w", "tau_e", "tau_i", "tau_theta", "tau_z",
+                  "tau_VT"):
             _positive(f"AdEx: {k}", getattr(self, k))
-        for k in ("E_L", "V_T", "a", "b", "V_r", "V_peak", "i_ext", "E_e", "E_i"):
+        for k in ("E_L", "V_T", "a", "b", "V_r", "V_peak", "i_ext", "E_e", "E_i", "V_spike",
+                  "I_sp", "VT_jump"):
             _finite(f"AdEx: {k}", getattr(self, k))
-        for k in ("t_ref", "theta_plus"):
+        for k in ("t_ref", "theta_plus", "t_spike"):
             _finite(f"AdEx: {k}", getattr(self, k))
             if getattr(self, k) < 0:
                 raise ValueError(f"AdEx: {k}={getattr(self, k)!r}; allowed: >= 0")
@@ -280,6 +317,8 @@ def step_factors(p, dt):
         out[0] = math.exp(-dt / p[13])
         out[1] = math.exp(-dt / p[14])
         out[2] = math.exp(-dt / p[18])
+        out[3] = math.exp(-dt / p[22])  # z
+        out[4] = math.exp(-dt / p[24])  # vt
     elif code == IZHIKEVICH:
         out[0] = math.exp(-dt / p[6])
         out[1] = math.exp(-dt / p[7])
@@ -330,38 +369,63 @@ def step_population(p, F, S, dt, spiked):
             S[THETA, k] = th
             S[V, k] = v
     elif code == ADEX:
-        C, gL, EL, VT, DT = p[1], p[2], p[3], p[4], p[5]
+        C, gL, EL, VT0, DT = p[1], p[2], p[3], p[4], p[5]
         tau_w, a, b, Vr, Vpk, t_ref, I = p[6], p[7], p[8], p[9], p[10], p[11], p[12]
         E_e, E_i, th_plus = p[15], p[16], p[17]
-        de, di, dth = F[0], F[1], F[2]
+        t_spike, V_spike, I_sp, VT_jump = p[19], p[20], p[21], p[23]
+        de, di, dth, dz, dvt = F[0], F[1], F[2], F[3], F[4]
         for k in range(n):
             v = S[V, k]
             w = S[W, k]
             ge = S[GE, k]
             gi = S[GI, k]
+            z = S[Z, k]
+            vt = S[VT, k]
+            reset = False
             if S[REF, k] > 0.0:
+                # the spike's shape (the first t_spike of the hold), then the refractory
+                # period at V_r
+                shape = S[REF, k] > t_ref + 0.5 * dt
                 S[REF, k] -= dt
-                v_new = Vr
+                if shape and S[REF, k] > t_ref + 0.5 * dt:
+                    v_new = V_spike
+                else:
+                    v_new = Vr
+                    reset = shape
+                    if S[REF, k] < 0.5 * dt:  # no rounding residue left to hold at V_r
+                        S[REF, k] = 0.0
             else:
-                x = min((v - VT) / DT, 30.0)  # the spike is caught before exp overflows
-                dv = (-gL * (v - EL) + gL * DT * math.exp(x) - w + I
+                x = min((v - VT0 - vt) / DT, 30.0)  # the spike is caught before exp overflows
+                dv = (-gL * (v - EL) + gL * DT * math.exp(x) - w + z + I
                       + gL * (ge * (E_e - v) + gi * (E_i - v))) / C
                 v_new = v + dt * dv
             w = w + dt * (a * (v - EL) - w) / tau_w
             S[GE, k] = ge * de
             S[GI, k] = gi * di
+            z *= dz
+            vt *= dvt
             th = S[THETA, k] * dth
-            if v_new > Vpk + th:
-                v_new = Vr
-                w += b
-                S[REF, k] = t_ref
+            if S[REF, k] <= 0.0 and v_new > Vpk + th:
                 th += th_plus
                 spiked[k] = 1
                 count += 1
+                if t_spike > 0.0:
+                    v_new = V_spike
+                    S[REF, k] = t_ref + t_spike
+                else:
+                    v_new = Vr
+                    S[REF, k] = t_ref
+                    reset = True
             else:
                 spiked[k] = 0
+            if reset:
+                w += b
+                z = I_sp
+                vt = VT_jump
             S[THETA, k] = th
             S[W, k] = w
+            S[Z, k] = z
+            S[VT, k] = vt
             S[V, k] = v_new
     elif code == IZHIKEVICH:
         a, b, c, d, I = p[1], p[2], p[3] * 1e3, p[4], p[5]

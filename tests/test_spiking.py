@@ -459,19 +459,36 @@ def test_the_calcium_rule_follows_sjostroms_frequency_dependence():
 
 # -- AdEx and Izhikevich against NumPy-integrated traces ----------------------------------------
 def _adex_twin(m, T, dt):
+    """AdEx by forward Euler, with Clopath et al.'s spike shape, after-spike current z and
+    threshold offset vt (off unless the model sets them)."""
     v, w, ref, spikes, vs = m.E_L, 0.0, 0.0, [], []
+    z = vt = 0.0
     for s in range(int(round(T / dt))):
+        reset = False
         if ref > 0:
+            shape = ref > m.t_ref + 0.5 * dt
             ref -= dt
-            v_new = m.V_r
+            if shape and ref > m.t_ref + 0.5 * dt:
+                v_new = m.V_spike
+            else:
+                v_new, reset = m.V_r, shape
+                ref = 0.0 if ref < 0.5 * dt else ref
         else:
-            x = min((v - m.V_T) / m.Delta_T, 30.0)
-            dv = (-m.g_L * (v - m.E_L) + m.g_L * m.Delta_T * np.exp(x) - w + m.i_ext) / m.C
+            x = min((v - m.V_T - vt) / m.Delta_T, 30.0)
+            dv = (-m.g_L * (v - m.E_L) + m.g_L * m.Delta_T * np.exp(x) - w + z
+                  + m.i_ext) / m.C
             v_new = v + dt * dv
         w = w + dt * (m.a * (v - m.E_L) - w) / m.tau_w
-        if v_new > m.V_peak:
-            v_new, w, ref = m.V_r, w + m.b, m.t_ref
+        z *= np.exp(-dt / m.tau_z)
+        vt *= np.exp(-dt / m.tau_VT)
+        if ref <= 0 and v_new > m.V_peak:
             spikes.append((s + 1) * dt)
+            if m.t_spike > 0:
+                v_new, ref = m.V_spike, m.t_ref + m.t_spike
+            else:
+                v_new, ref, reset = m.V_r, m.t_ref, True
+        if reset:
+            w, z, vt = w + m.b, m.I_sp, m.VT_jump
         v = v_new
         vs.append(v)
     return np.array(vs), np.array(spikes)
@@ -493,9 +510,10 @@ def _izhikevich_twin(m, T, dt):
 
 @pytest.mark.parametrize("model,twin", [
     (bl.neurons.AdEx(i_ext=1e-9, t_ref=2e-3), _adex_twin),
+    (bl.neurons.AdEx.clopath(i_ext=1e-9), _adex_twin),
     (bl.neurons.Izhikevich(i_ext=10.0), _izhikevich_twin),
     (bl.neurons.Izhikevich(a=0.02, b=0.2, c=-50e-3, d=2.0, i_ext=10.0), _izhikevich_twin),
-], ids=["adex-adapting", "izhikevich-regular", "izhikevich-chattering"])
+], ids=["adex-adapting", "adex-clopath", "izhikevich-regular", "izhikevich-chattering"])
 def test_adex_and_izhikevich_follow_their_numpy_integrated_traces(model, twin):
     net, out = _one_neuron(model)
     dt, T = 1e-4, 0.3
@@ -514,15 +532,31 @@ def test_adex_adapts_its_rate_under_a_constant_current():
     assert len(isi) > 5 and isi[-1] > 1.5 * isi[0] and np.all(np.diff(isi[:5]) > 0)
 
 
+def test_clopaths_cell_holds_its_spike_then_resets_with_a_depolarising_current():
+    """Clopath et al. (2010): a 2 ms spike at 29.4 mV, then reset to E_L + 21.1 mV with an
+    after-spike current of 400 pA and V_T raised by 20 mV, both relaxing."""
+    model = bl.neurons.AdEx.clopath(i_ext=1e-9)
+    net, out = _one_neuron(model)
+    dt = 1e-4
+    r = bl.simulate(net, 0.1, dt=dt,
+                    monitor=bl.Monitor(state={out.name: ("v", "z", "vt")}, state_every=dt))
+    k = int(round(r.spikes[out.name][0][0] / dt)) - 1  # the sample of the first spike's step
+    v, z, vt = (r.state[out.name][n][:, 0] for n in ("v", "z", "vt"))
+    np.testing.assert_array_equal(v[k:k + 20], 29.4e-3)  # 20 steps of 0.1 ms
+    assert v[k + 20] == pytest.approx(-70.6e-3 + 21.0984e-3)
+    assert z[k + 20] == pytest.approx(400e-12) and vt[k + 20] == pytest.approx(20e-3)
+    assert z[k + 20 + 40] == pytest.approx(400e-12 * np.exp(-40 * dt / 40e-3), rel=1e-9)
+
+
 def test_rate_entry_points_refuse_a_spiking_network_by_name():
     net = bl.Network(seed=0)
     src = net.add_poisson(3, rate=5.0)
     out = net.add_population(2, neuron=LIF())
     net.connect(src, out, rule="stdp")
-    for call in (lambda: bl.train(net, np.zeros((4, 3))), lambda: net.predict(np.zeros((4, 3))),
+    for call in (lambda: net.predict(np.zeros((4, 3))),
                  lambda: bl.evaluate(net, (np.zeros((4, 3)), np.zeros(4, int)))):
         with pytest.raises(ValueError, match="net is a spiking network .* run it with "
-                                             "bl.simulate"):
+                                             "bl.simulate.*bl.present"):
             call()
 
 

@@ -90,8 +90,9 @@ class History:
 def _rate_network(net):
     if getattr(net, "is_spiking", False):
         raise ValueError("net is a spiking network (spiking populations, spike sources); run it "
-                         "with bl.simulate(net, duration, ...); presenting data samples to it "
-                         "with train, evaluate or predict is not supported yet")
+                         "with bl.simulate(net, duration, ...), show it samples with "
+                         "bl.present(net, x) (spike counts) or bl.train; predict and evaluate "
+                         "read rate outputs")
 
 
 def _as_inputs(net, x, argname="x"):
