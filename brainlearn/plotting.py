@@ -52,8 +52,8 @@ CONTROL_STYLES = {"pca": ":", "random_features": "--"}
 #:   memory     {hopfield_hebb, storkey, pseudo_inverse, clipped_hebb, stochastic_binary,
 #:              cascade}
 #:   spacing    {tag_and_capture, calcium}
-#:   stdp       {stdp, stdp_soft, stdp_nearest, triplet_stdp, calcium}
-#: Nine colours for 27 rules: rules that never share a default panel share a colour.
+#:   stdp       {stdp, stdp_soft, stdp_nearest, triplet_stdp, calcium, voltage_stdp}
+#: Nine colours for 28 rules: rules that never share a default panel share a colour.
 RULE_COLORS = {
     "backprop": _INDIGO, "feedback_alignment": _CYAN, "direct_feedback_alignment": _TEAL,
     "ewc": _ROSE, "synaptic_intelligence": _WINE,
@@ -66,7 +66,7 @@ RULE_COLORS = {
     "anti_hebbian": _SAND, "synaptic_scaling": _CYAN,
     # spiking: the pair rule and the stdp study's variants of it
     "stdp": _INDIGO, "stdp_soft": _CYAN, "stdp_nearest": _TEAL, "triplet_stdp": _ROSE,
-    "reward_stdp": _GREEN,
+    "reward_stdp": _GREEN, "voltage_stdp": _SAND,
     # constraints appear only chained to another rule
     "clip": _WINE, "row_normalize": _GREEN, "weight_decay": _SAND,
 }

@@ -552,6 +552,10 @@ def apply(projection, protocol, dt=0.5e-3, pre=None, post=None, record_every=Non
         if bad:
             raise ValueError(f"rule {r.name!r} needs {min(bad)}, which a spike protocol does "
                              "not give; allowed: rules that read pre and post only")
+        if r.tags.reads_voltage:
+            raise ValueError(f"rule {r.name!r} reads the postsynaptic membrane potential, "
+                             "which a spike protocol does not give; run it with bl.simulate "
+                             "onto spiking neurons")
     q = projection
     dtype = q.network.dtype
     if q.W.dtype != dtype or not q.W.flags.c_contiguous or not q.W.flags.writeable:

@@ -228,7 +228,7 @@ def _structure(net):
     pops = tuple(p.activation for p in net.populations)
     projs = tuple((q.pre.index, q.post.index, q.target,
                    None if q.rule is None else (type(q.rule).on_pre, type(q.rule).on_post,
-                                                type(q.rule).on_reward)
+                                                type(q.rule).on_reward, type(q.rule).on_step)
                    if _event_driven(q) else ("clock", type(q.rule).kernel))
                   for q in net.projections)
     return pops, projs
@@ -273,7 +273,7 @@ def _source(net):
                 imports.append(f"from {where[0]} import {where[1]} as _src_{name}")
                 imports.append(defs[-1])
             continue
-        for kind in ("on_pre", "on_post", "on_reward"):
+        for kind in ("on_pre", "on_post", "on_reward", "on_step"):
             fn = getattr(type(q.rule), kind)
             if fn is None:
                 continue
@@ -418,6 +418,22 @@ def _source(net):
             e(f"m{i} += 1")
             e.dedent()
             e.dedent()
+    # 1b. rules that read the postsynaptic potential: on_step, with every trace brought to now
+    for k, q in enumerate(net.projections):
+        if not (_event_driven(q) and type(q.rule).on_step is not None):
+            continue
+        e("if learn:")
+        e.indent()
+        e(f"for j in range(xp{k}.shape[1]):")
+        e.indent()
+        _decay(e, f"xp{k}", f"EP{k}", "j", f"Gp{k}", f"iGp{k}")
+        e.dedent()
+        e(f"for i in range(xq{k}.shape[1]):")
+        e.indent()
+        _decay(e, f"xq{k}", f"EQ{k}", "i", f"Gq{k}", f"iGq{k}")
+        e.dedent()
+        e(f"on_step{k}(W{k}, S{q.post.index}[0], xp{k}, xq{k}, pa{k}, st{k}, dt)")
+        e.dedent()
     # 2. presynaptic spikes: delivery, then on_pre
     for k, q in enumerate(net.projections):
         pre, post = q.pre.index, q.post.index
@@ -681,6 +697,11 @@ class _Sim:
         self.Ws = tuple(q.W for q in projs)
         self.params = tuple(kernel_params(q.rule, net.dtype) if q.rule is not None else (0,)
                             for q in projs)
+        for q in projs:  # a rule whose state depends on the step (a delay line) resizes it
+            if _event_driven(q):
+                prepared = q.rule.prepare_state(q.state, dt)
+                if prepared is not q.state:
+                    q.state = prepared
         self.states = tuple(q.state if q.rule is not None else (0,) for q in projs)
         self.EP = tuple(np.ones((len(q.rule.traces["pre"]) if _event_driven(q) else 0,
                                  q.pre.size)) for q in projs)

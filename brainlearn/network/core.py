@@ -479,6 +479,11 @@ class Network:
             bounds = (lo, hi)
             np.clip(W, lo, hi, out=W)
         rule = _rules.make(rule, **rule_params)
+        for term in (getattr(rule, "rules", None) or (() if rule is None else (rule,))):
+            if term.tags.reads_voltage and not (spiking and post.is_spiking):
+                raise ValueError(f"rule={term.name!r} reads the postsynaptic membrane "
+                                 "potential; allowed only between spiking populations or "
+                                 "sources and a spiking population (run with bl.simulate)")
         if not spiking and pre is not post and (cycle := self._would_cycle(pre, post)):
             raise NotImplementedError(
                 f"connecting {pre.name!r} -> {post.name!r} closes the cycle {cycle}; the "

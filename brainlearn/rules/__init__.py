@@ -22,6 +22,7 @@ from .palimpsest import Cascade, ClippedHebb, StochasticBinary
 from .threshold import ThresholdLTP
 from .stdp import STDP, RewardSTDP, SpikingRule, TripletSTDP
 from .three_factor import RewardHebbian
+from .voltage_stdp import VoltageSTDP
 
 __all__ = ["LearningRule", "LocalRule", "GradientRule", "Tags", "kernel_params", "params_type",
            "EmptyState", "hyperparameter", "register",
@@ -30,5 +31,6 @@ __all__ = ["LearningRule", "LocalRule", "GradientRule", "Tags", "kernel_params",
            "Backprop", "FeedbackAlignment", "DirectFeedbackAlignment", "Delta",
            "EWC", "SynapticIntelligence", "Calcium", "TagAndCapture",
            "Hebb", "Oja", "Sanger", "BCM", "Covariance", "Competitive", "AntiHebbian",
-           "ThresholdLTP", "SynapticScaling", "STDP", "SpikingRule", "TripletSTDP", "RewardSTDP", "RewardHebbian", "WeightDecay", "Clip", "RowNormalize",
+           "ThresholdLTP", "SynapticScaling", "STDP", "SpikingRule", "TripletSTDP", "RewardSTDP", "VoltageSTDP",
+           "RewardHebbian", "WeightDecay", "Clip", "RowNormalize",
            "HopfieldHebb", "Storkey", "PseudoInverse", "ClippedHebb", "StochasticBinary", "Cascade"]

@@ -113,6 +113,9 @@ _TAG_DOCS = {
     "online_equals_batch1": "online training equals minibatches of one",
     "spike_counts": "the kernel reads pre/post as spike counts per step, so bl.simulate may "
                     "run it clock-driven on a spiking projection",
+    "reads_voltage": "a spiking rule that reads the postsynaptic membrane potential (its "
+                     "on_step kernel; mod holds it in volts for the clock-driven kernel): it "
+                     "runs only on spiking projections, under bl.simulate",
 }
 
 
@@ -142,6 +145,7 @@ class Tags:
     state_uses_network: bool = False
     online_equals_batch1: bool = True
     spike_counts: bool = False
+    reads_voltage: bool = False
 
     def __post_init__(self):
         if self.family not in FAMILIES:

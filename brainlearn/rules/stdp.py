@@ -39,7 +39,7 @@ from .._jit import jit
 from .base import LocalRule, hyperparameter, register
 
 __all__ = ["SpikingRule", "STDP", "TripletSTDP", "RewardSTDP", "STDPState", "RewardSTDPState",
-           "clock_kernel", "clock_kernel_reward", "TRIPLET_PARAMETERS"]
+           "clock_kernel", "clock_kernel_reward", "clock_kernel_voltage", "TRIPLET_PARAMETERS"]
 
 #: the state every spiking rule has (traces and their decay rates), before its own fields
 STDPState = collections.namedtuple("STDPState", ["x_pre", "x_post", "rate_pre", "rate_post"])
@@ -63,17 +63,28 @@ class SpikingRule(LocalRule):
     on_pre: ClassVar = None
     on_post: ClassVar = None
     on_reward: ClassVar = None
+    on_step: ClassVar = None
     tags = dict(family="ltp")
 
     def __init_subclass__(cls, **kwargs):
-        for attr in ("on_pre", "on_post", "on_reward"):
+        for attr in ("on_pre", "on_post", "on_reward", "on_step"):
             val = cls.__dict__.get(attr)
             if val is not None and not isinstance(val, staticmethod):
                 setattr(cls, attr, staticmethod(val))
         if cls.__dict__.get("on_pre") is not None and "kernel" not in cls.__dict__:
-            cls.kernel = clock_kernel(cls.on_pre, cls.on_post) if cls.on_reward is None \
-                else clock_kernel_reward(cls.on_pre, cls.on_post, cls.on_reward)
+            if cls.on_step is not None:
+                cls.kernel = clock_kernel_voltage(cls.on_pre, cls.on_post, cls.on_step)
+            elif cls.on_reward is None:
+                cls.kernel = clock_kernel(cls.on_pre, cls.on_post)
+            else:
+                cls.kernel = clock_kernel_reward(cls.on_pre, cls.on_post, cls.on_reward)
         super().__init_subclass__(**kwargs)
+
+    def prepare_state(self, state, dt):
+        """The state to run with steps of ``dt`` seconds (called by ``bl.simulate`` before a
+        run, and by whoever drives the clock-driven kernel): a rule whose state depends on the
+        step (a delay line) resizes it here. The default returns ``state``."""
+        return state
 
     def trace_rates(self):
         """``(1/tau_pre..., ), (1/tau_post..., )``: the decay rates of the traces, per second."""
@@ -112,6 +123,33 @@ def clock_kernel(on_pre, on_post):
         xq = state.x_post
         decay_traces(xp, state.rate_pre, dt)
         decay_traces(xq, state.rate_post, dt)
+        for j in range(pre.shape[0]):
+            for _ in range(int(pre[j] + 0.5)):
+                on_pre(Wn, j, xp, xq, params, state)
+        for i in range(post.shape[0]):
+            for _ in range(int(post[i] + 0.5)):
+                on_post(Wn, i, xp, xq, params, state)
+        for i in range(W.shape[0]):
+            for j in range(W.shape[1]):
+                dW[i, j] += Wn[i, j] - W[i, j]
+
+    return kernel
+
+
+def clock_kernel_voltage(on_pre, on_post, on_step):
+    """The clock-driven kernel of a rule with an ``on_step`` kernel (tagged
+    ``reads_voltage``): as :func:`clock_kernel`, with ``on_step(W, v, ...)`` run after the
+    traces decay and before the step's spikes, ``v = mod`` the postsynaptic membrane
+    potentials (volts) of the step."""
+
+    @jit(cache=False)
+    def kernel(W, pre, post, mod, params, state, dt, dW, db):
+        Wn = W.copy()
+        xp = state.x_pre
+        xq = state.x_post
+        decay_traces(xp, state.rate_pre, dt)
+        decay_traces(xq, state.rate_post, dt)
+        on_step(Wn, mod, xp, xq, params, state, dt)
         for j in range(pre.shape[0]):
             for _ in range(int(pre[j] + 0.5)):
                 on_pre(Wn, j, xp, xq, params, state)

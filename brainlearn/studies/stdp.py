@@ -22,7 +22,10 @@ The time course's ``step`` is simulated milliseconds. ``window_dw`` (task ``wind
 ``window_delays`` (``step`` = the measured delay in 0.1 ms). Rules (labels): ``stdp`` (additive, all-to-all), ``stdp_soft`` (multiplicative), and
 ``stdp_nearest`` (additive, nearest-spike pairing), ``triplet_stdp`` (the visual-cortex
 all-to-all fit, amplitudes in units of ``w_max``), ``calcium`` (Graupner & Brunel's cortical
-set, DOWN and UP weights ``w_max / b`` and ``w_max``, run clock-driven); any registered
+set, DOWN and UP weights ``w_max / b`` and ``w_max``, run clock-driven), ``voltage_stdp``
+(Clopath et al.'s visual-cortex fit, amplitudes scaled by ``w_max``, onto
+:meth:`brainlearn.neurons.AdEx.clopath` cells; its pairing task is Clopath et al.'s
+version of the protocol, :func:`voltage_pairing`); any registered
 spiking rule may be given with ``--rules``. Metrics per time point: ``w_mean`` (in units of ``w_max``), ``frac_high``
 (w > 0.9 w_max), ``frac_low`` (w < 0.1 w_max), ``post_rate`` (Hz, over the last interval);
 at the end, ``weight_density``: the fraction of weights in each of 20 bins (``step`` = bin);
@@ -41,8 +44,8 @@ from .. import neurons
 from ..network import Network
 from ._base import Study, register_study
 
-__all__ = ["StdpConfig", "StdpStudy", "run", "pairing", "VARIANTS", "N_BINS", "SJOSTROM_2001",
-           "CALCIUM_CORTEX"]
+__all__ = ["StdpConfig", "StdpStudy", "run", "pairing", "voltage_pairing", "VARIANTS", "N_BINS",
+           "SJOSTROM_2001", "CALCIUM_CORTEX"]
 
 N_BINS = 20
 HEADLINE = ("w_mean", "frac_high", "frac_low", "post_rate", "wall_time")
@@ -139,6 +142,10 @@ def _rule(label, config):
         return rules.TripletSTDP.fitted("visual_cortex", w_max=config.w_max)
     if label == "calcium":
         return rules.Calcium(**CALCIUM_CORTEX, b=5.0, w0=config.w_max / 5.0)
+    if label == "voltage_stdp":  # Table 1b's amplitudes are for weights of order 1
+        d = rules.VoltageSTDP()
+        return rules.VoltageSTDP(a_ltd=d.a_ltd * config.w_max, a_ltp=d.a_ltp * config.w_max,
+                                 w_max=config.w_max)
     cls = rules.get(label)
     names = {f.name for f in dataclasses.fields(cls)}
     return cls(**{k: v for k, v in base.items() if k in names})
@@ -149,9 +156,12 @@ def run(config, rule, seed) -> list:
     from ..engine.spiking import Monitor, simulate
     net = Network(seed=seed)
     src = net.add_poisson(config.n_inputs, rate=config.input_rate, name="inputs")
-    out = net.add_population(1, neuron=neurons.LIF(), name="neuron")
+    the_rule = _rule(rule, config)
+    # a rule that reads the potential runs onto the cell it was fitted with
+    cell = neurons.AdEx.clopath() if the_rule.tags.reads_voltage else neurons.LIF()
+    out = net.add_population(1, neuron=cell, name="neuron")
     rng = np.random.default_rng(seed)
-    q = net.connect(src, out, rule=_rule(rule, config),
+    q = net.connect(src, out, rule=the_rule,
                     init=rng.uniform(0.0, config.w_max, (1, config.n_inputs)), name="input")
     rows = []
 
@@ -187,8 +197,7 @@ def run(config, rule, seed) -> list:
     add(0, "frac_low", (w < 0.1).mean(), task="final")
     add(0, "post_rate", spikes / config.duration, task="final")
     add(0, "wall_time", wall, task="final")
-    the_rule = _rule(rule, config)
-    if hasattr(the_rule, "w_max"):  # the window of the STDP family, one pair per delay
+    if hasattr(the_rule, "w_max") and not the_rule.tags.reads_voltage:  # the window of the STDP family, one pair per delay
         for delay, dw in window(the_rule, config.window_delays):
             add(int(round(delay * 1e4)), "window_dw", dw, task="window")
     for delay in (0.01, -0.01):
@@ -205,8 +214,11 @@ def pairing(rule, freqs, delay, n_pairs=60, dt=1e-4, seed=0):
     that no bound is reached; the change is in units of ``w_max`` (Pfister & Gerstner's
     normalised change). The calcium rule: 400 synapses from its initial weights (a fraction
     ``beta`` DOWN), the change of the mean weight with each synapse counted UP or DOWN at the
-    end (Graupner & Brunel's "change in synaptic strength")."""
+    end (Graupner & Brunel's "change in synaptic strength"). A rule that reads the potential
+    (voltage_stdp): :func:`voltage_pairing`, Clopath et al.'s version of the protocol."""
     from .. import protocols as P
+    if rule.tags.reads_voltage:
+        return [(freq, voltage_pairing(rule, freq, delay, dt=dt)) for freq in freqs]
     out = []
     for freq in freqs:
         net = Network(seed=seed)
@@ -224,6 +236,36 @@ def pairing(rule, freqs, delay, n_pairs=60, dt=1e-4, seed=0):
         else:
             out.append((freq, rule.synaptic_change(rho0, q.state.rho) - 1.0))
     return out
+
+
+def voltage_pairing(rule, freq, delay, n_pairs=5, n_trains=15, every=10.0, dt=1e-4):
+    """The relative weight change ``w / w0 - 1`` of one synapse (``w0 = w_max / 2``) onto
+    Clopath's AdEx cell after ``n_trains`` trains of ``n_pairs`` pairs at ``freq`` Hz, one
+    train every ``every`` seconds (10 trains at 0.1 Hz), post ``delay`` seconds after pre:
+    Sjostrom et al.'s protocol as Clopath et al. (2010) simulate it for Fig. 2b. The
+    postsynaptic spikes are forced by a strong excitatory kick one step before; the plastic
+    synapse is inhibitory with its reversal at rest and a 0.1 ms conductance, so that it
+    hardly moves the potential (in the paper the presynaptic spikes do not at all)."""
+    from ..engine.spiking import simulate
+    period = 1.0 / freq
+    trains = 10 if freq <= 0.1 else n_trains
+    block = max(every, n_pairs * period + abs(delay) + 0.1)
+    t_pre = np.array([r * block + 0.05 + k * period for r in range(trains)
+                      for k in range(n_pairs)])
+    t_post = t_pre + delay
+    net = Network(seed=0)
+    pre = net.add_spike_source(t_pre, np.zeros(t_pre.size, np.int64), size=1)
+    kick = net.add_spike_source(t_post - dt, np.zeros(t_post.size, np.int64), size=1)
+    cell = neurons.AdEx.clopath(tau_e=dt, tau_i=dt, E_i=-70.6e-3)
+    post = net.add_population(1, neuron=cell)
+    w0 = 0.5 * rule.w_max
+    q = net.connect(pre, post, rule=rule, init=[[w0]], target="inh")
+    net.connect(kick, post, init=[[1000.0]])
+    r = simulate(net, trains * block, dt=dt, seed=0)
+    if r.counts[post.name][0] != t_post.size:
+        raise RuntimeError(f"voltage_pairing: {r.counts[post.name][0]} postsynaptic spikes "
+                           f"for {t_post.size} kicks")
+    return float(q.W[0, 0]) / w0 - 1.0
 
 
 def window(rule, delays, dt=1e-4):
@@ -270,15 +312,20 @@ class StdpStudy(Study):
                         "weights per bin). Additive STDP with hard bounds (stdp) ends bimodal, "
                         "as in Song, Miller & Abbott 2000 Fig. 2 and Brian2's example (mean "
                         "0.47, 19% above 0.9, 24% below 0.1); soft bounds (stdp_soft) keep one "
-                        "mode.",
-        "stdp_frequency": "Relative weight change after 60 pre/post pairs against the pairing "
+                        "mode. voltage_stdp runs onto Clopath's AdEx cell (amplitudes scaled "
+                        "by w_max, no homeostasis): the subthreshold depolarisation drives "
+                        "depression at every input spike, and the cell falls nearly silent.",
+        "stdp_frequency": "Relative weight change after 60 pre/post pairs (voltage_stdp: 15 "
+                          "trains of 5 pairs, 10 s apart, onto Clopath's AdEx cell, as Clopath "
+                          "et al. 2010 simulate the protocol) against the pairing "
                           "frequency, post 10 ms after pre (left) and 10 ms before (right), "
                           "per rule (mean and 95% CI over seeds), with the data of Sjostrom, "
                           "Turrigiano & Nelson 2001 (squares, mean and SEM). The pair rule "
                           "(stdp) depends on timing only; the triplet rule (Pfister & Gerstner "
                           "2006, visual-cortex fit) and the calcium rule (Graupner & Brunel "
                           "2012, cortical set) turn post-before-pre pairs into LTP above "
-                          "about 30 Hz, as the data do.",
+                          "about 30 Hz, as the data do; the voltage rule (Clopath et al. 2010, "
+                          "visual-cortex fit) above about 40 Hz.",
         "stdp_course": "Fraction of weights above 0.9 w_max (solid) and below 0.1 w_max "
                        "(dashed), and the output rate, against simulated time (mean and 95% "
                        "CI over seeds).",
@@ -289,10 +336,10 @@ class StdpStudy(Study):
         return issubclass(rule_cls, SpikingRule)
 
     def default_rules(self, config) -> list:
-        # the paper's rule and its control, and the two rules that follow the frequency
+        # the paper's rule and its control, and the three rules that follow the frequency
         # dependence of pairing; stdp_nearest (nearest-spike pairing) is run on request:
         # without a refractory period its neuron ends near 400 Hz, all weights high
-        return ["stdp", "stdp_soft", "triplet_stdp", "calcium"]
+        return ["stdp", "stdp_soft", "triplet_stdp", "calcium", "voltage_stdp"]
 
     def valid_rules(self, config) -> list:
         from .. import rules

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import os
 import tempfile
@@ -45,6 +46,21 @@ def _check(fn):
     if fn.__doc__ is not None:  # None under python -OO
         fn.__doc__ = fn.__doc__.rstrip() + _CHECK_DOC
     return fn
+
+
+def _on_rate_networks(fn):
+    """A check made on the rate example networks: skipped for a rule that reads the
+    postsynaptic membrane potential (tagged ``reads_voltage``), which runs only on spiking
+    projections; :func:`check_spike_driven` checks it there."""
+
+    @functools.wraps(fn)
+    def check(rule):
+        if rule.tags.reads_voltage:
+            raise SkipCheck("the rule reads the postsynaptic membrane potential: it runs only "
+                            "on spiking projections, where check_spike_driven checks it")
+        return fn(rule)
+
+    return check
 
 
 @_check
@@ -201,6 +217,7 @@ def check_bad_hyperparameters(rule):
 
 
 @_check
+@_on_rate_networks
 def check_params_round_trip(rule):
     """``type(rule)(**rule.get_params()) == rule``, and a trained network survives save/load.
 
@@ -239,6 +256,7 @@ def check_params_round_trip(rule):
 
 
 @_check
+@_on_rate_networks
 def check_kernel_never_writes_W(rule):
     """The kernel (and batch kernel) leave ``W`` bit-identical: changes go to ``dW`` only.
 
@@ -262,6 +280,7 @@ def check_kernel_never_writes_W(rule):
 
 
 @_check
+@_on_rate_networks
 def check_kernel_adds_to_dW(rule):
     """The kernel adds its change to ``dW``/``db`` (deltas of several rules are summed there)."""
     if rule.tags.constraint:
@@ -282,6 +301,7 @@ def check_kernel_adds_to_dW(rule):
 
 
 @_check
+@_on_rate_networks
 def check_elementwise_claim(rule):
     """A rule declaring ``elementwise`` or ``in_place`` gives the same result accumulated
     straight into W (the engine then passes ``dW`` = ``W``)."""
@@ -305,6 +325,7 @@ def _row_block(state, lo, hi):
 
 
 @_check
+@_on_rate_networks
 def check_row_local_claim(rule):
     """A rule tagged ``row_local`` gives the same rows when run on blocks of rows.
 
@@ -340,6 +361,7 @@ def check_row_local_claim(rule):
 
 
 @_check
+@_on_rate_networks
 def check_state(rule):
     """``init_state`` gives a NamedTuple whose every field is a NumPy array of ``W.dtype``
     (at least one-dimensional), in float64 and float32 networks.
@@ -400,6 +422,7 @@ def _signal_cases(rule, rows=8):
 
 
 @_check
+@_on_rate_networks
 def check_signals(rule):
     """The rule changes ``W`` under real signals, reads the third factor it declares in
     ``needs``, and no undeclared one.
@@ -462,6 +485,7 @@ def check_signals(rule):
 
 
 @_check
+@_on_rate_networks
 def check_dtypes_kept(rule):
     """After training in float32 and in float64, W, biases and every state array keep the dtype."""
     for dtype in ("float32", "float64"):
@@ -475,6 +499,7 @@ def check_dtypes_kept(rule):
 
 
 @_check
+@_on_rate_networks
 def check_deterministic(rule):
     """Two identical trainings (online, then minibatch) give bit-identical weights and state."""
     for kwargs in ({"driver": "online"}, {"driver": "minibatch", "batch_size": 8}):
@@ -487,6 +512,7 @@ def check_deterministic(rule):
 
 
 @_check
+@_on_rate_networks
 def check_online_equals_batch1(rule):
     """Online training equals minibatch training with batch size 1 (rtol 1e-10, float64).
 
@@ -509,6 +535,7 @@ def check_online_equals_batch1(rule):
 
 
 @_check
+@_on_rate_networks
 def check_numpy_twin(rule):
     """The kernel equals the rule's ``numpy_twin`` on real signals, step by step (state included).
 
@@ -547,6 +574,7 @@ def check_numpy_twin(rule):
 
 
 @_check
+@_on_rate_networks
 def check_affine_kernel(rule):
     """The ``affine`` fast path says what the kernel does: ``dW_i = alpha_i W_i + beta_i x``
     (``beta_i d`` with ``d`` from the ``direction`` fast path when the rule has one), with the
@@ -604,6 +632,7 @@ def check_affine_kernel(rule):
 
 
 @_check
+@_on_rate_networks
 def check_segment_kernel(rule):
     """The ``segment`` fast path gives what the engine's per-sample loop gives (forward pass,
     activation, then ``kernel``, one sample after another) on real inputs, up to rounding,
@@ -658,6 +687,7 @@ def check_segment_kernel(rule):
 
 
 @_check
+@_on_rate_networks
 def check_reward_segment_kernel(rule):
     """The ``reward_segment`` fast path gives what the engine's per-sample loop gives (forward
     pass, activation, loss, reward, then ``kernel`` with the reward, one sample after
@@ -722,6 +752,7 @@ def check_reward_segment_kernel(rule):
 
 
 @_check
+@_on_rate_networks
 def check_rest_kernel(rule):
     """The ``rest_kernel`` adds to ``dW`` without writing ``W``, is deterministic, and
     ``n`` steps in one call equal ``n`` calls of one step."""
@@ -756,6 +787,7 @@ def check_rest_kernel(rule):
 
 
 @_check
+@_on_rate_networks
 def check_finite_long_run(rule):
     """10^4 online presentations of digits leave weights, biases and state finite."""
     if rule.tags.unstable:
@@ -783,9 +815,14 @@ def check_spike_driven(rule):
     onto LIF neurons, give the weights its ``numpy_twin`` gives when it replays the recorded
     spike trains step by step (clock-driven: traces decay, then the step's presynaptic
     spikes, then its postsynaptic ones, then the step's reward as ``mod[0]`` for a rule with
-    an ``on_reward`` kernel)."""
-    from ..engine.spiking import simulate
-    from ..neurons import LIF
+    an ``on_reward`` kernel).
+
+    A rule that reads the postsynaptic potential (``reads_voltage``) runs onto Clopath's
+    AdEx cells instead, and the twin reads the recorded potentials of each step as ``mod``;
+    its clock-driven ``kernel`` must give the twin's weights and state too.
+    """
+    from ..engine.spiking import Monitor, simulate
+    from ..neurons import LIF, AdEx
     from ..network import Network
     from ..rules.stdp import SpikingRule
     if not isinstance(rule, SpikingRule):
@@ -793,40 +830,64 @@ def check_spike_driven(rule):
     twin = type(rule).numpy_twin
     if twin is None:
         raise SkipCheck("no NumPy twin")
+    voltage = rule.tags.reads_voltage
     net = Network(seed=3)
     src = net.add_poisson(120, rate=30.0)
-    out = net.add_population(3, neuron=LIF())
+    out = net.add_population(3, neuron=AdEx.clopath() if voltage else LIF())
     hi = float(getattr(rule, "w_max", 0.05))
+    if voltage:  # small weights, so that the cells fire from the kick and the weights move
+        hi = 0.02
     W0 = np.random.default_rng(0).uniform(0.1 * hi, 0.6 * hi, (3, 120))
     q = net.connect(src, out, rule=rule, init=W0)
     scale = 0.4 / max(float(W0.mean()) * 120 * 30.0 * 5e-3, 1e-12)  # drive the neurons to fire
-    kick = net.add_poisson(1, rate=200.0)
-    net.connect(kick, out, init=np.full((3, 1), 0.3 * scale))
+    kick = net.add_poisson(1, rate=200.0 if not voltage else 40.0)
+    net.connect(kick, out, init=np.full((3, 1), 0.3 * scale if not voltage else 50.0))
     dt, T = 1e-4, 1.0
     # a rule with a reward kernel gets reward pulses of both signs (mod[0] for the twin)
     rewarded = type(rule).on_reward is not None
     reward = ([0.25, 0.5, 0.75, 0.9], [1.0, -0.5, 2.0, 1.0]) if rewarded else None
-    r = simulate(net, T, dt=dt, seed=5, reward=reward)
+    monitor = Monitor(state={out.name: ("v",)}, state_every=dt) if voltage else None
+    r = simulate(net, T, dt=dt, seed=5, reward=reward, monitor=monitor)
     assert r.counts[out.name].sum() > 0, "the example neurons never fired"
     n = int(round(T / dt))
-    mod = np.zeros((n, 1))
+    mod = np.zeros((n, 3 if voltage else 1))
     if rewarded:
         np.add.at(mod[:, 0], np.floor(np.array(reward[0]) / dt + 1e-9).astype(int), reward[1])
+    if voltage:
+        mod[:] = r.state[out.name]["v"]
     pre = np.zeros((n, 120))
     post = np.zeros((n, 3))
     for counts, pop in ((pre, src), (post, out)):
         t, i = r.spikes[pop.name]
         np.add.at(counts, (np.round(t / dt).astype(int) - 1, i), 1)
     W = W0.astype(np.float64).copy()
-    state = rule.init_state(q, np.random.default_rng(0))
+    state = rule.prepare_state(rule.init_state(q, np.random.default_rng(0)), dt)
     for k in range(n):
-        dW, _ = twin(rule, W, pre[k], post[k], mod[k] if rewarded else None, state, dt)
+        dW, _ = twin(rule, W, pre[k], post[k], mod[k] if rewarded or voltage else None, state,
+                     dt)
         W += dW
     if rewarded:
         assert np.abs(W - W0).max() > 0.01 * hi, "the rewards hardly moved the twin's weights"
+    if voltage:
+        assert np.abs(W - W0).max() > 1e-3 * hi, "the potentials hardly moved the twin's weights"
     assert np.allclose(q.W, W, rtol=1e-9, atol=1e-12), \
         f"the event-driven kernels and numpy_twin's clock-driven replay differ (max abs " \
         f"difference {_max_diff(q.W, W):.3g})"
+    if voltage:  # the clock-driven kernel, on the same signals
+        Wk = W0.astype(np.float64).copy()
+        st = rule.prepare_state(rule.init_state(q, np.random.default_rng(0)), dt)
+        params = kernel_params(rule, Wk.dtype)
+        dW, db = np.zeros_like(Wk), np.zeros(3)
+        for k in range(n):
+            dW[:] = 0.0
+            rule.kernel(Wk, pre[k], post[k], mod[k], params, st, dt, dW, db)
+            Wk += dW
+        assert np.allclose(Wk, W, rtol=1e-9, atol=1e-12), \
+            f"the clock-driven kernel and numpy_twin differ (max abs difference " \
+            f"{_max_diff(Wk, W):.3g})"
+        for f in st._fields:
+            assert np.allclose(getattr(st, f), getattr(state, f), rtol=1e-9, atol=1e-12), \
+                f"state.{f} of the clock-driven kernel and of numpy_twin differ"
 
 
 _CHECKS = (check_constructible, check_metadata, check_bad_hyperparameters, check_state,
