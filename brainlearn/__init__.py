@@ -16,7 +16,7 @@ from .engine.presenting import Presentation, Responses, present
 from .engine.spiking import Monitor, SimResult, simulate
 from .network import Network, Population, Projection, init, mlp
 from .network.io import load, save
-from . import memory, protocols, testing
+from . import memory, models, protocols, testing
 
 
 def __getattr__(name):
@@ -33,5 +33,5 @@ __all__ = [
     "train", "evaluate", "predict", "rest", "end_task", "History", "DivergenceError",
     "simulate", "Monitor", "SimResult", "present", "Presentation", "Responses", "neurons",
     "save", "load",
-    "datasets", "rules", "testing", "protocols", "memory", "studies",
+    "datasets", "rules", "testing", "protocols", "memory", "models", "studies",
 ]

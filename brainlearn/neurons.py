@@ -303,6 +303,14 @@ MODELS = {"LIF": LIF, "AdEx": AdEx, "Izhikevich": Izhikevich}
 
 
 @jit
+def flush(x):
+    """``x``, or 0 once it has decayed below 1e-200 in magnitude: a variable that decays
+    forever would become subnormal, and arithmetic on subnormal numbers is many times slower
+    on most CPUs."""
+    return x if x > 1e-200 or x < -1e-200 else 0.0
+
+
+@jit
 def step_factors(p, dt):
     """The per-step constants of a model for steps of ``dt`` (the decay factors), made once
     per simulation for :func:`step_population`."""
@@ -355,8 +363,8 @@ def step_population(p, F, S, dt, spiked):
             else:
                 v_inf = v_rest + ge - gi
                 v = v_inf + (v - v_inf) * dm
-            S[GE, k] = ge * de
-            S[GI, k] = gi * di
+            S[GE, k] = flush(ge * de)
+            S[GI, k] = flush(gi * di)
             th = S[THETA, k] * dth
             if v > v_th + th:
                 v = v_reset
@@ -400,10 +408,10 @@ def step_population(p, F, S, dt, spiked):
                       + gL * (ge * (E_e - v) + gi * (E_i - v))) / C
                 v_new = v + dt * dv
             w = w + dt * (a * (v - EL) - w) / tau_w
-            S[GE, k] = ge * de
-            S[GI, k] = gi * di
-            z *= dz
-            vt *= dvt
+            S[GE, k] = flush(ge * de)
+            S[GI, k] = flush(gi * di)
+            z = flush(z * dz)
+            vt = flush(vt * dvt)
             th = S[THETA, k] * dth
             if S[REF, k] <= 0.0 and v_new > Vpk + th:
                 th += th_plus
@@ -439,8 +447,8 @@ def step_population(p, F, S, dt, spiked):
             gi = S[GI, k]
             v_new = v + h * (0.04 * v * v + 5.0 * v + 140.0 - u + I + ge - gi)
             u = u + h * a * (b * v - u)
-            S[GE, k] = ge * de
-            S[GI, k] = gi * di
+            S[GE, k] = flush(ge * de)
+            S[GI, k] = flush(gi * di)
             th = S[THETA, k] * dth
             if v_new >= 30.0 + th * 1e3:
                 v_new = c

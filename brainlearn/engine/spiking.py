@@ -770,6 +770,10 @@ class _Sim:
                                               if self.w_every else 0), self.w_every,
                           self.w_rec, rew_s, rew_v, bool(learn))
         t_end = n_steps * dt
+        # the run brought every trace to its end and its trace clocks restart at 1: so do
+        # the times the traces were last brought up to date
+        for E in self.EP + self.EQ:
+            E.fill(1.0)
         self.t_next[:, 0] -= t_end  # the next events' times, from the start of the next run
         for p in pops:
             if p.activation == "spike_source":
