@@ -614,16 +614,27 @@ def test_check_spike_driven_fails_a_rule_whose_kernels_disagree_with_its_twin():
         bl.testing.check_spike_driven(Forgetful(w_max=0.05))
 
 
-@pytest.mark.parametrize("study_name", ["learning", "retention"])
-def test_rate_studies_leave_spiking_rules_out_and_say_why(study_name):
-    from brainlearn.studies import get_study
-    from brainlearn.studies import learning, retention
-    study = get_study(study_name)
-    module = learning if study_name == "learning" else retention
+def test_retention_leaves_spiking_rules_out_and_says_why():
+    from brainlearn.studies import get_study, retention
+    study = get_study("retention")
     valid = study.valid_rules(study.make_config(True))
     spiking = [n for n in bl.rules.available() if issubclass(bl.rules.get(n), bl.rules.SpikingRule)]
-    assert {"stdp", "triplet_stdp", "reward_stdp"} <= set(spiking)
+    assert {"stdp", "triplet_stdp", "reward_stdp", "voltage_stdp"} <= set(spiking)
     for name in spiking:
         cls = bl.rules.get(name)
-        assert not study.fits(cls) and name not in valid and module.role_of(cls) is None
-        assert "a spiking rule" in module.exclusion(cls)
+        assert not study.fits(cls) and name not in valid and retention.role_of(cls) is None
+        assert "a spiking rule" in retention.exclusion(cls)
+
+
+def test_learning_runs_unsupervised_spiking_rules_in_a_spiking_layer_and_says_why_not_others():
+    from brainlearn.studies import get_study, learning
+    study = get_study("learning")
+    valid = study.valid_rules(study.make_config(True))
+    for name in ("stdp", "triplet_stdp"):
+        cls = bl.rules.get(name)
+        assert study.fits(cls) and name in valid and learning.role_of(cls) == "spiking"
+    for name, why in (("reward_stdp", "needs a reward or an error"),
+                      ("voltage_stdp", "reads the membrane potential")):
+        cls = bl.rules.get(name)
+        assert not study.fits(cls) and learning.role_of(cls) is None
+        assert why in learning.exclusion(cls)

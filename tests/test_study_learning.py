@@ -418,3 +418,15 @@ def test_curves_ending_close_together_are_magnified(monkeypatch, tmp_path):
     assert len(inset.get_lines()) == 3
     lf.learning_curves(rows({"sanger": 0.96, "bcm": 0.7, "pca": 0.5}), str(tmp_path / "b"))
     assert not figs[-1].axes[0].child_axes
+
+
+def test_a_spiking_rule_learns_digits_in_diehl_and_cooks_layer_read_out_two_ways():
+    """triplet_stdp in Diehl & Cook's network (20 neurons, 300 samples): the shared readout
+    and the paper's labelling and voting both score its spike counts well above chance."""
+    cfg = learning.LearningConfig(hidden=20, train_size=300, eval_points=1, rf_units=2)
+    rows = learning.run("triplet_stdp", cfg, 0)
+    got = {(r["metric"], r["step"]): r["value"] for r in rows}
+    assert {r["role"] for r in rows} == {"spiking"}
+    assert got[("final_test_accuracy", 300)] > 0.5 and got[("final_vote_accuracy", 300)] > 0.4
+    assert got[("test_accuracy", 300)] > got[("test_accuracy", 0)]
+    assert sum(r["metric"] == "rf" for r in rows) == 2 * 64

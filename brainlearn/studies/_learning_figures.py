@@ -19,8 +19,9 @@ _ROLE_TITLES = {
     "end_to_end": "Gradient rules, end to end (MLP)",
     "single_layer": "Supervised local rules, one layer",
     "hidden": "Local rules: hidden layer + shared readout",
+    "spiking": "Spiking layer (Diehl & Cook) + shared readout",
 }
-_ROLE_ORDER = ("end_to_end", "single_layer", "hidden")
+_ROLE_ORDER = ("end_to_end", "single_layer", "hidden", "spiking")
 #: classes of the data sets the study knows (for the chance line)
 _CLASSES = {"digits": 10, "mnist": 10}
 

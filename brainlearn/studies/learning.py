@@ -118,8 +118,9 @@ from typing import Literal
 
 import numpy as np
 
-from .. import datasets
+from .. import datasets, models
 from ..engine import DivergenceError, evaluate, train
+from ..engine.presenting import present
 from ..network import Network
 from ..rules import base as _rules
 from ._base import Study, overrides_end_task, register_study
@@ -131,7 +132,7 @@ __all__ = ["LearningConfig", "LearningStudy", "ROLES", "CONTROL", "PCA", "CONTRO
            "WINNER_TAKE_ALL", "role_of", "exclusion", "input_code", "rule_setting",
            "build_network", "checkpoints", "load_data"]
 
-ROLES = ("end_to_end", "single_layer", "hidden")
+ROLES = ("end_to_end", "single_layer", "hidden", "spiking")
 #: the label of the control: the hidden layer at its random initial weights, no learning
 CONTROL = "random_features"
 #: the label of the reference: the exact top principal components of the training inputs
@@ -185,6 +186,9 @@ class LearningConfig:
         Seconds per presentation (passed to the rule kernels).
     dtype : {"float64", "float32"}
         Floating-point type of the networks.
+    spiking_epochs : int
+        Passes over the training set of the spiking layer (Diehl & Cook's network: 0.5 s of
+        simulated time per sample; the paper's 100-neuron network learned MNIST in one).
     """
 
     mnist_path: str | None = None
@@ -201,6 +205,7 @@ class LearningConfig:
     pc_units: int = 8
     dt: float = 1.0
     dtype: Literal["float64", "float32"] = "float64"
+    spiking_epochs: int = 1
 
     @classmethod
     def quick(cls) -> "LearningConfig":
@@ -208,7 +213,7 @@ class LearningConfig:
         return cls(epochs=10, eval_points=4)
 
     def __post_init__(self):
-        for name in ("hidden", "epochs", "batch_size", "pc_units"):
+        for name in ("hidden", "epochs", "batch_size", "pc_units", "spiking_epochs"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
                 raise ValueError(f"{name}={value!r} must be an integer >= 1")
@@ -240,8 +245,14 @@ def exclusion(rule_cls) -> str | None:
     """Why a rule class is left out of the study by default, or None when it fits."""
     needs = set(getattr(rule_cls, "needs", ()))
     if getattr(rule_cls, "on_pre", None) is not None:  # a SpikingRule
-        return ("a spiking rule: it learns from spike times, and this study's networks are rate "
-                "networks (spiking layers join the study with the Diehl & Cook network)")
+        if rule_cls.tags.reads_voltage:
+            return ("a spiking rule that reads the membrane potential of AdEx cells: the "
+                    "spiking layer here is Diehl & Cook's, of LIF neurons, whose potential "
+                    "never reaches the rule's potentiation threshold")
+        if needs & {"error", "reward"}:
+            return ("a spiking rule that needs a reward or an error: the spiking layer here "
+                    "(Diehl & Cook's) learns without a teaching signal")
+        return None
     family = rule_cls.tags.family
     if rule_cls.tags.lateral:
         return "a lateral rule (a population to itself); the study's networks are feed-forward"
@@ -264,8 +275,10 @@ def role_of(rule_cls) -> str | None:
     """The role of a rule class in the study (see the module docstring), or None when the rule
     cannot learn a classifier here (lateral, or without presynaptic and postsynaptic activity)."""
     needs = set(getattr(rule_cls, "needs", ()))
-    if getattr(rule_cls, "on_pre", None) is not None:  # a spiking rule: no role in rate networks
-        return None
+    if getattr(rule_cls, "on_pre", None) is not None:  # a spiking rule: Diehl & Cook's layer
+        if rule_cls.tags.reads_voltage or needs & {"error", "reward"}:
+            return None
+        return "spiking"
     if rule_cls.tags.lateral or not {"pre", "post"} <= needs:
         return None
     if rule_cls.tags.output_only:
@@ -289,6 +302,10 @@ def rule_setting(rule, config, n_inputs) -> Setting:
         base = Setting({}, "tanh", "centred")
     elif rule == PCA:
         base = Setting({}, "linear", "centred")
+    elif role_of(_rules.get(rule)) == "spiking":
+        r = spiking_rule(_rules.get(rule))
+        base = Setting({f.name: getattr(r, f.name) for f in dataclasses.fields(r)}, "lif",
+                       "rates")
     else:
         cls = _rules.get(rule)
         base = setting(cls, dataset_kind(n_inputs))
@@ -306,6 +323,22 @@ def input_code(rule_cls, config) -> str:
         return config.inputs if config.inputs != "auto" else "centred"
     base = setting(rule_cls, "digits")
     return config.inputs if config.inputs != "auto" else base.inputs
+
+
+def spiking_rule(cls):
+    """The rule of the spiking layer: Diehl & Cook's published STDP for ``triplet_stdp``
+    (:func:`brainlearn.models.diehl_cook_rule`), its pair-based variant for ``stdp``
+    (nearest-spike, potentiation 0.01 x_pre at a postsynaptic spike, depression 1e-4 x_post
+    at a presynaptic one, w in [0, 1]: the paper's "pre-and-post" rule), any other spiking
+    rule with its defaults and ``w_max`` = 1 when it has one."""
+    from ..rules.stdp import STDP
+    if cls.name == "triplet_stdp":
+        return models.diehl_cook_rule()
+    if cls.name == "stdp":
+        return STDP(nearest=True, a_plus=0.01, a_minus=1e-4, tau_plus=20e-3, tau_minus=20e-3,
+                    w_min=0.0, w_max=1.0)
+    names = {f.name for f in dataclasses.fields(cls)}
+    return cls(w_max=1.0) if "w_max" in names else cls()
 
 
 def _make_rule(cls, params):
@@ -328,6 +361,11 @@ def build_network(rule, config, seed, n_in, n_classes):
         raise ValueError(f"rule={rule!r} has no role in the learning study (lateral, or it reads "
                          "no presynaptic and postsynaptic activity)")
     chosen = rule_setting(rule, config, n_in)
+    if role == "spiking":
+        total, _ = models.scaled_for(load_data(config)[1])
+        net = models.diehl_cook(n_in, config.hidden, rule=spiking_rule(cls), seed=seed,
+                                normalize=total, dtype=config.dtype)
+        return net, role
     net = Network(seed=seed, dtype=config.dtype)
     x = net.add_input(n_in, name="input")
     if role == "single_layer":
@@ -404,6 +442,8 @@ def run(rule, config, seed) -> list:
     name, x_tr, y_tr, x_te, y_te, n_classes = load_data(config)
     n_in = x_tr.shape[1]
     cls = _rule_class(rule)
+    if cls is not None and role_of(cls) == "spiking":
+        return run_spiking(rule, config, seed)
     chosen = rule_setting(rule, config, n_in)
     components, mean = _components(config.mnist_path, config.train_size)
     if chosen.inputs == "centred":
@@ -513,6 +553,66 @@ def run(rule, config, seed) -> list:
     return rows
 
 
+def run_spiking(rule, config, seed) -> list:
+    """One run of a spiking rule in Diehl & Cook's network (``hidden`` excitatory neurons):
+    ``spiking_epochs`` passes of :func:`brainlearn.train` with the paper's presentation
+    protocol (:func:`brainlearn.models.scaled_for` the data), and at each evaluation point
+    the frozen layer's spike counts on the training and test sets (:func:`brainlearn.present`
+    with ``learn=False``) read out by the shared readout (``test_accuracy``, as every local
+    rule) and by the paper's labelling and voting (``vote_accuracy``)."""
+    name, x_tr, y_tr, x_te, y_te, n_classes = load_data(config)
+    n_in = x_tr.shape[1]
+    net, role = build_network(rule, config, seed, n_in, n_classes)
+    _, protocol = models.scaled_for(x_tr)
+    q = net.projections[0]
+    labelled = feat.label_subset(y_tr, config.labels_per_class, seed)
+    rng = np.random.default_rng([seed, 1])
+    order = np.concatenate([rng.permutation(len(y_tr)) for _ in range(config.spiking_epochs)])
+    points = checkpoints(len(order), max(1, config.eval_points))
+    rows = []
+    readout = feat.Readout(n_classes, config.readout_l2)
+
+    def row(metric, step, value, **extra):
+        rows.append({"rule": rule, "seed": seed, "task": name, "step": int(step), "metric": metric,
+                     "value": float(value), "role": role, "unit": None, "pixel": None, **extra})
+
+    def measure(step, k):
+        F = present(net, x_tr, protocol=protocol, learn=False, seed=seed * 1000 + 2 * k)
+        Ft = present(net, x_te, protocol=protocol, learn=False, seed=seed * 1000 + 2 * k + 1)
+        F, Ft = F.counts["exc"].astype(np.float64), Ft.counts["exc"].astype(np.float64)
+        acc = readout.accuracy(F, y_tr, Ft, y_te, labelled=labelled)
+        row("test_accuracy", step, acc)
+        assigned = models.assign_labels(F[labelled], y_tr[labelled], n_classes)
+        row("vote_accuracy", step, float(np.mean(models.vote(Ft, assigned, n_classes) == y_te)))
+        row("selectivity", step, feat.selectivity(feat.class_means(F, y_tr, n_classes)).mean())
+        row("dead_units", step, feat.dead_units(F, None))
+        return acc
+
+    wall = 0.0
+    acc = measure(0, 0) if config.eval_points > 0 else math.nan
+    for k, (start, stop) in enumerate(zip(points[:-1], points[1:]), 1):
+        before = [q.W.copy()]
+        t0 = time.perf_counter()
+        train(net, (x_tr[order[start:stop]],), epochs=1, shuffle=False, presentation=protocol,
+              seed=seed * 7919 + k, quiet=True)
+        wall += time.perf_counter() - t0
+        row("weight_change", stop, feat.weight_change(before, [q.W.copy()]))
+        acc = measure(stop, k)
+    total = int(points[-1])
+    row("final_test_accuracy", total, acc)
+    row("final_vote_accuracy", total, next(r["value"] for r in reversed(rows)
+                                            if r["metric"] == "vote_accuracy"))
+    row("wall_time", total, wall)
+    row("synaptic_updates", total, q.pre.size * q.post.size * total)
+    if seed == 0 and config.rf_units > 0:
+        for unit in range(min(config.rf_units, q.W.shape[0])):
+            for pixel in range(q.W.shape[1]):
+                rows.append({"rule": rule, "seed": seed, "task": name, "step": total,
+                             "metric": "rf", "value": float(q.W[unit, pixel]), "role": role,
+                             "unit": unit, "pixel": pixel})
+    return rows
+
+
 class LearningStudy(Study):
     """Digits (or MNIST): accuracy against samples seen, the rules' own objectives, controls."""
 
@@ -521,7 +621,8 @@ class LearningStudy(Study):
                "(PC alignment, selectivity, dead units, weight change), controls, receptive "
                "fields")
     Config = LearningConfig
-    headline = ("final_test_accuracy", "pc_alignment", "selectivity", "dead_units", "wall_time")
+    headline = ("final_test_accuracy", "final_vote_accuracy", "pc_alignment", "selectivity",
+                "dead_units", "wall_time")
     extra_columns = ("role", "unit", "pixel")
     timing_metrics = ("wall_time",)  # -> timings.csv: metrics.csv is the same for the same seed
     value_names = {"labels_per_class": {"0": "all"}}
