@@ -614,16 +614,19 @@ def test_check_spike_driven_fails_a_rule_whose_kernels_disagree_with_its_twin():
         bl.testing.check_spike_driven(Forgetful(w_max=0.05))
 
 
-def test_retention_leaves_spiking_rules_out_and_says_why():
+def test_retention_runs_diehl_and_cooks_rule_in_a_spiking_layer_and_says_why_not_others():
     from brainlearn.studies import get_study, retention
     study = get_study("retention")
     valid = study.valid_rules(study.make_config(True))
-    spiking = [n for n in bl.rules.available() if issubclass(bl.rules.get(n), bl.rules.SpikingRule)]
-    assert {"stdp", "triplet_stdp", "reward_stdp", "voltage_stdp"} <= set(spiking)
-    for name in spiking:
+    cls = bl.rules.get("triplet_stdp")
+    assert study.fits(cls) and "triplet_stdp" in valid and retention.role_of(cls) == "spiking"
+    assert retention.role_of(bl.rules.get("stdp")) == "spiking"  # runs when asked for
+    for name, why in (("stdp", "costs minutes here"),
+                      ("reward_stdp", "needs a reward or an error"),
+                      ("voltage_stdp", "reads the membrane potential")):
         cls = bl.rules.get(name)
-        assert not study.fits(cls) and name not in valid and retention.role_of(cls) is None
-        assert "a spiking rule" in retention.exclusion(cls)
+        assert not study.fits(cls)
+        assert why in retention.exclusion(cls)
 
 
 def test_learning_runs_unsupervised_spiking_rules_in_a_spiking_layer_and_says_why_not_others():

@@ -445,3 +445,24 @@ def test_divergence_keeps_the_rows_before(monkeypatch, config):
     nan = [r for r in kept if np.isnan(r["value"])]
     assert {(r["scenario"], r["metric"]) for r in nan} == {
         (s, m) for s in cfg.scenarios for m in ("avg_accuracy", "bwt", "forgetting")}
+
+
+def test_a_spiking_layer_learns_split_digits_in_sequence_and_keeps_features():
+    """triplet_stdp in Diehl & Cook's network (12 neurons): the class-incremental sequence
+    gives a full accuracy matrix whose first task is learned well above chance, and the
+    features scenario measures its spike counts before and after task B."""
+    import brainlearn.studies.retention as retention
+    d = bl.datasets.load("digits")
+    small = dataclasses.replace(d, x_train=d.x_train[:500], y_train=d.y_train[:500],
+                                x_test=d.x_test[:200], y_test=d.y_test[:200])
+    cfg = retention.RetentionConfig(hidden=12, epochs=1, evals_per_task=1, feature_epochs=5)
+    rows = retention.run_scenario("triplet_stdp", cfg, 0, "class_incremental", data=small)
+    acc = {(int(r["task"]), r["eval_task"]): r["value"] for r in rows if r["metric"] == "accuracy"}
+    assert len(acc) == 25 and {r["role"] for r in rows} == {"spiking"}
+    assert acc[(1, 1)] > 0.9  # digits 0 and 1, told apart by the neurons' labels
+    assert all(acc[(1, j)] == 0.0 for j in range(2, 6))  # classes not yet taught: no votes
+    metrics = {r["metric"]: r["value"] for r in rows if r["task"] == "class_incremental"}
+    assert set(metrics) == {"avg_accuracy", "bwt", "forgetting"}
+    rows = retention.run_scenario("triplet_stdp", cfg, 0, "features", data=small)
+    got = {r["metric"]: r["value"] for r in rows}
+    assert got["feature_acc_before"] > 0.6 and 0 <= got["weight_drift"]

@@ -26,6 +26,17 @@ take part when they fit):
     fitted to them by a Newton method until its gradient vanishes (deterministic: no learning rate, no
     epochs, no order). Its test accuracy is the rule's.
 
+``spiking``
+    unsupervised spiking rules (``stdp``, ``triplet_stdp``, plug-ins that read pre and post
+    spikes only) learn the input weights of Diehl & Cook's network (:mod:`brainlearn.models`:
+    ``hidden`` excitatory LIF neurons with adaptive thresholds, lateral inhibition through as
+    many inhibitory ones, synaptic normalisation), shown each sample for 350 ms with 150 ms
+    of rest, rate-coded (:func:`brainlearn.models.scaled_for` the digits), for
+    ``spiking_epochs`` passes (:func:`run_spiking`). Its features are the frozen layer's
+    spike counts, read by the same shared readout (``test_accuracy``) and by the paper's
+    labelling and voting (``vote_accuracy``). ``triplet_stdp`` runs Diehl & Cook's published
+    rule, ``stdp`` its pair-based variant.
+
 **Settings.** Each rule runs with the settings of its data set in
 :data:`brainlearn.studies.settings.SETTINGS`: learning rate, and for hidden-layer rules the unit
 activation and input code (``"centred"``: pixels minus the training mean, for the Hebbian rules
@@ -78,6 +89,10 @@ against ``step`` = training presentations seen (from 0):
   normalised as Vinje & Gallant 2000; :func:`~brainlearn.studies.features.selectivity`);
 * ``dead_units`` (the same): hidden units that never respond -- or, for winner-take-all rules
   (:data:`WINNER_TAKE_ALL`), never win -- on the training set;
+* ``vote_accuracy`` (spiking layers): the test accuracy of Diehl & Cook's readout, each
+  neuron labelled with the class of its highest mean spike count on the (labelled) training
+  samples, the classes' neurons voting with their mean count; ``final_vote_accuracy``
+  (headline) at the end;
 * ``final_test_accuracy`` (headline): the test accuracy at the end; also headline the final
   ``pc_alignment``, ``selectivity`` and ``dead_units``;
 * ``wall_time`` (headline; a timing metric): seconds spent in the rule's training calls

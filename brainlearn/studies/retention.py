@@ -73,6 +73,17 @@ when they fit; the roles are those of the learning study, plus the consolidation
     presentations (its early phase), and the rest after each task is where its proteins and
     late phase act.
 
+``spiking``
+    unsupervised spiking rules: Diehl & Cook's network of ``hidden`` excitatory neurons
+    (:func:`spiking_network`; the rule in the learning study's parametrisation) learns each
+    task's inputs without labels under the paper's presentation protocol; at the end of each
+    task its neurons are labelled from that task's own training samples (the class means of
+    the classes taught last are remembered, no replay), and the tests are read by the paper's
+    vote (:func:`run_spiking_scenario`). In the ``features`` scenario its features are the
+    frozen layer's spike counts, learned for ``feature_epochs // 5`` passes per task (a
+    spiking sample costs 0.5 s of simulated time). Diehl & Cook's rule (``triplet_stdp``) runs
+    by default, other spiking rules when asked for.
+
 Left out by default (:func:`exclusion` gives the reason; ``--rules`` still runs a rule that has
 a role): lateral rules, constraints and terms without pre and post activity (``weight_decay``),
 homeostatic and associative-memory rules, rules marked ``unstable`` (``hebb``, ``covariance``:
@@ -155,8 +166,9 @@ from typing import Literal
 
 import numpy as np
 
-from .. import datasets
+from .. import datasets, models
 from ..engine import DivergenceError, end_task, rest, train
+from ..engine.presenting import present
 from ..network import Network
 from ..rules import base as _rules
 from ..rules import chain, make
@@ -390,8 +402,19 @@ def exclusion(rule_cls) -> str | None:
     """Why a rule class is left out of the study by default, or None when it fits."""
     needs = set(getattr(rule_cls, "needs", ()))
     if getattr(rule_cls, "on_pre", None) is not None:  # a SpikingRule
-        return ("a spiking rule: it learns from spike times, and this study's networks are rate "
-                "networks (spiking layers join the study with the Diehl & Cook network)")
+        if rule_cls.tags.reads_voltage:
+            return ("a spiking rule that reads the membrane potential of AdEx cells: the "
+                    "spiking layer here is Diehl & Cook's, of LIF neurons, whose potential "
+                    "never reaches the rule's potentiation threshold")
+        if needs & {"error", "reward"}:
+            return ("a spiking rule that needs a reward or an error: the spiking layer here "
+                    "(Diehl & Cook's) learns without a teaching signal")
+        if rule_cls.name != "triplet_stdp":
+            return ("a spiking rule other than Diehl & Cook's (triplet_stdp): a spiking layer's "
+                    "run costs minutes here (0.5 s simulated per sample, repeats when a sample "
+                    "draws too few spikes), so the study runs the published rule by default; "
+                    "--rules runs this one in the same layer")
+        return None
     family = rule_cls.tags.family
     if rule_cls.tags.lateral:
         return "a lateral rule (a population to itself); the study's networks are feed-forward"
@@ -420,8 +443,10 @@ def role_of(rule_cls) -> str | None:
     it runs in its role.
     """
     needs = set(getattr(rule_cls, "needs", ()))
-    if getattr(rule_cls, "on_pre", None) is not None:  # a spiking rule: no role in rate networks
-        return None
+    if getattr(rule_cls, "on_pre", None) is not None:  # a spiking rule: Diehl & Cook's layer
+        if rule_cls.tags.reads_voltage or needs & {"error", "reward"}:
+            return None
+        return "spiking"
     if rule_cls.tags.lateral or rule_cls.tags.constraint:
         return None
     if "error" in needs and rule_cls.tags.family == "gradient" \
@@ -544,6 +569,8 @@ def run_scenario(rule, config, seed, scenario, data=None, rows=None) -> list:
         raise ValueError(f"scenario={scenario!r}; allowed: {', '.join(SCENARIOS)}")
     if scenario == "features":
         return run_features(rule, config, seed, data, rows)
+    if role_of(_rules.get(rule)) == "spiking":
+        return run_spiking_scenario(rule, config, seed, scenario, data, rows)
     data = datasets.load("digits") if data is None else data
     rows = [] if rows is None else rows
     rng = np.random.default_rng([seed, SCENARIOS.index(scenario)])
@@ -614,6 +641,8 @@ def run_features(rule, config, seed, data=None, rows=None) -> list:
     task_a = tasks[0]
     cls = _rules.get(rule)
     role = role_of(cls)
+    if role == "spiking":
+        return _spiking_features(rule, config, seed, data, tasks, rng, rows)
     net, code = build_feature_network(rule, config, seed)
     offset = data.x_train.mean(axis=0, dtype=np.float64) if code == "centred" else 0.0
     layer = feature_layer(net)
@@ -664,6 +693,155 @@ def run_features(rule, config, seed, data=None, rows=None) -> list:
     frozen = np.nan
     if readout is not None:
         scaled = _features.standardise(F_a, Ft_b)  # after-B test features, after-A scaling
+        if scaled is not None:
+            frozen = np.mean(_features.predict_readout(*readout, scaled[1]) == yt_a)
+    refit = _features.readout_accuracy(F_b, y_a, Ft_b, yt_a, n_classes)
+    row("feature_acc_frozen", step, frozen)
+    row("feature_acc_refit", step, refit)
+    row("weight_drift", step, _features.weight_change([W_a], [proj.W]))
+    row("feature_retention", step, frozen / before if before > 0 else np.nan)
+    row("refit_retention", step, refit / before if before > 0 else np.nan)
+    return rows
+
+
+# -- the spiking layer ----------------------------------------------------------------------------
+def spiking_network(rule, config, seed, data):
+    """Diehl & Cook's network of ``config.hidden`` neurons with ``rule`` in the learning study's
+    parametrisation (:func:`brainlearn.studies.learning.spiking_rule`), scaled for the digits
+    (:func:`brainlearn.models.scaled_for`), a sample shown at most 3 more times when it
+    draws too few spikes (the paper shows it until it draws enough: after a first task the
+    thresholds of a permuted task's neurons are high, and unbounded repeats would make the
+    scenario's cost unbounded too): ``(net, presentation)``."""
+    from .learning import spiking_rule
+    total, protocol = models.scaled_for(data.x_train)
+    protocol = dataclasses.replace(protocol, max_retries=3)
+    net = models.diehl_cook(64, config.hidden, rule=spiking_rule(_rules.get(rule)), seed=seed,
+                            normalize=total, dtype=config.dtype)
+    return net, protocol
+
+
+def _counts(net, x, protocol, seed):
+    return present(net, x, protocol=protocol, learn=False, seed=seed).counts["exc"].astype(
+        np.float64)
+
+
+def run_spiking_scenario(rule, config, seed, scenario, data=None, rows=None) -> list:
+    """A task sequence for a spiking rule in Diehl & Cook's network (role ``spiking``).
+
+    The layer learns each task's training inputs without labels (``epochs`` passes, in
+    ``evals_per_task`` calls of :func:`brainlearn.train`), then, at the end of the task, its
+    neurons are labelled as in the paper -- but from the task's own training samples only,
+    the data a sequential learner has: each neuron keeps, per class, its mean spike count on
+    that class's samples when the class was last taught, and takes the class of the highest
+    (:func:`brainlearn.models.assign_labels` over the remembered means). Tests are read by
+    the paper's vote (:func:`brainlearn.models.vote`; task-incremental: among the task's two
+    classes). No rest between tasks: the layer has no dynamics between presentations but
+    its thresholds' decay, which presentations include."""
+    data = datasets.load("digits") if data is None else data
+    rows = [] if rows is None else rows
+    rng = np.random.default_rng([seed, SCENARIOS.index(scenario)])
+    tasks = make_tasks(data, scenario, config.n_permuted, rng)
+    net, protocol = spiking_network(rule, config, seed, data)
+    T = len(tasks)
+    R = np.zeros((T, T))
+    means = np.zeros((10, config.hidden))  # per class: mean response when it was taught
+    taught = np.zeros(10, bool)
+    calls = iter(range(1, 10**9))
+
+    def row(metric, task, step, value, eval_task=None):
+        rows.append({"rule": rule, "seed": seed, "task": task, "step": step, "metric": metric,
+                     "value": float(value), "scenario": scenario, "eval_task": eval_task,
+                     "role": "spiking"})
+
+    def accuracy(task):
+        if not taught.any():
+            return 0.1 if task.classes is None else 0.5
+        assigned = np.argmax(np.where(taught[:, None], means, -1.0), axis=0)
+        assigned[np.where(taught[:, None], means, -1.0).max(axis=0) <= 0] = -1
+        F = _counts(net, task.x_test, protocol, seed * 100003 + next(calls))
+        if task.classes is None:
+            pred = models.vote(F, assigned, 10)
+        else:
+            classes = np.asarray(task.classes)
+            score = np.stack([F[:, assigned == c].mean(axis=1) if np.any(assigned == c)
+                              else np.full(len(F), -1.0) for c in classes], axis=1)
+            pred = classes[np.argmax(score, axis=1)]
+        return float(np.mean(pred == task.y_test))
+
+    step = 0
+    row("retention", "1", step, accuracy(tasks[0]), 1)
+    for i, task in enumerate(tasks, start=1):
+        n = len(task.y_train)
+        order = np.concatenate([rng.permutation(n) for _ in range(config.epochs)])
+        chunks = np.array_split(order, min(config.evals_per_task, len(order)))
+        for k, chunk in enumerate(chunks):
+            train(net, (task.x_train[chunk],), epochs=1, shuffle=False, presentation=protocol,
+                  seed=seed * 7919 + next(calls), quiet=True)
+            step += len(chunk)
+            if k == len(chunks) - 1:  # the task's classes are labelled from its own samples
+                F = _counts(net, task.x_train, protocol, seed * 100003 + next(calls))
+                for c in np.unique(task.y_train):
+                    means[c] = F[task.y_train == c].mean(axis=0)
+                    taught[c] = True
+                accs = [accuracy(t) for t in tasks]
+            else:
+                accs = [accuracy(tasks[0])]
+            row("retention", str(i), step, accs[0], 1)
+        R[i - 1] = accs
+        for j in range(1, T + 1):
+            row("accuracy", str(i), step, accs[j - 1], j)
+    for name, value in continual_metrics(R).items():
+        row(name, scenario, step, value)
+    return rows
+
+
+def _spiking_features(rule, config, seed, data, tasks, rng, rows):
+    """The ``features`` scenario for a spiking rule: the layer's features are its spike counts
+    (frozen, :func:`brainlearn.present` with ``learn=False``); otherwise as
+    :func:`run_features`, without the rest."""
+    net, protocol = spiking_network(rule, config, seed, data)
+    task_a = tasks[0]
+    proj = net.projections[0]
+    W_0 = proj.W.copy()
+    n_classes = len(FEATURE_CLASSES[0])
+    y_a = np.searchsorted(FEATURE_CLASSES[0], task_a.y_train)
+    yt_a = np.searchsorted(FEATURE_CLASSES[0], task_a.y_test)
+    n_a = len(y_a)
+    x_a = np.concatenate([task_a.x_train, task_a.x_test])
+
+    def row(metric, step, value):
+        task, eval_task = FEATURE_METRICS[metric]
+        rows.append({"rule": rule, "seed": seed, "task": task, "step": step, "metric": metric,
+                     "value": float(value), "scenario": "features", "eval_task": eval_task,
+                     "role": "spiking"})
+
+    def features(k):
+        F = _counts(net, x_a, protocol, seed * 100003 + k)
+        return F[:n_a], F[n_a:]
+
+    step = 0
+    epochs = max(1, config.feature_epochs // 5)  # a spiking sample costs 0.5 s simulated
+    for i, task in enumerate(tasks, start=1):
+        n = len(task.y_train)
+        order = np.concatenate([rng.permutation(n) for _ in range(epochs)])
+        train(net, (task.x_train[order],), epochs=1, shuffle=False, presentation=protocol,
+              seed=seed * 7919 + i, quiet=True)
+        step += len(order)
+        if i == 1:
+            W_a = proj.W.copy()
+            F_a, Ft_a = features(1)
+            scaled = _features.standardise(F_a, Ft_a)
+            if scaled is None:
+                readout, before = None, np.nan
+            else:
+                readout = _features.fit_readout(scaled[0], y_a, n_classes)[:2]
+                before = np.mean(_features.predict_readout(*readout, scaled[1]) == yt_a)
+            row("feature_acc_before", step, before)
+            row("weight_change_a", step, _features.weight_change([W_0], [W_a]))
+    F_b, Ft_b = features(2)
+    frozen = np.nan
+    if readout is not None:
+        scaled = _features.standardise(F_a, Ft_b)
         if scaled is not None:
             frozen = np.mean(_features.predict_readout(*readout, scaled[1]) == yt_a)
     refit = _features.readout_accuracy(F_b, y_a, Ft_b, yt_a, n_classes)
