@@ -35,10 +35,10 @@ PALETTE = ("#332288",  # indigo
 _INDIGO, _CYAN, _TEAL, _GREEN, _OLIVE, _SAND, _ROSE, _WINE, _PURPLE = PALETTE
 
 #: the controls of the learning study: greys, apart from every rule's hue
-CONTROL_COLORS = {"pca": "#222222", "random_features": "#8C8C8C"}
+CONTROL_COLORS = {"pca": "#222222", "random_features": "#8C8C8C", "static_spiking": "#8C8C8C"}
 #: the controls' line styles: references read as such, and a rule that reaches one stays
 #: visible under it (Sanger's curve under the exact PCA's)
-CONTROL_STYLES = {"pca": ":", "random_features": "--"}
+CONTROL_STYLES = {"pca": ":", "random_features": "--", "static_spiking": "--"}
 
 #: the colour of every built-in rule. A study's default panels (rules drawn in one axes) get
 #: distinct colours (tests/test_plotting.py checks them):

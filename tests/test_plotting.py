@@ -24,11 +24,12 @@ PANELS = {
                                                     "feedback_alignment",
                                                     "direct_feedback_alignment"],
     "retention, hidden layer": ["oja", "sanger", "bcm", "competitive", "ltp", "tag_and_capture",
-                                "backprop"],
+                                "backprop", "triplet_stdp"],
+    "learning, spiking layer": ["stdp", "triplet_stdp", "static_spiking"],
     "memory": ["hopfield_hebb", "storkey", "pseudo_inverse", "clipped_hebb", "stochastic_binary",
                "cascade"],
     "spacing": ["tag_and_capture", "calcium"],
-    "stdp": ["stdp", "stdp_soft", "stdp_nearest", "triplet_stdp", "calcium"],
+    "stdp": ["stdp", "stdp_soft", "stdp_nearest", "triplet_stdp", "calcium", "voltage_stdp"],
     # the main job (experiments/compare.py) draws its rules together in the objectives figure
     # (the hidden layers and backprop's) and the feature-retention figure
     "main job, objectives": ["backprop", "oja", "sanger", "bcm", "competitive",

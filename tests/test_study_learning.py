@@ -153,7 +153,7 @@ def test_wall_times_are_in_timings_csv(quick):
         (rule, seed) for rule in RULES for seed in range(SEEDS))
     assert {r["metric"] for r in timings} == {"wall_time"}
     for r in timings:
-        if r["rule"] in learning.CONTROLS:
+        if r["rule"] in (learning.CONTROL, learning.PCA):
             assert r["value"] == 0.0
         else:
             assert r["value"] > 0, r
@@ -239,7 +239,7 @@ def test_quick_run_values_are_plausible(quick):
     assert _values(rows, "backprop", "synaptic_updates") == [(64 * h + h * 10) * total] * SEEDS
     assert _values(rows, "oja", "synaptic_updates") == [64 * h * total] * SEEDS
     assert _values(rows, "delta", "synaptic_updates") == [64 * 10 * total] * SEEDS
-    for control in learning.CONTROLS:
+    for control in (learning.CONTROL, learning.PCA):
         assert _values(rows, control, "synaptic_updates") == [0.0] * SEEDS
     assert all(t > 0 for t in _values(rows, "oja", "wall_time"))
 
@@ -422,7 +422,8 @@ def test_curves_ending_close_together_are_magnified(monkeypatch, tmp_path):
 
 def test_a_spiking_rule_learns_digits_in_diehl_and_cooks_layer_read_out_two_ways():
     """triplet_stdp in Diehl & Cook's network (20 neurons, 300 samples): the shared readout
-    and the paper's labelling and voting both score its spike counts well above chance."""
+    and the paper's labelling and voting both score its spike counts well above chance and
+    above the control, the same network shown the same samples without plasticity."""
     cfg = learning.LearningConfig(hidden=20, train_size=300, eval_points=1, rf_units=2)
     rows = learning.run("triplet_stdp", cfg, 0)
     got = {(r["metric"], r["step"]): r["value"] for r in rows}
@@ -430,3 +431,8 @@ def test_a_spiking_rule_learns_digits_in_diehl_and_cooks_layer_read_out_two_ways
     assert got[("final_test_accuracy", 300)] > 0.5 and got[("final_vote_accuracy", 300)] > 0.4
     assert got[("test_accuracy", 300)] > got[("test_accuracy", 0)]
     assert sum(r["metric"] == "rf" for r in rows) == 2 * 64
+    control = {(r["metric"], r["step"]): r["value"]
+               for r in learning.run(learning.SPIKING_CONTROL, cfg, 0)}
+    assert control[("synaptic_updates", 300)] == 0.0
+    for metric in ("final_test_accuracy", "final_vote_accuracy"):
+        assert got[(metric, 300)] > control[(metric, 300)] + 0.1

@@ -13,7 +13,7 @@ from ..plotting import band, clipped_interval, rule_color, rule_linestyle, save_
 __all__ = ["draw_all", "learning_curves", "objectives", "final_accuracy", "receptive_fields"]
 
 #: the references of the hidden-layer panels, drawn as dashed lines (their labels)
-_CONTROLS = ("random_features", "pca")
+_CONTROLS = ("random_features", "pca", "static_spiking")
 
 _ROLE_TITLES = {
     "end_to_end": "Gradient rules, end to end (MLP)",

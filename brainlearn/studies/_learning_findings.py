@@ -9,7 +9,7 @@ import numpy as np
 
 __all__ = ["learning_findings"]
 
-_CONTROLS = ("random_features", "pca")
+_CONTROLS = ("random_features", "pca", "static_spiking")
 
 
 def _ends(rows, metric, last=True):

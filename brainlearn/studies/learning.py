@@ -48,7 +48,7 @@ that has one (``--grid lr=...`` sweeps it); ``inputs`` other than ``"auto"`` imp
 code on every rule. Plain Hebb (marked ``unstable``) runs as it is, without a stabiliser: a run
 whose weights become non-finite is recorded as diverged.
 
-**Controls.** Two references are run like rules, read out by the same readout:
+**Controls.** Three references are run like rules, read out by the same readout:
 
 ``random_features``
     the hidden layer left at its random initial weights (the same draw every hidden-role rule
@@ -58,6 +58,10 @@ whose weights become non-finite is recorded as diverged.
     the exact top ``min(hidden, inputs)`` principal components of the training inputs (a NumPy
     SVD), as linear units on centred inputs: what the PCA rules should reach, and the classic
     unsupervised baseline.
+``static_spiking``
+    the spiking layer's control: Diehl & Cook's network with the same initial weights and no
+    plasticity on them (its adaptive thresholds, inhibition and normalisation still act),
+    shown the same samples: what the spiking rules' learning adds.
 
 **Labels.** ``labels_per_class`` (0: all) gives the readout, and the supervised rules, only that
 many labelled training samples of each class (the same subset for every rule with the same
@@ -143,7 +147,8 @@ from . import features as feat
 from ._learning_findings import learning_findings, learning_sweep_findings
 from .settings import Setting, dataset_kind, setting
 
-__all__ = ["LearningConfig", "LearningStudy", "ROLES", "CONTROL", "PCA", "CONTROLS", "PC_TARGETS",
+__all__ = ["LearningConfig", "LearningStudy", "ROLES", "CONTROL", "PCA", "SPIKING_CONTROL",
+           "CONTROLS", "PC_TARGETS",
            "WINNER_TAKE_ALL", "role_of", "exclusion", "input_code", "rule_setting",
            "build_network", "checkpoints", "load_data"]
 
@@ -152,7 +157,9 @@ ROLES = ("end_to_end", "single_layer", "hidden", "spiking")
 CONTROL = "random_features"
 #: the label of the reference: the exact top principal components of the training inputs
 PCA = "pca"
-CONTROLS = (CONTROL, PCA)
+#: the label of the spiking layer's control: Diehl & Cook's network without plasticity
+SPIKING_CONTROL = "static_spiking"
+CONTROLS = (CONTROL, PCA, SPIKING_CONTROL)
 #: the principal-component objective of a rule's units (see :func:`features.pc_alignment`):
 #: Oja's rule on independent units -- every unit toward the first component; Sanger's GHA --
 #: unit k toward component k
@@ -315,6 +322,8 @@ def rule_setting(rule, config, n_inputs) -> Setting:
     ``config.inputs`` applied."""
     if rule == CONTROL:
         base = Setting({}, "tanh", "centred")
+    elif rule == SPIKING_CONTROL:
+        base = Setting({}, "lif", "rates")
     elif rule == PCA:
         base = Setting({}, "linear", "centred")
     elif role_of(_rules.get(rule)) == "spiking":
@@ -371,15 +380,16 @@ def build_network(rule, config, seed, n_in, n_classes):
     if rule == PCA:
         raise ValueError("the PCA control has no network (its features come from an SVD)")
     cls = _rule_class(rule)
-    role = "hidden" if cls is None else role_of(cls)
+    role = "spiking" if rule == SPIKING_CONTROL else "hidden" if cls is None else role_of(cls)
     if role is None:
         raise ValueError(f"rule={rule!r} has no role in the learning study (lateral, or it reads "
                          "no presynaptic and postsynaptic activity)")
     chosen = rule_setting(rule, config, n_in)
     if role == "spiking":
         total, _ = models.scaled_for(load_data(config)[1])
-        net = models.diehl_cook(n_in, config.hidden, rule=spiking_rule(cls), seed=seed,
-                                normalize=total, dtype=config.dtype)
+        net = models.diehl_cook(n_in, config.hidden, seed=seed, normalize=total,
+                                rule=False if cls is None else spiking_rule(cls),
+                                dtype=config.dtype)
         return net, role
     net = Network(seed=seed, dtype=config.dtype)
     x = net.add_input(n_in, name="input")
@@ -457,7 +467,7 @@ def run(rule, config, seed) -> list:
     name, x_tr, y_tr, x_te, y_te, n_classes = load_data(config)
     n_in = x_tr.shape[1]
     cls = _rule_class(rule)
-    if cls is not None and role_of(cls) == "spiking":
+    if rule == SPIKING_CONTROL or (cls is not None and role_of(cls) == "spiking"):
         return run_spiking(rule, config, seed)
     chosen = rule_setting(rule, config, n_in)
     components, mean = _components(config.mnist_path, config.train_size)
@@ -618,7 +628,7 @@ def run_spiking(rule, config, seed) -> list:
     row("final_vote_accuracy", total, next(r["value"] for r in reversed(rows)
                                             if r["metric"] == "vote_accuracy"))
     row("wall_time", total, wall)
-    row("synaptic_updates", total, q.pre.size * q.post.size * total)
+    row("synaptic_updates", total, q.pre.size * q.post.size * total if q.rule is not None else 0)
     if seed == 0 and config.rf_units > 0:
         for unit in range(min(config.rf_units, q.W.shape[0])):
             for pixel in range(q.W.shape[1]):
