@@ -267,14 +267,7 @@ def exclusion(rule_cls) -> str | None:
     """Why a rule class is left out of the study by default, or None when it fits."""
     needs = set(getattr(rule_cls, "needs", ()))
     if getattr(rule_cls, "on_pre", None) is not None:  # a SpikingRule
-        if rule_cls.tags.reads_voltage:
-            return ("a spiking rule that reads the membrane potential of AdEx cells: the "
-                    "spiking layer here is Diehl & Cook's, of LIF neurons, whose potential "
-                    "never reaches the rule's potentiation threshold")
-        if needs & {"error", "reward"}:
-            return ("a spiking rule that needs a reward or an error: the spiking layer here "
-                    "(Diehl & Cook's) learns without a teaching signal")
-        return None
+        return spiking_exclusion(rule_cls)
     family = rule_cls.tags.family
     if rule_cls.tags.lateral:
         return "a lateral rule (a population to itself); the study's networks are feed-forward"
@@ -293,14 +286,25 @@ def exclusion(rule_cls) -> str | None:
     return None
 
 
+def spiking_exclusion(rule_cls) -> str | None:
+    """Why a spiking rule cannot learn in Diehl & Cook's layer, or None when it can (the
+    ``spiking`` role of this study and of the retention study)."""
+    if rule_cls.tags.reads_voltage:
+        return ("a spiking rule that reads the membrane potential of AdEx cells: the spiking "
+                "layer here is Diehl & Cook's, of LIF neurons, whose potential never reaches "
+                "the rule's potentiation threshold")
+    if set(getattr(rule_cls, "needs", ())) & {"error", "reward"}:
+        return ("a spiking rule that needs a reward or an error: the spiking layer here "
+                "(Diehl & Cook's) learns without a teaching signal")
+    return None
+
+
 def role_of(rule_cls) -> str | None:
     """The role of a rule class in the study (see the module docstring), or None when the rule
     cannot learn a classifier here (lateral, or without presynaptic and postsynaptic activity)."""
     needs = set(getattr(rule_cls, "needs", ()))
     if getattr(rule_cls, "on_pre", None) is not None:  # a spiking rule: Diehl & Cook's layer
-        if rule_cls.tags.reads_voltage or needs & {"error", "reward"}:
-            return None
-        return "spiking"
+        return None if spiking_exclusion(rule_cls) else "spiking"
     if rule_cls.tags.lateral or not {"pre", "post"} <= needs:
         return None
     if rule_cls.tags.output_only:

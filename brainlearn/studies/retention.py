@@ -176,6 +176,7 @@ from ._base import Study, overrides_end_task, register_study
 from . import features as _features
 from . import settings as _settings
 from ._findings import retention_findings
+from .learning import spiking_exclusion, spiking_rule
 
 __all__ = ["RetentionConfig", "RetentionStudy", "SCENARIOS", "SPLIT_CLASSES", "FEATURE_CLASSES",
            "HIDDEN_SETTINGS", "CONTINUAL_METRICS", "FEATURE_METRICS", "role_of", "exclusion",
@@ -402,13 +403,8 @@ def exclusion(rule_cls) -> str | None:
     """Why a rule class is left out of the study by default, or None when it fits."""
     needs = set(getattr(rule_cls, "needs", ()))
     if getattr(rule_cls, "on_pre", None) is not None:  # a SpikingRule
-        if rule_cls.tags.reads_voltage:
-            return ("a spiking rule that reads the membrane potential of AdEx cells: the "
-                    "spiking layer here is Diehl & Cook's, of LIF neurons, whose potential "
-                    "never reaches the rule's potentiation threshold")
-        if needs & {"error", "reward"}:
-            return ("a spiking rule that needs a reward or an error: the spiking layer here "
-                    "(Diehl & Cook's) learns without a teaching signal")
+        if spiking_exclusion(rule_cls):
+            return spiking_exclusion(rule_cls)
         if rule_cls.name != "triplet_stdp":
             return ("a spiking rule other than Diehl & Cook's (triplet_stdp): a spiking layer's "
                     "run costs minutes here (0.5 s simulated per sample, repeats when a sample "
@@ -444,9 +440,7 @@ def role_of(rule_cls) -> str | None:
     """
     needs = set(getattr(rule_cls, "needs", ()))
     if getattr(rule_cls, "on_pre", None) is not None:  # a spiking rule: Diehl & Cook's layer
-        if rule_cls.tags.reads_voltage or needs & {"error", "reward"}:
-            return None
-        return "spiking"
+        return None if spiking_exclusion(rule_cls) else "spiking"
     if rule_cls.tags.lateral or rule_cls.tags.constraint:
         return None
     if "error" in needs and rule_cls.tags.family == "gradient" \
@@ -641,24 +635,50 @@ def run_features(rule, config, seed, data=None, rows=None) -> list:
     task_a = tasks[0]
     cls = _rules.get(rule)
     role = role_of(cls)
-    if role == "spiking":
-        return _spiking_features(rule, config, seed, data, tasks, rng, rows)
-    net, code = build_feature_network(rule, config, seed)
-    offset = data.x_train.mean(axis=0, dtype=np.float64) if code == "centred" else 0.0
-    layer = feature_layer(net)
-    proj = net.projections[0]
-    W_0 = proj.W.copy()
     n_classes = len(FEATURE_CLASSES[0])
     y_a = np.searchsorted(FEATURE_CLASSES[0], task_a.y_train)
     yt_a = np.searchsorted(FEATURE_CLASSES[0], task_a.y_test)
     n_a = len(y_a)
     x_a = np.concatenate([task_a.x_train, task_a.x_test])
+    if role == "spiking":  # spike counts of the frozen layer; a sample costs 0.5 s simulated
+        net, protocol = spiking_network(rule, config, seed, data)
+        epochs = max(1, config.feature_epochs // 5)
 
-    def inputs(x):
-        return np.ascontiguousarray(x - offset, dtype=config.dtype)
+        def learn(i, x, y, step):
+            train(net, (x,), epochs=1, shuffle=False, presentation=protocol,
+                  seed=seed * 7919 + i, quiet=True)
 
-    def features():
-        F = np.asarray(net.activities(inputs(x_a))[layer], dtype=np.float64)
+        def activities(i):
+            return _counts(net, x_a, protocol, seed * 100003 + i)
+
+        def between():
+            pass
+    else:
+        net, code = build_feature_network(rule, config, seed)
+        offset = data.x_train.mean(axis=0, dtype=np.float64) if code == "centred" else 0.0
+        layer = feature_layer(net)
+        epochs = config.feature_epochs
+
+        def inputs(x):
+            return np.ascontiguousarray(x - offset, dtype=config.dtype)
+
+        def learn(i, x, y, step):
+            _train_task(net, (inputs(x), y) if role != "hidden" else (inputs(x),), config, seed,
+                        step, f"{rule} diverged in the features scenario, task {'AB'[i - 1]}")
+
+        def activities(i):
+            return np.asarray(net.activities(inputs(x_a))[layer], dtype=np.float64)
+
+        def between():
+            end_task(net)
+            if config.rest > 0:
+                rest(net, config.rest)
+
+    proj = net.projections[0]
+    W_0 = proj.W.copy()
+
+    def features(i):
+        F = activities(i)
         return F[:n_a], F[n_a:]
 
     def row(metric, step, value):
@@ -670,14 +690,12 @@ def run_features(rule, config, seed, data=None, rows=None) -> list:
     step = 0
     for i, task in enumerate(tasks, start=1):
         n = len(task.y_train)
-        order = np.concatenate([rng.permutation(n) for _ in range(config.feature_epochs)])
-        x = inputs(task.x_train[order])
-        _train_task(net, (x, task.y_train[order]) if role != "hidden" else (x,), config, seed,
-                    step, f"{rule} diverged in the features scenario, task {'AB'[i - 1]}")
+        order = np.concatenate([rng.permutation(n) for _ in range(epochs)])
+        learn(i, task.x_train[order], task.y_train[order], step)
         step += len(order)
         if i == 1:
             W_a = proj.W.copy()
-            F_a, Ft_a = features()
+            F_a, Ft_a = features(1)
             scaled = _features.standardise(F_a, Ft_a)
             if scaled is None:
                 readout, before = None, np.nan
@@ -686,10 +704,8 @@ def run_features(rule, config, seed, data=None, rows=None) -> list:
                 before = np.mean(_features.predict_readout(*readout, scaled[1]) == yt_a)
             row("feature_acc_before", step, before)
             row("weight_change_a", step, _features.weight_change([W_0], [W_a]))
-            end_task(net)
-            if config.rest > 0:
-                rest(net, config.rest)
-    F_b, Ft_b = features()
+            between()
+    F_b, Ft_b = features(2)
     frozen = np.nan
     if readout is not None:
         scaled = _features.standardise(F_a, Ft_b)  # after-B test features, after-A scaling
@@ -712,7 +728,6 @@ def spiking_network(rule, config, seed, data):
     draws too few spikes (the paper shows it until it draws enough: after a first task the
     thresholds of a permuted task's neurons are high, and unbounded repeats would make the
     scenario's cost unbounded too): ``(net, presentation)``."""
-    from .learning import spiking_rule
     total, protocol = models.scaled_for(data.x_train)
     protocol = dataclasses.replace(protocol, max_retries=3)
     net = models.diehl_cook(64, config.hidden, rule=spiking_rule(_rules.get(rule)), seed=seed,
@@ -725,7 +740,8 @@ def _counts(net, x, protocol, seed):
         np.float64)
 
 
-def run_spiking_scenario(rule, config, seed, scenario, data=None, rows=None) -> list:
+def run_spiking_scenario(rule, config, seed, scenario, data=None, rows=None,
+                         network=None) -> list:
     """A task sequence for a spiking rule in Diehl & Cook's network (role ``spiking``).
 
     The layer learns each task's training inputs without labels (``epochs`` passes, in
@@ -736,12 +752,13 @@ def run_spiking_scenario(rule, config, seed, scenario, data=None, rows=None) -> 
     (:func:`brainlearn.models.assign_labels` over the remembered means). Tests are read by
     the paper's vote (:func:`brainlearn.models.vote`; task-incremental: among the task's two
     classes). No rest between tasks: the layer has no dynamics between presentations but
-    its thresholds' decay, which presentations include."""
+    its thresholds' decay, which presentations include. ``network``: a ``(net, presentation)``
+    pair to run instead of :func:`spiking_network`'s (a variant of the layer)."""
     data = datasets.load("digits") if data is None else data
     rows = [] if rows is None else rows
     rng = np.random.default_rng([seed, SCENARIOS.index(scenario)])
     tasks = make_tasks(data, scenario, config.n_permuted, rng)
-    net, protocol = spiking_network(rule, config, seed, data)
+    net, protocol = spiking_network(rule, config, seed, data) if network is None else network
     T = len(tasks)
     R = np.zeros((T, T))
     means = np.zeros((10, config.hidden))  # per class: mean response when it was taught
@@ -792,64 +809,6 @@ def run_spiking_scenario(rule, config, seed, scenario, data=None, rows=None) -> 
             row("accuracy", str(i), step, accs[j - 1], j)
     for name, value in continual_metrics(R).items():
         row(name, scenario, step, value)
-    return rows
-
-
-def _spiking_features(rule, config, seed, data, tasks, rng, rows):
-    """The ``features`` scenario for a spiking rule: the layer's features are its spike counts
-    (frozen, :func:`brainlearn.present` with ``learn=False``); otherwise as
-    :func:`run_features`, without the rest."""
-    net, protocol = spiking_network(rule, config, seed, data)
-    task_a = tasks[0]
-    proj = net.projections[0]
-    W_0 = proj.W.copy()
-    n_classes = len(FEATURE_CLASSES[0])
-    y_a = np.searchsorted(FEATURE_CLASSES[0], task_a.y_train)
-    yt_a = np.searchsorted(FEATURE_CLASSES[0], task_a.y_test)
-    n_a = len(y_a)
-    x_a = np.concatenate([task_a.x_train, task_a.x_test])
-
-    def row(metric, step, value):
-        task, eval_task = FEATURE_METRICS[metric]
-        rows.append({"rule": rule, "seed": seed, "task": task, "step": step, "metric": metric,
-                     "value": float(value), "scenario": "features", "eval_task": eval_task,
-                     "role": "spiking"})
-
-    def features(k):
-        F = _counts(net, x_a, protocol, seed * 100003 + k)
-        return F[:n_a], F[n_a:]
-
-    step = 0
-    epochs = max(1, config.feature_epochs // 5)  # a spiking sample costs 0.5 s simulated
-    for i, task in enumerate(tasks, start=1):
-        n = len(task.y_train)
-        order = np.concatenate([rng.permutation(n) for _ in range(epochs)])
-        train(net, (task.x_train[order],), epochs=1, shuffle=False, presentation=protocol,
-              seed=seed * 7919 + i, quiet=True)
-        step += len(order)
-        if i == 1:
-            W_a = proj.W.copy()
-            F_a, Ft_a = features(1)
-            scaled = _features.standardise(F_a, Ft_a)
-            if scaled is None:
-                readout, before = None, np.nan
-            else:
-                readout = _features.fit_readout(scaled[0], y_a, n_classes)[:2]
-                before = np.mean(_features.predict_readout(*readout, scaled[1]) == yt_a)
-            row("feature_acc_before", step, before)
-            row("weight_change_a", step, _features.weight_change([W_0], [W_a]))
-    F_b, Ft_b = features(2)
-    frozen = np.nan
-    if readout is not None:
-        scaled = _features.standardise(F_a, Ft_b)
-        if scaled is not None:
-            frozen = np.mean(_features.predict_readout(*readout, scaled[1]) == yt_a)
-    refit = _features.readout_accuracy(F_b, y_a, Ft_b, yt_a, n_classes)
-    row("feature_acc_frozen", step, frozen)
-    row("feature_acc_refit", step, refit)
-    row("weight_drift", step, _features.weight_change([W_a], [proj.W]))
-    row("feature_retention", step, frozen / before if before > 0 else np.nan)
-    row("refit_retention", step, refit / before if before > 0 else np.nan)
     return rows
 
 
