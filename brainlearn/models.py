@@ -117,14 +117,16 @@ def diehl_cook(n_inputs=784, n_neurons=100, *, rule=None, seed=None, normalize=7
             raise ValueError(f"{name}={value!r}; allowed: a number >= 0")
     net = Network(seed=seed, dtype=dtype)
     inp = net.add_poisson(n_inputs, rate=0.0, name="input")
+    # a fixed threshold (theta_plus 0) is written without theta: -72 mV + theta_start
+    fixed = theta_plus == 0
     exc = net.add_population(n_neurons, name="exc", neuron=LIF(
-        tau_m=100e-3, v_rest=-65e-3, v_reset=-65e-3, v_thresh=-72e-3, t_ref=5e-3,
-        tau_e=1e-3, tau_i=2e-3, E_e=0.0, E_i=-100e-3, theta_plus=theta_plus,
-        tau_theta=tau_theta))
+        tau_m=100e-3, v_rest=-65e-3, v_reset=-65e-3,
+        v_thresh=-72e-3 + (theta_start if fixed else 0.0), t_ref=5e-3, tau_e=1e-3,
+        tau_i=2e-3, E_e=0.0, E_i=-100e-3, theta_plus=theta_plus, tau_theta=tau_theta))
     inh = net.add_population(n_neurons, name="inh", neuron=LIF(
         tau_m=10e-3, v_rest=-60e-3, v_reset=-45e-3, v_thresh=-40e-3, t_ref=2e-3,
         tau_e=1e-3, tau_i=2e-3, E_e=0.0, E_i=-85e-3))
-    exc.neuron_state[THETA] = theta_start
+    exc.neuron_state[THETA] = 0.0 if fixed else theta_start
     rng = np.random.default_rng(np.random.SeedSequence(net.seed, spawn_key=(19,)))
     W = (rng.random((n_neurons, n_inputs)) + 0.01) * 0.3
     the_rule = diehl_cook_rule() if rule is None else (None if rule is False else rule)

@@ -25,6 +25,13 @@ def test_wiring_counts_signs_one_to_one_and_all_but_one():
     np.testing.assert_array_equal(net.populations[1].neuron_state[THETA], 20e-3)
 
 
+def test_a_fixed_threshold_is_the_initial_adaptive_one():
+    fixed = models.diehl_cook(4, 3, seed=0, theta_plus=0.0)
+    exc = fixed.populations[1]
+    assert exc.neuron.v_thresh == pytest.approx(-52e-3)
+    np.testing.assert_array_equal(exc.neuron_state[THETA], 0.0)
+
+
 def test_the_rule_is_the_published_codes_stdp():
     r = models.diehl_cook_rule()
     assert (r.nearest, r.a2_plus, r.a3_plus, r.a2_minus, r.a3_minus) == (True, 0.0, 0.01, 1e-4, 0.0)
