@@ -14,7 +14,7 @@ against samples seen, one line per network size, mean and 95% CI over seeds) and
 neurons shown, each titled with the class it was labelled with) into ``figures/`` (and the
 results folder). Per run it also prints the wall time per 1000 training samples.
 
-    python experiments/diehl_cook.py                        # 25, 100, 400 neurons, 3 seeds
+    python experiments/diehl_cook.py --workers 2       # 25, 100, 400 neurons, 5 seeds, 3 passes
     python experiments/diehl_cook.py --neurons 100 --seeds 1 --epochs 1 --quick
 
 ``--retention``: does the competition of adaptive thresholds protect old classes? The
@@ -35,6 +35,7 @@ import json
 import os
 import sys
 import time
+from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 
@@ -164,12 +165,13 @@ def figures(results, outdirs):
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--neurons", default="25,100,400")
-    p.add_argument("--seeds", type=int, default=3)
-    p.add_argument("--epochs", type=int, default=1)
-    p.add_argument("--eval-every", type=int, default=450)
+    p.add_argument("--seeds", type=int, default=5)
+    p.add_argument("--epochs", type=int, default=3)
+    p.add_argument("--eval-every", type=int, default=1347)
     p.add_argument("--quick", action="store_true", help="400 training samples")
     p.add_argument("--out", default=os.path.join("results", "diehl_cook"))
     p.add_argument("--figures", default="figures", help="also write the figures here ('' not)")
+    p.add_argument("--workers", type=int, default=1, help="processes running networks at once")
     p.add_argument("--retention", action="store_true",
                    help="only the retention comparison of three variants of the layer")
     args = p.parse_args(argv)
@@ -178,10 +180,14 @@ def main(argv=None):
         write_json(os.path.join(args.out, "retention.json"), retention_variants(args.seeds))
         return
     sizes = [int(v) for v in args.neurons.split(",")]
-    results = []
-    for n in sizes:
-        for seed in range(args.seeds):
-            r = run(n, seed, args.epochs, args.eval_every, 400 if args.quick else None)
+    jobs = [(n, seed) for n in sizes for seed in range(args.seeds)]
+    n_train = 400 if args.quick else None
+    with ProcessPoolExecutor(max(1, args.workers)) as pool:
+        futures = [pool.submit(run, n, seed, args.epochs, args.eval_every, n_train)
+                   for n, seed in jobs]
+        results = []
+        for (n, seed), f in zip(jobs, futures):
+            r = f.result()
             results.append(r)
             print(f"{n} neurons, seed {seed}: vote {r['curve'][-1][1]:.3f}, readout "
                   f"{r['curve'][-1][2]:.3f}; learning {r['seconds_per_1000']:.2f} s per 1000 "
