@@ -385,7 +385,8 @@ class StdpStudy(Study):
             ax.set_xlim(0, 1)
         axes[0].set_ylabel("fraction of synapses")
         fig.suptitle(f"Final weights after {config.duration:g} s: {config.n_inputs} Poisson "
-                     f"inputs at {config.input_rate:g} Hz onto one LIF neuron")
+                     f"inputs at {config.input_rate:g} Hz onto one LIF neuron "
+                     "(voltage_stdp: onto Clopath's AdEx cell)")
         paths += save_figure(fig, os.path.join(figdir, "stdp_weights"))
 
         fig = Figure(figsize=(10.0, 3.6), layout="constrained")
