@@ -29,7 +29,8 @@ from ._jit import jit
 
 __all__ = ["NeuronModel", "LIF", "AdEx", "Izhikevich", "V", "GE", "GI", "W", "REF", "THETA", "Z",
            "VT", "N_VARS", "VARIABLES",
-           "step_population", "step_factors", "MODELS"]
+           "step_population", "step_lif", "step_adex", "step_izhikevich", "step_factors",
+           "MODELS", "STEPPERS"]
 
 #: rows of a population's state array
 V, GE, GI, W, REF, THETA, Z, VT = range(8)
@@ -335,6 +336,152 @@ def step_factors(p, dt):
 
 
 @jit
+def step_lif(p, F, S, dt, spiked):
+    """:func:`step_population` for the LIF models (both synapse types)."""
+    code = int(p[0])
+    n = S.shape[1]
+    count = 0
+    tau_m, v_rest, v_reset, v_th, t_ref = p[1], p[2], p[3], p[4], p[5]
+    E_e, E_i, th_plus = p[8], p[9], p[10]
+    de, di, dth, dm = F[0], F[1], F[2], F[3]
+    for k in range(n):
+        ge = S[GE, k]
+        gi = S[GI, k]
+        v = S[V, k]
+        if S[REF, k] > 0.0:
+            S[REF, k] -= dt
+            v = v_reset
+        elif code == LIF_CONDUCTANCE:
+            g = 1.0 + ge + gi
+            v_inf = (v_rest + ge * E_e + gi * E_i) / g
+            # exp(-dt g / tau_m) = dm exp(-x): for small x a Taylor polynomial, exact to
+            # rounding (x^6/720 < 2e-15), saves the exponential of most steps
+            x = dt * (ge + gi) / tau_m
+            if x < 0.01:
+                f = dm * (1.0 - x * (1.0 - x * (0.5 - x * (1.0 / 6.0 - x * (1.0 / 24.0
+                                                                        - x / 120.0)))))
+            else:
+                f = math.exp(-dt * g / tau_m)
+            v = v_inf + (v - v_inf) * f
+        else:
+            v_inf = v_rest + ge - gi
+            v = v_inf + (v - v_inf) * dm
+        S[GE, k] = flush(ge * de)
+        S[GI, k] = flush(gi * di)
+        th = S[THETA, k] * dth
+        if v > v_th + th:
+            v = v_reset
+            S[REF, k] = t_ref
+            th += th_plus
+            spiked[k] = 1
+            count += 1
+        else:
+            spiked[k] = 0
+        S[THETA, k] = th
+        S[V, k] = v
+    return count
+
+
+@jit
+def step_adex(p, F, S, dt, spiked):
+    """:func:`step_population` for AdEx."""
+    n = S.shape[1]
+    count = 0
+    C, gL, EL, VT0, DT = p[1], p[2], p[3], p[4], p[5]
+    tau_w, a, b, Vr, Vpk, t_ref, I = p[6], p[7], p[8], p[9], p[10], p[11], p[12]
+    E_e, E_i, th_plus = p[15], p[16], p[17]
+    t_spike, V_spike, I_sp, VT_jump = p[19], p[20], p[21], p[23]
+    de, di, dth, dz, dvt = F[0], F[1], F[2], F[3], F[4]
+    for k in range(n):
+        v = S[V, k]
+        w = S[W, k]
+        ge = S[GE, k]
+        gi = S[GI, k]
+        z = S[Z, k]
+        vt = S[VT, k]
+        reset = False
+        if S[REF, k] > 0.0:
+            # the spike's shape (the first t_spike of the hold), then the refractory
+            # period at V_r
+            shape = S[REF, k] > t_ref + 0.5 * dt
+            S[REF, k] -= dt
+            if shape and S[REF, k] > t_ref + 0.5 * dt:
+                v_new = V_spike
+            else:
+                v_new = Vr
+                reset = shape
+                if S[REF, k] < 0.5 * dt:  # no rounding residue left to hold at V_r
+                    S[REF, k] = 0.0
+        else:
+            x = min((v - VT0 - vt) / DT, 30.0)  # the spike is caught before exp overflows
+            dv = (-gL * (v - EL) + gL * DT * math.exp(x) - w + z + I
+                  + gL * (ge * (E_e - v) + gi * (E_i - v))) / C
+            v_new = v + dt * dv
+        w = w + dt * (a * (v - EL) - w) / tau_w
+        S[GE, k] = flush(ge * de)
+        S[GI, k] = flush(gi * di)
+        z = flush(z * dz)
+        vt = flush(vt * dvt)
+        th = S[THETA, k] * dth
+        if S[REF, k] <= 0.0 and v_new > Vpk + th:
+            th += th_plus
+            spiked[k] = 1
+            count += 1
+            if t_spike > 0.0:
+                v_new = V_spike
+                S[REF, k] = t_ref + t_spike
+            else:
+                v_new = Vr
+                S[REF, k] = t_ref
+                reset = True
+        else:
+            spiked[k] = 0
+        if reset:
+            w += b
+            z = I_sp
+            vt = VT_jump
+        S[THETA, k] = th
+        S[W, k] = w
+        S[Z, k] = z
+        S[VT, k] = vt
+        S[V, k] = v_new
+    return count
+
+
+@jit
+def step_izhikevich(p, F, S, dt, spiked):
+    """:func:`step_population` for Izhikevich's model."""
+    n = S.shape[1]
+    count = 0
+    a, b, c, d, I = p[1], p[2], p[3] * 1e3, p[4], p[5]
+    th_plus = p[8]
+    de, di, dth = F[0], F[1], F[2]
+    h = dt * 1e3  # ms
+    for k in range(n):
+        v = S[V, k] * 1e3  # mV
+        u = S[W, k]
+        ge = S[GE, k]
+        gi = S[GI, k]
+        v_new = v + h * (0.04 * v * v + 5.0 * v + 140.0 - u + I + ge - gi)
+        u = u + h * a * (b * v - u)
+        S[GE, k] = flush(ge * de)
+        S[GI, k] = flush(gi * di)
+        th = S[THETA, k] * dth
+        if v_new >= 30.0 + th * 1e3:
+            v_new = c
+            u += d
+            th += th_plus
+            spiked[k] = 1
+            count += 1
+        else:
+            spiked[k] = 0
+        S[THETA, k] = th
+        S[W, k] = u
+        S[V, k] = v_new * 1e-3
+    return count
+
+
+@jit
 def step_population(p, F, S, dt, spiked):
     """Advance the neurons of one population by ``dt`` seconds; returns the spike count.
 
@@ -343,130 +490,13 @@ def step_population(p, F, S, dt, spiked):
     receives 1 for a neuron that spiked in this step, else 0.
     """
     code = int(p[0])
-    n = S.shape[1]
-    count = 0
-    if code == LIF_CONDUCTANCE or code == LIF_CURRENT:
-        tau_m, v_rest, v_reset, v_th, t_ref = p[1], p[2], p[3], p[4], p[5]
-        E_e, E_i, th_plus = p[8], p[9], p[10]
-        de, di, dth, dm = F[0], F[1], F[2], F[3]
-        for k in range(n):
-            ge = S[GE, k]
-            gi = S[GI, k]
-            v = S[V, k]
-            if S[REF, k] > 0.0:
-                S[REF, k] -= dt
-                v = v_reset
-            elif code == LIF_CONDUCTANCE:
-                g = 1.0 + ge + gi
-                v_inf = (v_rest + ge * E_e + gi * E_i) / g
-                # exp(-dt g / tau_m) = dm exp(-x): for small x a Taylor polynomial, exact to
-                # rounding (x^6/720 < 2e-15), saves the exponential of most steps
-                x = dt * (ge + gi) / tau_m
-                if x < 0.01:
-                    f = dm * (1.0 - x * (1.0 - x * (0.5 - x * (1.0 / 6.0 - x * (1.0 / 24.0
-                                                                            - x / 120.0)))))
-                else:
-                    f = math.exp(-dt * g / tau_m)
-                v = v_inf + (v - v_inf) * f
-            else:
-                v_inf = v_rest + ge - gi
-                v = v_inf + (v - v_inf) * dm
-            S[GE, k] = flush(ge * de)
-            S[GI, k] = flush(gi * di)
-            th = S[THETA, k] * dth
-            if v > v_th + th:
-                v = v_reset
-                S[REF, k] = t_ref
-                th += th_plus
-                spiked[k] = 1
-                count += 1
-            else:
-                spiked[k] = 0
-            S[THETA, k] = th
-            S[V, k] = v
-    elif code == ADEX:
-        C, gL, EL, VT0, DT = p[1], p[2], p[3], p[4], p[5]
-        tau_w, a, b, Vr, Vpk, t_ref, I = p[6], p[7], p[8], p[9], p[10], p[11], p[12]
-        E_e, E_i, th_plus = p[15], p[16], p[17]
-        t_spike, V_spike, I_sp, VT_jump = p[19], p[20], p[21], p[23]
-        de, di, dth, dz, dvt = F[0], F[1], F[2], F[3], F[4]
-        for k in range(n):
-            v = S[V, k]
-            w = S[W, k]
-            ge = S[GE, k]
-            gi = S[GI, k]
-            z = S[Z, k]
-            vt = S[VT, k]
-            reset = False
-            if S[REF, k] > 0.0:
-                # the spike's shape (the first t_spike of the hold), then the refractory
-                # period at V_r
-                shape = S[REF, k] > t_ref + 0.5 * dt
-                S[REF, k] -= dt
-                if shape and S[REF, k] > t_ref + 0.5 * dt:
-                    v_new = V_spike
-                else:
-                    v_new = Vr
-                    reset = shape
-                    if S[REF, k] < 0.5 * dt:  # no rounding residue left to hold at V_r
-                        S[REF, k] = 0.0
-            else:
-                x = min((v - VT0 - vt) / DT, 30.0)  # the spike is caught before exp overflows
-                dv = (-gL * (v - EL) + gL * DT * math.exp(x) - w + z + I
-                      + gL * (ge * (E_e - v) + gi * (E_i - v))) / C
-                v_new = v + dt * dv
-            w = w + dt * (a * (v - EL) - w) / tau_w
-            S[GE, k] = flush(ge * de)
-            S[GI, k] = flush(gi * di)
-            z = flush(z * dz)
-            vt = flush(vt * dvt)
-            th = S[THETA, k] * dth
-            if S[REF, k] <= 0.0 and v_new > Vpk + th:
-                th += th_plus
-                spiked[k] = 1
-                count += 1
-                if t_spike > 0.0:
-                    v_new = V_spike
-                    S[REF, k] = t_ref + t_spike
-                else:
-                    v_new = Vr
-                    S[REF, k] = t_ref
-                    reset = True
-            else:
-                spiked[k] = 0
-            if reset:
-                w += b
-                z = I_sp
-                vt = VT_jump
-            S[THETA, k] = th
-            S[W, k] = w
-            S[Z, k] = z
-            S[VT, k] = vt
-            S[V, k] = v_new
-    elif code == IZHIKEVICH:
-        a, b, c, d, I = p[1], p[2], p[3] * 1e3, p[4], p[5]
-        th_plus = p[8]
-        de, di, dth = F[0], F[1], F[2]
-        h = dt * 1e3  # ms
-        for k in range(n):
-            v = S[V, k] * 1e3  # mV
-            u = S[W, k]
-            ge = S[GE, k]
-            gi = S[GI, k]
-            v_new = v + h * (0.04 * v * v + 5.0 * v + 140.0 - u + I + ge - gi)
-            u = u + h * a * (b * v - u)
-            S[GE, k] = flush(ge * de)
-            S[GI, k] = flush(gi * di)
-            th = S[THETA, k] * dth
-            if v_new >= 30.0 + th * 1e3:
-                v_new = c
-                u += d
-                th += th_plus
-                spiked[k] = 1
-                count += 1
-            else:
-                spiked[k] = 0
-            S[THETA, k] = th
-            S[W, k] = u
-            S[V, k] = v_new * 1e-3
-    return count
+    if code == ADEX:
+        return step_adex(p, F, S, dt, spiked)
+    if code == IZHIKEVICH:
+        return step_izhikevich(p, F, S, dt, spiked)
+    return step_lif(p, F, S, dt, spiked)
+
+
+#: the integrator of each model class, for the simulators generated per structure (each
+#: inlines only its populations' models)
+STEPPERS = {"LIF": "step_lif", "AdEx": "step_adex", "Izhikevich": "step_izhikevich"}

@@ -63,7 +63,6 @@ grow = _sp.grow
 lazy_decay = inline_copy(_sp.lazy_decay)
 source_events = inline_copy(_sp.source_events)
 step_factors = _nr.step_factors
-step_population = inline_copy(_nr.step_population)
 '''
 
 
@@ -225,7 +224,8 @@ class _Emitter:
 def _structure(net):
     """What the generated code depends on: the kinds of populations and the projections'
     ends, targets and rules (the kernels by identity)."""
-    pops = tuple(p.activation for p in net.populations)
+    pops = tuple(type(p.neuron).__name__ if p.is_spiking else p.activation
+                 for p in net.populations)
     projs = tuple((q.pre.index, q.post.index, q.target,
                    None if q.rule is None else (type(q.rule).on_pre, type(q.rule).on_post,
                                                 type(q.rule).on_reward, type(q.rule).on_step)
@@ -287,6 +287,11 @@ def _source(net):
                 imports.append(f"from {where[0]} import {where[1]} as _src_{name}")
                 imports.append(defs[-1])
     pops = net.populations
+    for name in sorted({_neurons.STEPPERS[type(p.neuron).__name__] for p in pops
+                        if p.is_spiking}):  # each model's integrator, inlined once
+        defs.append(f"{name} = inline_copy(_nr.{name})")
+        if imports is not None:
+            imports.append(defs[-1])
     e("@jit")
     e("def run(n_steps, dt, gen, P, S, Ws, params, states, EP, EQ, rates, totals, t_next, buffers,")
     e("        src_s, src_i, src_pos, counts, rec_on, rec_t, rec_i, n_state_max, state_every,")
@@ -374,7 +379,8 @@ def _source(net):
     for p in pops:
         i = p.index
         if p.is_spiking:
-            e(f"n{i} = step_population(P{i}, F{i}, S{i}, dt, spk{i})")
+            step = _neurons.STEPPERS[type(p.neuron).__name__]
+            e(f"n{i} = {step}(P{i}, F{i}, S{i}, dt, spk{i})")
             e(f"if n{i} > 0:")
             e.indent()
             e("c = 0")
