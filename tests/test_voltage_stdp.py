@@ -2,7 +2,7 @@
 frequency dependence on Clopath's AdEx cell, and where it may not run.
 
 The event-driven kernels against the NumPy twin (and the clock-driven kernel) are checked by
-the conformance suite's check_spike_driven (tests/test_conformance.py).
+the conformance suite's check_spike_driven (tests/test_conformance_more.py).
 """
 
 import numpy as np
