@@ -180,7 +180,9 @@ class ScribblingSegmentTagAndCapture(bl.rules.TagAndCapture):
 register_fast_path(ScribblingSegmentTagAndCapture, segment=_segment_scribbling)
 
 
-@numba.njit(cache=True)
+# not cached: loaded from Numba's cache in a second run, this wrapper of a threaded kernel
+# crashed the process (a segmentation fault inside the cached call)
+@numba.njit(cache=False)
 def _reward_segment_dropping_last(W, b, X, T, act, loss, threshold, params, state, dt, out):
     # the reward-modulated Hebbian segment kernel, but the last sample is lost
     return reward_hebbian_segment(W, b, X[:-1], T[:-1], act, loss, threshold, params, state,
