@@ -258,34 +258,29 @@ def _source(net):
     cannot be imported by name) and the kernels."""
     e = _Emitter()
     env, imports, defs = {}, [], []
+
+    def kernel(name, fn, inline):
+        """Bind ``fn`` as ``name`` in the module (an inlined copy, or called as it is)."""
+        nonlocal imports
+        env[f"_src_{name}"] = fn
+        defs.append(f"{name} = inline_copy(_src_{name})" if inline else f"{name} = _src_{name}")
+        where = importable(fn)
+        if where is None:
+            imports = None
+        elif imports is not None:
+            imports.append(f"from {where[0]} import {where[1]} as _src_{name}")
+            imports.append(defs[-1])
+
     for k, q in enumerate(net.projections):
         if q.rule is None:
             continue
         if _clock(q):  # a clock-driven kernel: one call per step, not inlined
-            fn = type(q.rule).kernel
-            name = f"kernel{k}"
-            env[f"_src_{name}"] = fn
-            defs.append(f"{name} = _src_{name}")
-            where = importable(fn)
-            if where is None:
-                imports = None
-            elif imports is not None:
-                imports.append(f"from {where[0]} import {where[1]} as _src_{name}")
-                imports.append(defs[-1])
+            kernel(f"kernel{k}", type(q.rule).kernel, inline=False)
             continue
         for kind in ("on_pre", "on_post", "on_reward", "on_step"):
             fn = getattr(type(q.rule), kind)
-            if fn is None:
-                continue
-            name = f"{kind}{k}"
-            env[f"_src_{name}"] = fn
-            defs.append(f"{name} = inline_copy(_src_{name})")
-            where = importable(fn)
-            if where is None:
-                imports = None
-            elif imports is not None:
-                imports.append(f"from {where[0]} import {where[1]} as _src_{name}")
-                imports.append(defs[-1])
+            if fn is not None:
+                kernel(f"{kind}{k}", fn, inline=True)
     pops = net.populations
     for name in sorted({_neurons.STEPPERS[type(p.neuron).__name__] for p in pops
                         if p.is_spiking}):  # each model's integrator, inlined once
