@@ -440,8 +440,9 @@ def _emit_online(e, plan):
     e.indent()
     e("k = order[s]")
     e("x = X[k]")
+    multi = len(plan.inputs) > 1  # one input population: its size stays out of the text
     for p, off, n in plan.inputs:
-        e(f"a{p} = x[{off}:{off + n}]")
+        e(f"a{p} = x[{off}:{off + n}]" if multi else f"a{p} = x")
     for p in plan.order:
         inc = plan.incoming(p)
         e(f"affine(W{inc[0].index}, a{inc[0].pre}, b{p}, z{p})")
