@@ -172,7 +172,7 @@ rounding 1 + alpha),
     e("n_post, n_pre = W.shape")
     e("n = X.shape[0]")
     e("S = np.empty((n_post, n_pre), dtype)")
-    e("S[:] = W")
+    e("copy_into(S, W)")
     e("Am = np.zeros(n_post, dtype)  # A - 1: kept apart so a slow decay (A near 1) stays exact")
     e("C = np.zeros((B, n_post), dtype)")
     e("z = np.zeros(n_post, dtype)")
@@ -255,7 +255,7 @@ rounding 1 + alpha),
     e("    cut += 1")
     e("s += cut")
     e.dedent()
-    e("W[:] = S")
+    e("copy_into(W, S)")
     e("return s, bad")
     e.dedent()
 
@@ -404,9 +404,9 @@ def _emit_settle(e, plan, p, batch):
             e(f"    z{p} += np.dot(a{p}, W{q.index}.T)")
         e(f"    act_forward_rows(acts[{p}], z{p}, a{p})")
     else:
-        e(f"zf{p}[:] = z{p}")
+        e(f"copy_vec(zf{p}, z{p})")
         e(f"for it in range(steps[{p}]):")
-        e(f"    z{p}[:] = zf{p}")
+        e(f"    copy_vec(z{p}, zf{p})")
         for q in lat:
             e(f"    matvec_add(W{q.index}, a{p}, z{p})")
         e(f"    act_forward(acts[{p}], z{p}, a{p})")
@@ -643,8 +643,8 @@ import numpy as np
 from brainlearn._jit import inline_copy
 from brainlearn._jit import jit as _jit
 from brainlearn.engine.kernels import (add_bias_rows, add_into, add_scaled, add_scaled_vec, affine,
-                                       all_finite, apply_mask, clip, gather_rows, is_run,
-                                       matvec_add, matvec_t_add, zero)
+                                       all_finite, apply_mask, clip, copy_into, copy_vec,
+                                       gather_rows, is_run, matvec_add, matvec_t_add, zero)
 from brainlearn.network.activations import (act_backward, act_backward_rows, act_forward,
                                             act_forward_rows)
 from brainlearn.network.losses import (correct_rows, count_correct_rows, is_correct,

@@ -12,7 +12,7 @@ import numpy as np
 
 from .._jit import jit
 
-__all__ = ["affine", "matvec_add", "matvec_t_add", "zero", "add_into", "add_scaled", "add_scaled_vec",
+__all__ = ["affine", "matvec_add", "matvec_t_add", "zero", "copy_into", "copy_vec", "add_into", "add_scaled", "add_scaled_vec",
            "add_bias_rows", "apply_mask", "clip",
            "all_finite", "gather_rows", "is_run", "gather_chunks", "block_grams", "gathered_grams"]
 
@@ -88,6 +88,26 @@ def matvec_t_add(W, d, e):
 @jit
 def zero(a):
     a[...] = 0.0
+
+
+@jit
+def copy_into(dst, src):
+    """dst[...] = src for 2-D arrays of one shape.
+
+    Written out because Numba's ``dst[:] = src`` broadcasts, and its shape-mismatch error
+    formats a message: a few thousand lines of string code compiled into every caller.
+    """
+    n, m = src.shape
+    for i in range(n):
+        for j in range(m):
+            dst[i, j] = src[i, j]
+
+
+@jit
+def copy_vec(dst, src):
+    """dst[...] = src for 1-D arrays of one length (see :func:`copy_into`)."""
+    for i in range(src.shape[0]):
+        dst[i] = src[i]
 
 
 @jit

@@ -53,6 +53,7 @@ import numpy as np
 from brainlearn._jit import inline_copy
 from brainlearn._jit import jit as _jit
 from brainlearn.engine import spiking as _sp
+from brainlearn.engine.kernels import copy_into
 from brainlearn import neurons as _nr
 
 # the helpers of the hot loop are inlined: a call with array arguments costs tens of
@@ -128,7 +129,8 @@ class SimResult:
 def grow(a, n):
     """A copy of ``a`` with room for more than ``n`` entries."""
     out = np.empty(max(2 * a.shape[0], n + 1), a.dtype)
-    out[:a.shape[0]] = a
+    for i in range(a.shape[0]):  # not out[:len(a)] = a: see kernels.copy_into
+        out[i] = a[i]
     return out
 
 
@@ -530,7 +532,7 @@ def _source(net):
         if p.is_spiking:
             e(f"if state_rec[{p.index}].shape[0] > 0:")
             e.indent()
-            e(f"state_rec[{p.index}][n_state] = S[{p.index}]")
+            e(f"copy_into(state_rec[{p.index}][n_state], S[{p.index}])")
             e.dedent()
     e("n_state += 1")
     e.dedent()
@@ -541,7 +543,7 @@ def _source(net):
     for k, _ in enumerate(net.projections):
         e(f"if w_rec[{k}].shape[0] > 0:")
         e.indent()
-        e(f"w_rec[{k}][n_w] = Ws[{k}]")
+        e(f"copy_into(w_rec[{k}][n_w], Ws[{k}])")
         e.dedent()
     e("n_w += 1")
     e.dedent()
